@@ -1,0 +1,88 @@
+"""The ``pushwire`` admin command.
+
+    pushwire db upgrade                 apply migrations
+    pushwire site create NAME           create a site, print its keys as JSON
+    pushwire keys reencrypt             re-encrypt stored secrets with the first secret key
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+import click
+from sqlalchemy import select
+
+from app.config import Settings
+from app.crypto import hash_key, new_private_key, new_signing_secret
+from app.models import Identity, Site
+from app.runtime import Runtime
+
+
+@click.group()
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Administer a Pushwire installation (settings from PUSHWIRE_* variables)."""
+    ctx.obj = Runtime(Settings())
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(rt: Runtime) -> None:
+    """Apply all migrations."""
+    from app.migrate import upgrade
+
+    upgrade(rt.settings)
+    click.echo("database is up to date", err=True)
+
+
+@main.group()
+def site() -> None:
+    """Sites (tenants)."""
+
+
+@site.command("create")
+@click.argument("name")
+@click.pass_obj
+def site_create(rt: Runtime, name: str) -> None:
+    """Create a site and print public_key, private_key, stream_key and signing_secret.
+
+    The private key and signing secret are shown once: only a hash of the private
+    key is stored, and the signing secret is stored encrypted.
+    """
+    private_key, signing_secret = new_private_key(), new_signing_secret()
+    with rt.db.session() as session:
+        row = Site(name=name, private_key_hash=hash_key(private_key),
+                   stream_key=secrets.token_urlsafe(24),
+                   signing_secret_enc=rt.cipher.encrypt(signing_secret))
+        session.add(row)
+        session.flush()
+        out = {"name": name, "public_key": row.public_key, "private_key": private_key,
+               "stream_key": row.stream_key, "signing_secret": signing_secret}
+    click.echo(json.dumps(out, indent=2))
+
+
+@main.group()
+def keys() -> None:
+    """Encryption keys."""
+
+
+@keys.command("reencrypt")
+@click.pass_obj
+def keys_reencrypt(rt: Runtime) -> None:
+    """Re-encrypt every stored token and secret with the first PUSHWIRE_SECRET_KEY."""
+    count = 0
+    with rt.db.session() as session:
+        for identity in session.scalars(select(Identity)):
+            identity.access_token_enc = rt.cipher.rotate(identity.access_token_enc)
+            identity.refresh_token_enc = rt.cipher.rotate(identity.refresh_token_enc)
+            count += 1
+        for row in session.scalars(select(Site)):
+            row.signing_secret_enc = rt.cipher.rotate(row.signing_secret_enc)
+            count += 1
+    click.echo(f"re-encrypted {count} rows", err=True)

@@ -1,0 +1,93 @@
+"""The one place that reads the environment.
+
+Every setting is a ``PUSHWIRE_<NAME>`` environment variable (see the README's
+configuration table). ``Settings()`` reads them; tests and factories pass a
+``Settings`` object explicitly, so nothing else in the code base looks at
+``os.environ``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Typed configuration with defaults that run without any server."""
+
+    model_config = SettingsConfigDict(env_prefix="PUSHWIRE_", extra="ignore")
+
+    # Where local state lives in the embedded default (SQLite, broker, staging).
+    data_dir: Path = Path("var")
+
+    database_url: str = ""  # default: sqlite:///<data_dir>/pushwire.sqlite
+    database_pool_size: int = 10
+
+    broker_url: str = ""  # default: kombu's SQLAlchemy transport on a SQLite file
+    redis_url: str = ""  # optional; rate limits and stream fan-out use it when set
+
+    staging_url: str = ""  # s3://bucket/prefix or file:///path; default file://<data_dir>/staging
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_create_bucket: bool = False
+    staging_chunk_size: int = 8 * 1024 * 1024
+
+    # Comma-separated Fernet-style secrets; the first encrypts, all decrypt (rotation).
+    secret_key: str = ""
+
+    # Provider API base URLs (configurable so the sandbox fakes can stand in).
+    twitter_api_url: str = "https://api.x.com"
+    twitter_client_id: str = ""
+    twitter_client_secret: str = ""
+    facebook_api_url: str = "https://graph.facebook.com"
+    linkedin_api_url: str = "https://api.linkedin.com"
+    pinterest_api_url: str = "https://api.pinterest.com"
+    youtube_api_url: str = "https://www.googleapis.com"
+
+    # Hosts/CIDRs exempt from the private-address block on outbound requests.
+    outbound_allow: str = ""
+    outbound_connect_timeout: float = 10.0
+    outbound_read_timeout: float = 60.0
+
+    # Pipeline behaviour.
+    twitter_chunk_size: int = 4 * 1024 * 1024
+    max_stage_retries: int = 8
+    retry_backoff_base: float = 2.0
+    retry_backoff_max: float = 600.0
+    callback_timeout: float = 15.0
+    callback_schedule: str = "0,5,300,1800,7200,18000,36000,50400,72000,86400"
+    sweep_interval: float = 30.0
+    requeue_after: float = 120.0
+    sync_wait_seconds: float = 5.0
+    max_body_bytes: int = 1024 * 1024
+    log_json: bool = False
+
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file under data_dir."""
+        return self.database_url or f"sqlite:///{self.data_dir.resolve()}/pushwire.sqlite"
+
+    def resolved_broker_url(self) -> str:
+        """The broker URL, defaulting to an embedded SQLite-backed kombu transport."""
+        return self.broker_url or f"sqla+sqlite:///{self.data_dir.resolve()}/broker.sqlite"
+
+    def resolved_staging_url(self) -> str:
+        """The staging URL, defaulting to a local directory under data_dir."""
+        return self.staging_url or f"file://{self.data_dir.resolve()}/staging"
+
+    def callback_delays(self) -> list[float]:
+        """Seconds after the first attempt at which each callback attempt is due."""
+        return [float(x) for x in self.callback_schedule.split(",") if x.strip()]
+
+    def provider_url(self, provider: str) -> str:
+        """Base URL of one provider's API, without a trailing slash."""
+        return str(getattr(self, f"{provider}_api_url")).rstrip("/")
+
+
+def load_settings(**overrides) -> Settings:
+    """Settings from the environment with explicit overrides (used by tests)."""
+    return Settings(**overrides)
+
+

@@ -1,0 +1,90 @@
+"""Secrets at rest: provider tokens encrypted with rotating keys, site keys hashed.
+
+``PUSHWIRE_SECRET_KEY`` holds one or more comma-separated secrets. The first one
+encrypts; every one decrypts, so a new key can be put in front and
+``pushwire keys reencrypt`` moves old rows over before the old key is dropped.
+Secrets may be Fernet keys or any passphrase (stretched with SHA-256).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+
+class SecretKeyError(Exception):
+    """The secret key is missing or cannot decrypt a stored value."""
+
+
+def _fernet(secret: str) -> Fernet:
+    try:
+        return Fernet(secret.encode())
+    except ValueError:
+        digest = hashlib.sha256(secret.encode()).digest()
+        return Fernet(base64.urlsafe_b64encode(digest))
+
+
+class TokenCipher:
+    """Encrypts and decrypts short secrets (provider tokens, signing secrets)."""
+
+    def __init__(self, secret_key: str):
+        keys = [k.strip() for k in secret_key.split(",") if k.strip()]
+        if not keys:
+            raise SecretKeyError("PUSHWIRE_SECRET_KEY is empty")
+        self._multi = MultiFernet([_fernet(k) for k in keys])
+
+    def encrypt(self, plaintext: str | None) -> str | None:
+        if plaintext is None:
+            return None
+        return self._multi.encrypt(plaintext.encode()).decode()
+
+    def decrypt(self, ciphertext: str | None) -> str | None:
+        if ciphertext is None:
+            return None
+        try:
+            return self._multi.decrypt(ciphertext.encode()).decode()
+        except InvalidToken as exc:
+            raise SecretKeyError("no configured secret key decrypts this value") from exc
+
+    def rotate(self, ciphertext: str | None) -> str | None:
+        """Re-encrypt with the first key (for key rotation)."""
+        if ciphertext is None:
+            return None
+        return self._multi.rotate(ciphertext.encode()).decode()
+
+
+def resolve_secret_key(secret_key: str, data_dir: Path) -> str:
+    """The configured key, or a generated one kept in ``data_dir`` (embedded default)."""
+    if secret_key:
+        return secret_key
+    path = data_dir / "secret.key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(Fernet.generate_key().decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def new_private_key() -> str:
+    """A site private key: 32 random bytes, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_key(key: str) -> str:
+    """Hash a high-entropy site key for storage (SHA-256 suffices for random keys)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def key_matches(key: str, stored_hash: str) -> bool:
+    """Constant-time comparison of a presented key with its stored hash."""
+    return hmac.compare_digest(hash_key(key), stored_hash)
+
+
+def new_signing_secret() -> str:
+    """A Standard Webhooks secret (``whsec_`` + base64 of 24 random bytes)."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()

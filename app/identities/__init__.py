@@ -1,0 +1,1 @@
+"""Identities: users' connected accounts and their tokens."""

@@ -1,0 +1,55 @@
+"""Reading identity tokens and refreshing them through the provider (one refresh at a time)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from app.models import Identity, utcnow
+from app.providers.errors import ReconnectRequired
+
+REFRESH_MARGIN = dt.timedelta(minutes=5)
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=dt.timezone.utc)
+    return value
+
+
+def needs_refresh(identity: Identity) -> bool:
+    expires = _aware(identity.expires_at)
+    return expires is not None and expires - REFRESH_MARGIN <= utcnow()
+
+
+def access_token(rt, identity_id: int, *, force_refresh: bool = False) -> str:
+    """A usable access token for the identity, refreshing it first if it expires soon.
+
+    The identity row is locked (``SELECT ... FOR UPDATE`` on PostgreSQL) while
+    refreshing: providers rotate refresh tokens, so two workers refreshing at
+    once would leave one holding a spent token.
+    """
+    with rt.db.session() as session:
+        identity = session.get(Identity, identity_id)
+        if not force_refresh and not needs_refresh(identity):
+            return rt.cipher.decrypt(identity.access_token_enc)
+    with rt.db.session() as session:
+        identity = session.scalar(select(Identity).where(Identity.id == identity_id).with_for_update())
+        if not force_refresh and not needs_refresh(identity):
+            return rt.cipher.decrypt(identity.access_token_enc)
+        if force_refresh and identity.updated_at and utcnow() - _aware(identity.updated_at) < dt.timedelta(seconds=5):
+            # Another worker refreshed a moment ago: use its token.
+            return rt.cipher.decrypt(identity.access_token_enc)
+        refresh_token = rt.cipher.decrypt(identity.refresh_token_enc)
+        if not refresh_token:
+            raise ReconnectRequired(
+                f"The {identity.provider} access token has expired and there is no refresh token; "
+                "the user must reconnect their account.",
+            )
+        tokens = rt.adapter(identity.provider).refresh(refresh_token)
+        identity.access_token_enc = rt.cipher.encrypt(tokens.access_token)
+        identity.refresh_token_enc = rt.cipher.encrypt(tokens.refresh_token or refresh_token)
+        identity.expires_at = tokens.expires_at
+        identity.updated_at = utcnow()
+        return tokens.access_token

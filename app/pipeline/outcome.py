@@ -1,0 +1,77 @@
+"""Recording how a push ended, and the retry schedule of its stages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from sqlalchemy.orm import Session
+
+from app.models import PushRequest, StageAttempt, utcnow
+from app.states import DELIVERING_CALLBACK, FAILED, SUCCEEDED, UNCONFIRMED, end_attempt, transition
+
+
+class Retry(Exception):
+    """Raised by a stage to be run again after ``countdown`` seconds."""
+
+    def __init__(self, countdown: float, reason: str, info: str):
+        super().__init__(info)
+        self.countdown, self.reason, self.info = countdown, reason, info
+
+
+def backoff(attempt: int, base: float, cap: float, retry_after: float | None = None) -> float:
+    """Exponential backoff with full jitter; a provider's Retry-After wins when larger."""
+    delay = random.uniform(0, min(cap, base * 2 ** max(0, attempt - 1)))
+    delay = max(delay, 1.0)
+    if retry_after is not None:
+        delay = max(delay, retry_after + random.uniform(0, 1))
+    return min(delay, max(cap, retry_after or 0))
+
+
+def succeed(session: Session, push: PushRequest, data: dict, provider_ids: dict) -> None:
+    """Record success; the callback (if any) is delivered next."""
+    push.outcome = "succeeded"
+    push.result = data
+    push.provider_ids = {**(push.provider_ids or {}), **{k: v for k, v in provider_ids.items() if v}}
+    _conclude(session, push, SUCCEEDED, "provider work done")
+
+
+def fail(session: Session, push: PushRequest, *, code: int, reason: str, info: str,
+         unconfirmed: bool = False) -> None:
+    """Record a failure with a reason a person can act on."""
+    push.outcome = "unconfirmed" if unconfirmed else "failed"
+    push.error_code, push.error_reason, push.error_info = code, reason, info
+    _conclude(session, push, UNCONFIRMED if unconfirmed else FAILED, f"{reason}: {info}")
+
+
+def _conclude(session: Session, push: PushRequest, final_state: str, why: str) -> None:
+    if push.callback_url:
+        push.next_callback_at = utcnow()
+        transition(session, push, DELIVERING_CALLBACK, why)
+    else:
+        transition(session, push, final_state, why)
+
+
+def record_failure(rt, request_id: int, attempt_id: int, *, reason: str, info: str, code: int,
+                   unconfirmed: bool = False) -> None:
+    """Close the attempt as failed and record the push's failure, in one transaction."""
+    with rt.db.session() as session:
+        push = session.get(PushRequest, request_id)
+        end_attempt(session.get(StageAttempt, attempt_id), "unconfirmed" if unconfirmed else "failed",
+                    reason=reason, info=info)
+        fail(session, push, code=code, reason=reason, info=info, unconfirmed=unconfirmed)
+
+
+def retry_or_fail(rt, request_id: int, attempt_id: int, number: int, reason: str, info: str,
+                  retry_after: float | None = None, code: int = 502) -> None:
+    """Raise Retry for another attempt, or, when attempts are used up, record the failure and return."""
+    s = rt.settings
+    if number > s.max_stage_retries:
+        record_failure(rt, request_id, attempt_id, reason=reason, code=code,
+                       info=f"{info} Gave up after {number} attempts.")
+        return
+    delay = backoff(number, s.retry_backoff_base, s.retry_backoff_max, retry_after)
+    with rt.db.session() as session:
+        end_attempt(session.get(StageAttempt, attempt_id), "retrying", reason=reason, info=info,
+                    retry_at=utcnow() + dt.timedelta(seconds=delay))
+    raise Retry(delay, reason, info)

@@ -1,0 +1,150 @@
+"""Stage 1: stream the source video into staging, checking it on the way.
+
+The download is never held in memory: chunks flow from the origin through the
+checks into the staging store. Format (by container signature) and size cap are
+checked while streaming, so a bad file fails after its first bytes, not after
+the whole download.
+"""
+
+from __future__ import annotations
+
+import time
+
+import requests
+
+from app.models import PushRequest, StageAttempt, utcnow
+from app.net import UnsafeURLError, safe_get
+from app.pipeline.outcome import record_failure, retry_or_fail
+from app.sniff import SNIFF_BYTES, detect_video_format, video_mime_type
+from app.staging.base import StagingError
+from app.states import QUEUED, STAGING, begin_attempt, end_attempt, transition
+
+DOWNLOAD_CHUNK = 1024 * 1024
+
+
+class SourceRefused(Exception):
+    """A permanent problem with the source file (format, size, HTTP 4xx)."""
+
+    def __init__(self, reason: str, info: str, code: int = 400):
+        super().__init__(info)
+        self.reason, self.info, self.code = reason, info, code
+
+
+def run_stage(rt, request_id: int) -> str:
+    """Download the request's ``video_url`` to staging. Returns what it did."""
+    with rt.db.session() as session:
+        push = session.get(PushRequest, request_id)
+        if push is None or push.state not in (QUEUED, STAGING) or push.outcome:
+            return "skipped"
+        transition(session, push, STAGING, "download started")
+        attempt = begin_attempt(session, push, "stage")
+        attempt_id, number = attempt.id, attempt.attempt
+        url, key = push.payload["video_url"], f"{push.token}/source"
+        cap = rt.adapter(push.provider).max_video_bytes
+    try:
+        size, fmt = download(rt, url, key, cap, attempt_id)
+    except (SourceRefused, UnsafeURLError) as exc:
+        reason = getattr(exc, "reason", "unsafe_url")
+        code = getattr(exc, "code", 400)
+        info = exc.info if isinstance(exc, SourceRefused) else f"The video_url was refused: {exc}"
+        _finish(rt, request_id, attempt_id, reason=reason, info=info, code=code)
+        return "failed"
+    except (requests.RequestException, StagingError) as exc:
+        info = f"Downloading the video failed ({type(exc).__name__}: {exc})."
+        retry_or_fail(rt, request_id, attempt_id, number, "download_failed", info)
+        rt.store.delete(key)
+        return "failed"
+    with rt.db.session() as session:
+        push = session.get(PushRequest, request_id)
+        push.staged_key, push.staged_bytes = key, size
+        push.progress = {**(push.progress or {}), "format": fmt, "mime_type": video_mime_type(fmt)}
+        end_attempt(session.get(StageAttempt, attempt_id), "succeeded", bytes_moved=size)
+    return "staged"
+
+
+def download(rt, url: str, key: str, cap: int, attempt_id: int) -> tuple[int, str]:
+    """Stream ``url`` into the store under ``key``; returns (bytes, format)."""
+    resp = safe_get(url, policy=rt.policy, stream=True)
+    with resp:
+        _check_response(resp, cap)
+        found: dict = {}
+        chunks = _checked(resp.iter_content(DOWNLOAD_CHUNK), cap, found)
+        size = rt.store.write(key, chunks, on_progress=_progress_writer(rt, attempt_id))
+    if size == 0 or "format" not in found:
+        raise SourceRefused("empty_video", "The video_url returned an empty file.")
+    return size, found["format"]
+
+
+def _check_response(resp: requests.Response, cap: int) -> None:
+    if resp.status_code in (408, 429) or resp.status_code >= 500:
+        raise requests.HTTPError(f"the origin answered HTTP {resp.status_code}")
+    if resp.status_code >= 400:
+        raise SourceRefused(
+            "source_unavailable",
+            f"The video_url answered HTTP {resp.status_code}; make sure the URL is public and correct.",
+        )
+    length = resp.headers.get("Content-Length")
+    if length and length.isdigit() and int(length) > cap:
+        raise SourceRefused("video_too_large", _too_large(int(length), cap), 413)
+
+
+def _checked(chunks, cap: int, found: dict):
+    """Pass chunks through while checking the container signature and the size cap."""
+    head = b""
+    total = 0
+    for chunk in chunks:
+        if not chunk:
+            continue
+        total += len(chunk)
+        if total > cap:
+            raise SourceRefused("video_too_large", _too_large(total, cap, partial=True), 413)
+        if "format" not in found:
+            head += chunk[: SNIFF_BYTES - len(head)]
+            if len(head) >= SNIFF_BYTES or total >= SNIFF_BYTES:
+                _detect(head, found)
+        yield chunk
+    if "format" not in found and head:
+        _detect(head, found)
+
+
+def _detect(head: bytes, found: dict) -> None:
+    fmt = detect_video_format(head)
+    if fmt is None:
+        raise SourceRefused(
+            "unsupported_video_format",
+            "The file at video_url is not a video in a supported format "
+            "(3gpp, avi, flv, mov, mpeg4, mpegps, webm, wmv); the format is read from the file's content.",
+        )
+    found["format"] = fmt
+
+
+def _too_large(size: int, cap: int, partial: bool = False) -> str:
+    mb = cap / (1024 * 1024)
+    got = f"more than {cap // (1024 * 1024)} MB" if partial else f"{size / (1024 * 1024):.1f} MB"
+    return f"The video is {got}; this provider accepts at most {mb:.0f} MB."
+
+
+def _progress_writer(rt, attempt_id: int):
+    """Record bytes moved in the audit at most once a second (progress on long downloads)."""
+    last = [0.0]
+
+    def write(total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] < 1.0:
+            return
+        last[0] = now
+        with rt.db.session() as session:
+            row = session.get(StageAttempt, attempt_id)
+            row.bytes_moved, row.progress_at = total, utcnow()
+
+    return write
+
+
+def _finish(rt, request_id: int, attempt_id: int, *, reason: str, info: str, code: int) -> None:
+    record_failure(rt, request_id, attempt_id, reason=reason, info=info, code=code)
+    rt.store.delete(f"{_token(rt, request_id)}/source")
+
+
+def _token(rt, request_id: int) -> str:
+    with rt.db.session() as session:
+        return session.get(PushRequest, request_id).token

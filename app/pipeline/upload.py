@@ -1,0 +1,108 @@
+"""Stage 2: the provider work (upload, publish) through the provider's adapter."""
+
+from __future__ import annotations
+
+import time
+
+from app.events import emit_upload
+from app.identities.tokens import access_token
+from app.models import PushRequest, StageAttempt, utcnow
+from app.pipeline.outcome import record_failure, retry_or_fail, succeed
+from app.providers.base import PushContext, StagedMedia
+from app.providers.errors import AuthExpired, OutcomeUnknown, ProviderError, RateLimited
+from app.states import PROCESSING, QUEUED, STAGING, UPLOADING, begin_attempt, end_attempt, transition
+
+
+def run_upload(rt, request_id: int) -> str:
+    """Run the adapter for the request; returns what it did."""
+    with rt.db.session() as session:
+        push = session.get(PushRequest, request_id)
+        if push is None or push.outcome or push.state not in (QUEUED, STAGING, UPLOADING, PROCESSING):
+            return "skipped"
+        adapter = rt.adapter(push.provider)
+        staged = adapter.needs_staging(push.kind) and bool(push.payload.get("video_url"))
+        if staged and not push.staged_key:
+            return "skipped"  # a duplicate message ran ahead of staging; the real chain follows
+        if push.state != PROCESSING:
+            transition(session, push, UPLOADING, "provider upload started")
+        attempt = begin_attempt(session, push, "upload")
+        attempt_id, number = attempt.id, attempt.attempt
+        identity = push.identity
+        ctx_args = dict(
+            request_token=push.token, kind=push.kind, payload=dict(push.payload),
+            provider_user_id=identity.provider_user_id, profile=dict(identity.profile or {}),
+            progress=dict(push.progress or {}),
+        )
+        staged_media = None
+        if staged:
+            staged_media = StagedMedia(rt.store, push.staged_key, push.staged_bytes,
+                                       push.progress.get("format", ""), push.progress.get("mime_type", "video/mp4"))
+        identity_id = identity.id
+    ctx = PushContext(access_token="", staged=staged_media, **ctx_args)
+    _wire_callbacks(rt, ctx, request_id, attempt_id)
+    try:
+        outcome = _push_with_refresh(rt, adapter, ctx, identity_id)
+    except OutcomeUnknown as exc:
+        record_failure(rt, request_id, attempt_id, reason=exc.reason, info=exc.info, code=exc.status, unconfirmed=True)
+        return "unconfirmed"
+    except ProviderError as exc:
+        if exc.transient:
+            retry_or_fail(rt, request_id, attempt_id, number, exc.reason, exc.info,
+                          retry_after=exc.retry_after if isinstance(exc, RateLimited) else None, code=exc.status)
+        else:
+            record_failure(rt, request_id, attempt_id, reason=exc.reason, info=exc.info, code=exc.status)
+        _drop_staged(rt, staged_media)
+        return "failed"
+    with rt.db.session() as session:
+        push = session.get(PushRequest, request_id)
+        end_attempt(session.get(StageAttempt, attempt_id), "succeeded",
+                    bytes_moved=staged_media.size if staged_media else 0)
+        push.progress = ctx.progress
+        succeed(session, push, outcome.data, outcome.provider_ids)
+        if staged_media is not None:
+            emit_upload(session, push)
+    _drop_staged(rt, staged_media)
+    return "succeeded"
+
+
+def _push_with_refresh(rt, adapter, ctx: PushContext, identity_id: int):
+    """Push with a fresh token; on a 401, refresh once and push again."""
+    ctx.access_token = access_token(rt, identity_id)
+    try:
+        return adapter.push(ctx)
+    except AuthExpired:
+        ctx.access_token = access_token(rt, identity_id, force_refresh=True)
+        return adapter.push(ctx)
+
+
+def _wire_callbacks(rt, ctx: PushContext, request_id: int, attempt_id: int) -> None:
+    """Let the adapter persist resumable progress and report bytes and processing."""
+    last = [0.0]
+
+    def save_progress(progress: dict) -> None:
+        with rt.db.session() as session:
+            session.get(PushRequest, request_id).progress = dict(progress)
+
+    def report_bytes(total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] < 1.0:
+            return
+        last[0] = now
+        with rt.db.session() as session:
+            row = session.get(StageAttempt, attempt_id)
+            row.bytes_moved, row.progress_at = total, utcnow()
+
+    def mark_processing() -> None:
+        with rt.db.session() as session:
+            push = session.get(PushRequest, request_id)
+            if push.state == UPLOADING:
+                transition(session, push, PROCESSING, "uploaded; the provider is processing the media")
+
+    ctx.save_progress, ctx.report_bytes, ctx.mark_processing = save_progress, report_bytes, mark_processing
+    ctx.sleep = time.sleep
+
+
+def _drop_staged(rt, staged: StagedMedia | None) -> None:
+    """Delete the staged file once the push has ended (a Retry never gets here)."""
+    if staged is not None:
+        staged.store.delete(staged.key)

@@ -1,0 +1,108 @@
+"""The small base class every provider adapter implements, and what it is handed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar
+
+import requests
+
+from app.providers.errors import OutcomeUnknown, TransientError
+
+
+@dataclass
+class TokenSet:
+    """Tokens as a provider's token endpoint returns them."""
+
+    access_token: str
+    refresh_token: str | None = None
+    expires_at: dt.datetime | None = None
+
+
+@dataclass
+class StagedMedia:
+    """A file in staging that an upload reads back in chunks."""
+
+    store: Any  # app.staging.base.StagingStore
+    key: str
+    size: int
+    format: str  # one of app.sniff.VIDEO_FORMATS / IMAGE_FORMATS
+    mime_type: str
+
+
+@dataclass
+class PushContext:
+    """Everything an adapter needs for one push; built by the upload stage."""
+
+    request_token: str
+    kind: str  # e.g. "video", "post", "page/video", "playlist/video"
+    payload: dict
+    access_token: str
+    provider_user_id: str
+    profile: dict
+    staged: StagedMedia | None = None
+    progress: dict = field(default_factory=dict)
+    save_progress: Callable[[dict], None] = lambda progress: None
+    report_bytes: Callable[[int], None] = lambda total: None
+    mark_processing: Callable[[], None] = lambda: None
+    sleep: Callable[[float], None] = lambda seconds: None
+
+
+@dataclass
+class PushOutcome:
+    """What a finished push produced: ids to record and the callback's ``data``."""
+
+    provider_ids: dict
+    data: dict
+
+
+class ProviderAdapter:
+    """Speaks one network's protocol. Subclasses set ``name`` and implement ``push``."""
+
+    name: ClassVar[str]
+    #: Kinds whose media must be downloaded to staging before upload.
+    staged_kinds: ClassVar[frozenset[str]] = frozenset()
+    #: Size cap in bytes for staged videos, per provider.
+    max_video_bytes: ClassVar[int] = 2 * 1024**3
+
+    def __init__(self, base_url: str, *, client_id: str = "", client_secret: str = "",
+                 session: requests.Session | None = None, timeout: float = 60.0):
+        self.base_url = base_url.rstrip("/")
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.http = session or requests.Session()
+        self.timeout = timeout
+
+    def push(self, ctx: PushContext) -> PushOutcome:
+        """Do the provider work for ``ctx.kind``; raise ProviderError subclasses on failure."""
+        raise NotImplementedError
+
+    def refresh(self, refresh_token: str) -> TokenSet:
+        """Exchange a refresh token; providers without a refresh grant raise ReconnectRequired."""
+        raise NotImplementedError
+
+    def needs_staging(self, kind: str) -> bool:
+        return kind in self.staged_kinds
+
+    def request(self, method: str, path: str, *, publish: bool = False, **kwargs) -> requests.Response:
+        """One HTTP call to the provider; network faults become TransientError.
+
+        On a ``publish`` step (one that makes something public and is not
+        idempotent) a fault means the outcome is unknown, so it raises
+        OutcomeUnknown instead: retrying blindly could post twice.
+        """
+        url = path if path.startswith("http") else self.base_url + path
+        kwargs.setdefault("timeout", self.timeout)
+        try:
+            return self.http.request(method, url, **kwargs)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            if publish:
+                raise OutcomeUnknown(
+                    f"{self.name} did not confirm the publish step ({type(exc).__name__}); "
+                    "it may or may not have been published.",
+                ) from exc
+            raise TransientError(
+                f"{self.name} did not answer ({type(exc).__name__}); the request will be retried.",
+                reason="provider_unreachable",
+            ) from exc

@@ -1,0 +1,1 @@
+"""Push requests: the endpoint table, body validation, acceptance and enqueueing."""

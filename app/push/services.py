@@ -1,0 +1,121 @@
+"""Accepting a push: validate, persist, and hand over to the worker fleet."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.api.errors import ApiError, bad_request, not_found
+from app.models import Identity, PushRequest, RequestTransition, Site, utcnow
+from app.push.endpoints import Endpoint
+
+IDEMPOTENCY_WINDOW = dt.timedelta(hours=24)
+
+
+def parse_body(endpoint: Endpoint, body: object) -> dict:
+    """Validate ``{"request": {"push": {<node>: {...}}}}``; 400 naming the field otherwise."""
+    if not isinstance(body, dict) or not isinstance(body.get("request"), dict):
+        raise bad_request('The body must be JSON of the form {"request": {"push": {"%s": {...}}}}.' % endpoint.node, "invalid_body")
+    push = body["request"].get("push")
+    if not isinstance(push, dict) or not isinstance(push.get(endpoint.node), dict):
+        raise bad_request(f"request.push.{endpoint.node} is required and must be an object.", "missing_field")
+    extra = set(push) - {endpoint.node}
+    if extra:
+        raise bad_request(f"request.push.{sorted(extra)[0]} is not a field of this endpoint; send request.push.{endpoint.node}.", "unknown_field")
+    try:
+        model = endpoint.schema.model_validate(push[endpoint.node])
+    except ValidationError as exc:
+        raise bad_request(_describe(endpoint.node, exc), _reason(exc)) from None
+    return model.model_dump(exclude_none=True)
+
+
+def _describe(node: str, exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in ("request", "push", node, *first["loc"]))
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "missing":
+        return f"{where} is required."
+    if first["type"] == "extra_forbidden":
+        return f"{where} is not a field of this endpoint."
+    return f"{where}: {message}."
+
+
+def _reason(exc: ValidationError) -> str:
+    kind = exc.errors()[0]["type"]
+    return {"missing": "missing_field", "extra_forbidden": "unknown_field"}.get(kind, "invalid_field")
+
+
+def find_identity(session: Session, site: Site, identity_token: str, provider: str) -> Identity:
+    """The site's identity with that token, for that provider; 404 otherwise.
+
+    Another site's identity is reported exactly like an unknown one, so tokens
+    of other tenants cannot be probed.
+    """
+    identity = session.scalar(
+        select(Identity).where(Identity.token == identity_token, Identity.site_id == site.id)
+    )
+    if identity is None:
+        raise not_found(f"No identity {identity_token!r} belongs to this site. Import or connect it first.", "unknown_identity")
+    if identity.provider != provider:
+        raise bad_request(
+            f"Identity {identity_token!r} is a {identity.provider} account; this endpoint needs a {provider} identity.",
+            "identity_provider_mismatch",
+        )
+    return identity
+
+
+def body_hash(resource: str, payload: dict) -> str:
+    canonical = json.dumps([resource, payload], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def find_replay(session: Session, site: Site, key: str | None, digest: str) -> PushRequest | None:
+    """The earlier request with this Idempotency-Key, or None; 409 if the body differs."""
+    if not key:
+        return None
+    if len(key) > 200:
+        raise bad_request("The Idempotency-Key header is longer than 200 characters.", "invalid_idempotency_key")
+    earlier = session.scalar(
+        select(PushRequest).where(PushRequest.site_id == site.id, PushRequest.idempotency_key == key)
+    )
+    if earlier is None:
+        return None
+    created = earlier.created_at if earlier.created_at.tzinfo else earlier.created_at.replace(tzinfo=dt.timezone.utc)
+    if utcnow() - created > IDEMPOTENCY_WINDOW:
+        earlier.idempotency_key = None  # expired: free the key for this new request
+        session.flush()
+        return None
+    if earlier.body_hash != digest:
+        raise ApiError(409, "This Idempotency-Key was already used with a different request body in the last 24 hours. Use a new key for a new push.", "idempotency_key_reused")
+    return earlier
+
+
+def create_request(session: Session, site: Site, identity: Identity, endpoint: Endpoint,
+                   resource: str, payload: dict, key: str | None, digest: str) -> PushRequest:
+    """Persist a new push request in state ``queued`` (the caller commits, then enqueues)."""
+    push = PushRequest(
+        site_id=site.id,
+        identity_id=identity.id,
+        provider=endpoint.provider,
+        kind=endpoint.kind,
+        resource=resource,
+        payload=payload,
+        callback_url=payload.get("callback_url"),
+        idempotency_key=key,
+        body_hash=digest,
+        state="queued",
+    )
+    session.add(push)
+    session.flush()
+    session.add(RequestTransition(request_id=push.id, from_state=None, to_state="queued", reason="accepted"))
+    return push
+
+
+def is_asynchronous(payload: dict) -> bool:
+    """Videos (anything with a video_url) always answer at once with a request token."""
+    return bool(payload.get("video_url"))

@@ -1,0 +1,101 @@
+"""The 19 push endpoints, one route each, generated from the endpoint table.
+
+Example::
+
+    POST /push/identities/<identity_token>/twitter/video.json
+    {"request": {"push": {"video": {"video_url": "https://example.com/a.mp4",
+                                    "callback_url": "https://example.com/cb"}}}}
+    -> 200 {"response": {..., "result": {"data": {"object": "video",
+            "request_token": "...", "result": "The video has been added to the queue ..."}}}}
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, current_app, request
+
+from app.api.auth import current_site
+from app.api.envelope import error, success
+from app.api.errors import bad_request
+from app.models import PushRequest
+from app.push import services
+from app.push.endpoints import ENDPOINTS, Endpoint
+from app.states import FINAL_STATES
+from workers.pipeline import enqueue_push
+
+bp = Blueprint("push", __name__)
+
+QUEUED_TEXT = {
+    "video": "The video has been added to the queue and will be uploaded soon.",
+}
+
+
+def _make_view(endpoint: Endpoint):
+    def view(identity_token: str, **params):
+        rt = current_app.extensions["pushwire"]
+        body = _json_body()
+        with rt.db.session() as session:
+            site = current_site(session)
+            payload = services.parse_body(endpoint, body)
+            payload.update(params)  # e.g. playlist_id from the path
+            identity = services.find_identity(session, site, identity_token, endpoint.provider)
+            digest = services.body_hash(request.path, payload)
+            key = request.headers.get("Idempotency-Key")
+            push = services.find_replay(session, site, key, digest)
+            replay = push is not None
+            if not replay:
+                push = services.create_request(session, site, identity, endpoint, request.path, payload, key, digest)
+        if not replay:
+            enqueue_push(rt, push.id, staged=services.is_asynchronous(payload))
+        return _answer(rt, endpoint, push, wait=not services.is_asynchronous(payload))
+
+    view.__name__ = "push_" + endpoint.path.replace("/", "_").replace("<", "").replace(">", "")
+    view.__doc__ = f"POST {endpoint.path}.json (body node '{endpoint.node}')"
+    return view
+
+
+def _json_body():
+    if not request.data:
+        raise bad_request('The body is empty; send JSON: {"request": {"push": {...}}}.', "invalid_body")
+    body = request.get_json(silent=True, force=True)
+    if body is None:
+        raise bad_request("The body is not valid JSON.", "invalid_json")
+    return body
+
+
+def _answer(rt, endpoint: Endpoint, push: PushRequest, wait: bool):
+    """Videos answer at once; other pushes wait briefly for the worker's result."""
+    if wait:
+        push = _wait_final(rt, push.id, rt.settings.sync_wait_seconds)
+    if wait and push.outcome == "succeeded":
+        return success({**(push.result or {}), "request_token": push.token})
+    if wait and push.outcome is not None:
+        return error(push.error_code or 502, push.error_info or "The push failed.", push.error_reason or "push_failed")
+    data = {"object": endpoint.object, "request_token": push.token}
+    if endpoint.object == "video" and not wait:
+        data["result"] = QUEUED_TEXT["video"]
+        return success(data)
+    data["result"] = f"The {endpoint.object} has been added to the queue and will be published soon."
+    return success(data, code=202, info="Your request has been accepted and is being processed")
+
+
+def _wait_final(rt, request_id: int, seconds: float) -> PushRequest:
+    deadline = time.monotonic() + seconds
+    delay = 0.05
+    while True:
+        with rt.db.session() as session:
+            push = session.get(PushRequest, request_id)
+            done = push.outcome is not None or push.state in FINAL_STATES
+            if done or time.monotonic() > deadline:
+                return push
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.5)
+
+
+for _ep in ENDPOINTS:
+    bp.add_url_rule(
+        f"/push/identities/<identity_token>/{_ep.path}.json",
+        view_func=_make_view(_ep),
+        methods=["POST"],
+    )

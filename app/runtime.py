@@ -1,0 +1,71 @@
+"""The per-process container of long-lived resources, built from settings.
+
+The gateway keeps one in ``app.extensions["pushwire"]``; each worker process
+builds one lazily on its first task. Nothing here connects at import time.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from app.config import Settings
+from app.crypto import TokenCipher, resolve_secret_key
+from app.db import Database
+
+
+class Runtime:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    @cached_property
+    def db(self) -> Database:
+        return Database(self.settings)
+
+    @cached_property
+    def cipher(self) -> TokenCipher:
+        return TokenCipher(resolve_secret_key(self.settings.secret_key, self.settings.data_dir))
+
+    @cached_property
+    def store(self):
+        from app.staging import open_store
+
+        s = self.settings
+        return open_store(
+            s.resolved_staging_url(),
+            s3_endpoint_url=s.s3_endpoint_url,
+            s3_region=s.s3_region,
+            s3_access_key_id=s.s3_access_key_id,
+            s3_secret_access_key=s.s3_secret_access_key,
+            chunk_size=s.staging_chunk_size,
+            create_bucket=s.s3_create_bucket,
+        )
+
+    @cached_property
+    def policy(self):
+        from app.net import OutboundPolicy
+
+        s = self.settings
+        return OutboundPolicy.from_setting(
+            s.outbound_allow, connect_timeout=s.outbound_connect_timeout, read_timeout=s.outbound_read_timeout
+        )
+
+    @cached_property
+    def celery(self):
+        from workers.celery_app import make_celery
+
+        return make_celery(self.settings)
+
+    def adapter(self, provider: str):
+        """A configured adapter instance for ``provider``."""
+        from app.providers import adapter_class
+
+        s = self.settings
+        cls = adapter_class(provider)
+        kwargs = {
+            "client_id": getattr(s, f"{provider}_client_id", ""),
+            "client_secret": getattr(s, f"{provider}_client_secret", ""),
+            "timeout": s.outbound_read_timeout,
+        }
+        if provider == "twitter":
+            kwargs["chunk_size"] = s.twitter_chunk_size
+        return cls(s.provider_url(provider), **kwargs)

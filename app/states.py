@@ -1,0 +1,112 @@
+"""The state machine of a push request, and the audit rows that record it.
+
+``transition()`` is the only code that changes ``PushRequest.state``: it checks
+the move is allowed and appends a ``RequestTransition`` in the caller's
+transaction, so state and audit can never disagree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.models import PushRequest, RequestTransition, StageAttempt, utcnow
+
+QUEUED = "queued"
+STAGING = "staging"
+UPLOADING = "uploading"
+PROCESSING = "processing"
+DELIVERING_CALLBACK = "delivering_callback"
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+CANCELLED = "cancelled"
+UNCONFIRMED = "unconfirmed"
+
+FINAL_STATES = frozenset({SUCCEEDED, FAILED, CANCELLED, UNCONFIRMED})
+
+ALLOWED: dict[str, frozenset[str]] = {
+    QUEUED: frozenset({STAGING, UPLOADING, FAILED, CANCELLED}),
+    STAGING: frozenset({UPLOADING, FAILED, CANCELLED}),
+    UPLOADING: frozenset({PROCESSING, DELIVERING_CALLBACK, SUCCEEDED, FAILED, UNCONFIRMED}),
+    PROCESSING: frozenset({DELIVERING_CALLBACK, SUCCEEDED, FAILED, UNCONFIRMED}),
+    DELIVERING_CALLBACK: frozenset({SUCCEEDED, FAILED, UNCONFIRMED}),
+    SUCCEEDED: frozenset(),
+    FAILED: frozenset(),
+    CANCELLED: frozenset(),
+    UNCONFIRMED: frozenset({SUCCEEDED, FAILED}),
+}
+
+
+class InvalidTransition(Exception):
+    """A state change the machine does not allow (a bug or a stale redelivery)."""
+
+
+def transition(session: Session, request: PushRequest, to_state: str, reason: str | None = None) -> None:
+    """Move ``request`` to ``to_state`` and append the audit row, in one transaction.
+
+    The update is guarded on the current state (compare-and-set), so two workers
+    racing on a redelivered message cannot both move the request.
+    """
+    from_state = request.state
+    if to_state == from_state:
+        return
+    if to_state not in ALLOWED[from_state]:
+        raise InvalidTransition(f"{from_state} -> {to_state} is not allowed")
+    now = utcnow()
+    values = {"state": to_state, "updated_at": now}
+    if to_state in FINAL_STATES:
+        values["finished_at"] = now
+    result = session.execute(
+        update(PushRequest)
+        .where(PushRequest.id == request.id, PushRequest.state == from_state)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        session.refresh(request)
+        raise InvalidTransition(f"request moved to {request.state} concurrently")
+    session.add(RequestTransition(request_id=request.id, from_state=from_state, to_state=to_state, reason=reason, at=now))
+    for key, value in values.items():
+        setattr(request, key, value)
+
+
+def begin_attempt(session: Session, request: PushRequest, stage: str) -> StageAttempt:
+    """Open the audit row of a new attempt of ``stage`` (numbered from 1).
+
+    An attempt left ``running`` by a killed worker is closed as ``interrupted``
+    first, so the audit shows the crash instead of a gap.
+    """
+    prior = session.scalars(
+        select(StageAttempt).where(StageAttempt.request_id == request.id, StageAttempt.stage == stage)
+    ).all()
+    for row in prior:
+        if row.outcome == "running":
+            row.outcome = "interrupted"
+            row.ended_at = utcnow()
+            row.error_reason = "worker_lost"
+            row.error_info = "The worker running this attempt stopped before finishing it."
+    attempt = StageAttempt(request_id=request.id, stage=stage, attempt=len(prior) + 1)
+    session.add(attempt)
+    session.flush()
+    return attempt
+
+
+def end_attempt(
+    attempt: StageAttempt,
+    outcome: str,
+    *,
+    reason: str | None = None,
+    info: str | None = None,
+    bytes_moved: int | None = None,
+    retry_at: dt.datetime | None = None,
+) -> None:
+    """Close an attempt row with its outcome (succeeded, retrying, failed, skipped)."""
+    attempt.outcome = outcome
+    attempt.ended_at = utcnow()
+    attempt.error_reason = reason
+    attempt.error_info = info
+    attempt.retry_at = retry_at
+    if bytes_moved is not None:
+        attempt.bytes_moved = bytes_moved

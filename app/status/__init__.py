@@ -1,0 +1,1 @@
+"""Request status and audit: ``/push/requests``."""

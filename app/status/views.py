@@ -1,0 +1,92 @@
+"""``GET /push/requests/<token>.json``, ``GET /push/requests.json``, ``DELETE`` to cancel.
+
+Example::
+
+    GET /push/requests/5f0c...json
+    -> {"response": {..., "result": {"data": {"request": {"request_token": "5f0c...",
+        "state": "succeeded", "provider_ids": {"media_id": "1234"},
+        "audit": {"stages": [...], "callbacks": [...], "transitions": [...]}}}}}}
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, request
+from sqlalchemy import func, select
+
+from app.api.auth import current_site
+from app.api.envelope import success
+from app.api.errors import bad_request, not_found
+from app.models import Identity, PushRequest
+from app.states import CANCELLED, QUEUED, transition
+from app.status.render import render_request, render_summary
+
+bp = Blueprint("status", __name__)
+
+STATES = ("queued", "staging", "uploading", "processing", "delivering_callback",
+          "succeeded", "failed", "cancelled", "unconfirmed")
+
+
+def _own_request(session, site, token: str) -> PushRequest:
+    push = session.scalar(select(PushRequest).where(PushRequest.token == token, PushRequest.site_id == site.id))
+    if push is None:
+        raise not_found(f"No push request {token!r} belongs to this site.", "unknown_request")
+    return push
+
+
+@bp.get("/push/requests/<token>.json")
+def show(token: str):
+    """The request's state, provider ids and full audit trail."""
+    rt = current_app.extensions["pushwire"]
+    with rt.db.session() as session:
+        push = _own_request(session, current_site(session), token)
+        return success({"request": render_request(session, push)})
+
+
+@bp.get("/push/requests.json")
+def index():
+    """Requests of this site, newest first; filters identity_token, provider, state; page, per_page."""
+    rt = current_app.extensions["pushwire"]
+    page, per_page = _paging()
+    with rt.db.session() as session:
+        site = current_site(session)
+        query = select(PushRequest).where(PushRequest.site_id == site.id)
+        if token := request.args.get("identity_token"):
+            query = query.join(Identity, PushRequest.identity_id == Identity.id).where(Identity.token == token)
+        if provider := request.args.get("provider"):
+            query = query.where(PushRequest.provider == provider)
+        if state := request.args.get("state"):
+            if state not in STATES:
+                raise bad_request(f"state must be one of {', '.join(STATES)}.", "invalid_filter")
+            query = query.where(PushRequest.state == state)
+        total = session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = session.scalars(
+            query.order_by(PushRequest.id.desc()).offset((page - 1) * per_page).limit(per_page)
+        ).all()
+        entries = [render_summary(push) for push in rows]
+    return success({"requests": {"pagination": {"current_page": page, "per_page": per_page,
+                                                 "total_entries": total}, "entries": entries}})
+
+
+@bp.delete("/push/requests/<token>.json")
+def cancel(token: str):
+    """Cancel queued work. (Deleting finished videos at the provider is the Stream issue's work.)"""
+    rt = current_app.extensions["pushwire"]
+    with rt.db.session() as session:
+        push = _own_request(session, current_site(session), token)
+        if push.state != QUEUED:
+            from app.api.errors import ApiError
+
+            raise ApiError(409, f"The request is {push.state}; only queued requests can be cancelled.", "not_cancellable")
+        transition(session, push, CANCELLED, "cancelled by the site")
+        return success({"request": render_summary(push)})
+
+
+def _paging() -> tuple[int, int]:
+    try:
+        page = int(request.args.get("page", 1))
+        per_page = int(request.args.get("per_page", 50))
+    except ValueError:
+        raise bad_request("page and per_page must be whole numbers.", "invalid_paging") from None
+    if page < 1 or not 1 <= per_page <= 500:
+        raise bad_request("page starts at 1; per_page is between 1 and 500.", "invalid_paging")
+    return page, per_page

@@ -1,0 +1,127 @@
+"""Shared fixtures: real PostgreSQL, Redis, an S3 server, fakes, and the running stack."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import redis
+
+from app.config import Settings
+from app.migrate import upgrade
+from tests.support.origin import CallbackReceiver, Origin
+from tests.support.s3server import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, s3_endpoint  # noqa: F401
+from tests.support.services import REDIS_URL, create_database
+from tests.support.stack import Client, Stack
+
+_redis_db = itertools.count(5)
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    url, drop = create_database()
+    yield url
+    drop()
+
+
+@pytest.fixture(scope="session")
+def fake_x():
+    from sandbox.common import serve
+    from sandbox.twitter import create_app as create_fake
+
+    app = create_fake(check_after_secs=1, processing_polls=2)
+    handle = serve(app)
+    handle.state = app.extensions["fake"]
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture(scope="session")
+def origin():
+    server = Origin()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def receiver():
+    server = CallbackReceiver()
+    yield server
+    server.stop()
+
+
+def stack_env(pg_url: str, broker_url: str, s3_endpoint: str, fake_x_url: str, tmp: str, bucket: str) -> dict:
+    return {
+        "PUSHWIRE_DATA_DIR": tmp,
+        "PUSHWIRE_DATABASE_URL": pg_url,
+        "PUSHWIRE_BROKER_URL": broker_url,
+        "PUSHWIRE_STAGING_URL": f"s3://{bucket}/staging",
+        "PUSHWIRE_S3_ENDPOINT_URL": s3_endpoint,
+        "PUSHWIRE_S3_ACCESS_KEY_ID": TEST_ACCESS_KEY_ID,
+        "PUSHWIRE_S3_SECRET_ACCESS_KEY": TEST_SECRET_ACCESS_KEY,
+        "PUSHWIRE_S3_CREATE_BUCKET": "true",
+        "PUSHWIRE_STAGING_CHUNK_SIZE": str(5 * 1024 * 1024),
+        "PUSHWIRE_SECRET_KEY": "test-secret-key-one",
+        "PUSHWIRE_TWITTER_API_URL": fake_x_url,
+        "PUSHWIRE_TWITTER_CLIENT_ID": "sandbox-client",
+        "PUSHWIRE_TWITTER_CLIENT_SECRET": "sandbox-secret",
+        "PUSHWIRE_TWITTER_CHUNK_SIZE": str(1024 * 1024),
+        "PUSHWIRE_OUTBOUND_ALLOW": "127.0.0.1,localhost",
+        "PUSHWIRE_RETRY_BACKOFF_BASE": "0.5",
+        "PUSHWIRE_RETRY_BACKOFF_MAX": "2",
+        "PUSHWIRE_MAX_STAGE_RETRIES": "4",
+        "PUSHWIRE_CALLBACK_SCHEDULE": "0,2,4,30,60",
+        "PUSHWIRE_SWEEP_INTERVAL": "2",
+        "PUSHWIRE_REQUEUE_AFTER": "3",
+    }
+
+
+@pytest.fixture(scope="session")
+def redis_stack(pg_url, s3_endpoint, fake_x, tmp_path_factory):  # noqa: F811
+    """Gateway + worker + beat on PostgreSQL, Redis and moto's S3 server."""
+    db = next(_redis_db)
+    redis.Redis.from_url(f"{REDIS_URL}/{db}").flushdb()
+    env = stack_env(pg_url, f"{REDIS_URL}/{db}", s3_endpoint, fake_x.url,
+                    str(tmp_path_factory.mktemp("redis-stack")), "pushwire-redis")
+    stack = Stack(env, beat=True).start()
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="session")
+def site(redis_stack):
+    return redis_stack.create_site("site-a")
+
+
+@pytest.fixture(scope="session")
+def client(redis_stack, site) -> Client:
+    return Client(redis_stack.url, site)
+
+
+@pytest.fixture()
+def x_user(fake_x, client):
+    """A fresh X account at the fake, imported as an identity of site-a."""
+    n = next(_users)
+    user = fake_x.state.add_user(str(10_000 + n), f"user{n}")
+    user = {**user, "user_id": str(10_000 + n), "username": f"user{n}"}
+    user["identity"] = client.import_identity("twitter", user, {"name": f"User {n}", "location": "Paris"})
+    return user
+
+
+_users = itertools.count(1)
+
+
+@pytest.fixture()
+def settings(tmp_path, pg_url) -> Settings:
+    """Settings for in-process tests on the migrated PostgreSQL database."""
+    s = Settings(data_dir=tmp_path, database_url=pg_url, secret_key="test-secret-key-one",
+                 broker_url=f"{REDIS_URL}/15", staging_url=f"file://{tmp_path}/staging",
+                 outbound_allow="127.0.0.1")
+    upgrade(s)
+    return s
+
+
+def envelope_data(resp) -> dict:
+    return resp.json()["response"]["result"]["data"]
+
+

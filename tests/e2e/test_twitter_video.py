@@ -1,0 +1,142 @@
+"""The foundation slice end to end: gateway -> stage -> upload -> callback, real processes.
+
+PostgreSQL, Redis (broker), moto's S3 server, gunicorn and Celery run for real;
+only X is replaced, by the strict fake in ``sandbox.twitter``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import boto3
+import pytest
+from standardwebhooks.webhooks import Webhook
+
+from tests.support.origin import decode, make_video
+from tests.support.s3server import TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY
+
+pytestmark = pytest.mark.e2e
+MB = 1024 * 1024
+
+
+def _accepted(resp) -> str:
+    assert resp.status_code == 200, resp.text
+    data = resp.json()["response"]["result"]["data"]
+    assert data["object"] == "video"
+    assert data["result"] == "The video has been added to the queue and will be uploaded soon."
+    return data["request_token"]
+
+
+def _callback_for(receiver, token):
+    received = receiver.wait_for(lambda got: any(token.encode() in c["body"] and c["status"] == 204 for c in got))
+    return [c for c in received if token.encode() in c["body"] and c["status"] == 204][-1]
+
+
+def test_video_reaches_x_and_signed_callback_arrives(client, site, x_user, origin, receiver, fake_x, s3_endpoint):
+    video = make_video(5 * MB + 12345, seed=1)
+    url = origin.add("party.mp4", video)
+    token = _accepted(client.push_twitter_video(x_user["identity"], url, receiver.url))
+
+    final = client.wait_final(token)
+    assert final["state"] == "succeeded", json.dumps(final, indent=1)
+    media_id = final["provider_ids"]["media_id"]
+    media = fake_x.state.media[media_id]
+    assert media["total_bytes"] == len(video)
+    assert media["sha256"] == hashlib.sha256(video).hexdigest()
+
+    callback = _callback_for(receiver, token)
+    payload = Webhook(site["signing_secret"]).verify(callback["body"], callback["headers"])
+    data = payload["response"]["result"]["data"]
+    assert data == {**data, "provider": "twitter", "object": "video", "video_id": media_id, "request_token": token}
+    assert payload["response"]["request"]["status"]["flag"] == "success"
+    assert payload["response"]["request"]["resource"] == f"push/identities/{x_user['identity']}/twitter/video.json"
+
+    stages = {(a["stage"], a["outcome"]) for a in final["audit"]["stages"]}
+    assert ("stage", "succeeded") in stages and ("upload", "succeeded") in stages
+    staged = [a for a in final["audit"]["stages"] if a["stage"] == "stage"][-1]
+    assert staged["bytes_moved"] == len(video)
+    assert [c["outcome"] for c in final["audit"]["callbacks"]] == ["delivered"]
+    to_states = [t["to"] for t in final["audit"]["transitions"]]
+    assert to_states[0] == "queued" and to_states[-1] == "succeeded" and "processing" in to_states
+
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name=TEST_REGION,
+                      aws_access_key_id=TEST_ACCESS_KEY_ID, aws_secret_access_key=TEST_SECRET_ACCESS_KEY)
+    listed = s3.list_objects_v2(Bucket="pushwire-redis", Prefix=f"staging/{token}")
+    assert listed.get("KeyCount", 0) == 0, "the staged object is deleted when the push ends"
+
+
+def test_rate_limit_and_reset_mid_upload_are_survived(client, x_user, origin, receiver, fake_x):
+    video = make_video(4 * MB + 7, seed=2)
+    url = origin.add("ratelimited.mp4", video)
+    fake_x.state.faults.add("append", "reset_after_commit", count=1)
+    fake_x.state.faults.add("append", "429", count=1, retry_after=1)
+    token = _accepted(client.push_twitter_video(x_user["identity"], url, receiver.url))
+
+    final = client.wait_final(token)
+    assert final["state"] == "succeeded", json.dumps(final, indent=1)
+    media = fake_x.state.media[final["provider_ids"]["media_id"]]
+    assert media["sha256"] == hashlib.sha256(video).hexdigest()
+    uploads = [a for a in final["audit"]["stages"] if a["stage"] == "upload"]
+    reasons = [a["error_reason"] for a in uploads if a["outcome"] == "retrying"]
+    assert "rate_limited" in reasons and "provider_unreachable" in reasons
+    # Resumed, not restarted: one media id, 5 segments, at most one re-sent.
+    assert fake_x.state.append_calls(final["provider_ids"]["media_id"]) <= 5 + 1 + 1
+
+
+def test_expired_token_is_refreshed_before_upload(client, x_user, origin, fake_x):
+    fake_x.state.expire_token(x_user["access_token"])
+    url = origin.add("refresh.mp4", make_video(MB, seed=3))
+    token = _accepted(client.push_twitter_video(x_user["identity"], url))
+    final = client.wait_final(token)
+    assert final["state"] == "succeeded", json.dumps(final, indent=1)
+    identity = client.get(f"/identities/{x_user['identity']}.json").json()
+    assert "access_token" not in json.dumps(identity)
+
+
+@pytest.mark.parametrize("case,reason", [
+    ("not_video", "unsupported_video_format"),
+    ("too_large", "video_too_large"),
+    ("unreachable", "download_failed"),
+    ("private", "private_address"),
+    ("gone", "source_unavailable"),
+    ("processing", "video_processing_failed"),
+])
+def test_failures_have_clear_reasons_in_status_and_callback(case, reason, client, site, x_user, origin,
+                                                            receiver, fake_x):
+    if case == "not_video":
+        url = origin.add("notes.mp4", b"<html>this is not a video</html>" * 100)
+    elif case == "too_large":
+        url = origin.add_declared("huge.mp4", 600 * MB)
+    elif case == "unreachable":
+        url = "http://127.0.0.1:9/video.mp4"
+    elif case == "private":
+        url = "http://169.254.169.254/latest/meta-data.mp4"
+    elif case == "gone":
+        url = origin.add_status("gone.mp4", 404)
+    else:
+        fake_x.state.fail_next_media("Unsupported codec")
+        url = origin.add("codec.mp4", make_video(MB, seed=4))
+    token = _accepted(client.push_twitter_video(x_user["identity"], url, receiver.url))
+    final = client.wait_final(token, timeout=120)
+    assert final["state"] == "failed"
+    assert final["error"]["reason"] == reason, json.dumps(final, indent=1)
+    assert len(final["error"]["info"]) > 20
+
+    payload = Webhook(site["signing_secret"]).verify(_callback_for(receiver, token)["body"],
+                                                     _callback_for(receiver, token)["headers"])
+    status = payload["response"]["request"]["status"]
+    assert status["flag"] == "error" and status["reason"] == reason and status["info"] == final["error"]["info"]
+
+
+def test_callback_is_retried_with_the_same_webhook_id(client, x_user, origin, receiver):
+    receiver.fail_next = 2
+    url = origin.add("retry-callback.mp4", make_video(MB, seed=5))
+    token = _accepted(client.push_twitter_video(x_user["identity"], url, receiver.url))
+    final = client.wait_final(token, timeout=120)
+    assert final["state"] == "succeeded"
+    mine = [c for c in receiver.received if token.encode() in c["body"]]
+    assert [c["status"] for c in mine] == [500, 500, 204]
+    assert len({c["headers"]["Webhook-Id"] for c in mine}) == 1
+    assert [c["outcome"] for c in final["audit"]["callbacks"]] == ["retrying", "retrying", "delivered"]
+    decode(mine[-1])

@@ -1,0 +1,138 @@
+"""Gateway behaviour of the Twitter video endpoint: envelopes, errors, queueing."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.push.endpoints import ENDPOINTS
+from tests.gateway.conftest import make_identity, make_site, queued
+
+VIDEO = "/push/identities/{}/twitter/video.json"
+
+
+def body(**node):
+    return {"request": {"push": {"video": node}}}
+
+
+def status_of(resp) -> dict:
+    return resp.json["response"]["request"]["status"]
+
+
+def test_accepted_push_is_queued_with_the_seed_envelope(api, app, site_a, broker):
+    identity = make_identity(app, site_a)
+    resp = api.post(VIDEO.format(identity), body(video_url="https://example.com/a.avi",
+                                                 callback_url="https://example.com/cb"))
+    assert resp.status_code == 200, resp.json
+    envelope = resp.json["response"]
+    assert envelope["request"]["resource"] == VIDEO.format(identity)
+    assert envelope["request"]["status"] == {"flag": "success", "code": 200,
+                                             "info": "Your request has been processed successfully"}
+    data = envelope["result"]["data"]
+    assert data["object"] == "video" and len(data["request_token"]) == 36
+    assert data["result"] == "The video has been added to the queue and will be uploaded soon."
+    assert broker.llen("staging") == 1
+    assert b"secret-access-token" not in broker.lindex("staging", 0)
+
+    status = api.get(f"/push/requests/{data['request_token']}.json").json["response"]["result"]["data"]["request"]
+    assert status["state"] == "queued" and status["audit"]["transitions"][0]["to"] == "queued"
+
+
+@pytest.mark.parametrize("raw,reason,fragment", [
+    ("{not json", "invalid_json", "not valid JSON"),
+    ("", "invalid_body", "empty"),
+    ('["a list"]', "invalid_body", "request"),
+    ('{"request": {"push": {}}}', "missing_field", "request.push.video"),
+    ('{"request": {"push": {"video": {}}}}', "missing_field", "request.push.video.video_url"),
+    ('{"request": {"push": {"video": {"video_url": "ftp://x.com/a.avi"}}}}', "invalid_field", "video_url"),
+    ('{"request": {"push": {"video": {"video_url": "/relative.avi"}}}}', "invalid_field", "video_url"),
+    ('{"request": {"push": {"video": {"video_url": 42}}}}', "invalid_field", "video_url"),
+    ('{"request": {"push": {"video": {"video_url": "https://x.com/a", "colour": "red"}}}}', "unknown_field", "colour"),
+    ('{"request": {"push": {"video": {"video_url": "https://x.com/a", "callback_url": "file:///etc/passwd"}}}}',
+     "invalid_field", "callback_url"),
+])
+def test_bad_bodies_get_400_naming_the_problem_and_queue_nothing(api, app, site_a, broker, raw, reason, fragment):
+    identity = make_identity(app, site_a)
+    resp = api.post(VIDEO.format(identity), raw=raw)
+    assert resp.status_code == 400
+    status = status_of(resp)
+    assert status["flag"] == "error" and status["code"] == 400 and status["reason"] == reason
+    assert fragment in status["info"]
+    assert "result" not in resp.json["response"]
+    assert queued(broker) == 0
+
+
+def test_wrong_credentials_are_401(app, api, site_a, broker):
+    identity = make_identity(app, site_a)
+    client = app.test_client()
+    for auth in [None, (site_a["public_key"], "wrong"), ("unknown", site_a["private_key"])]:
+        resp = client.post(VIDEO.format(identity), json=body(video_url="https://e.com/a.avi"), auth=auth)
+        assert resp.status_code == 401
+        assert status_of(resp)["reason"] == "invalid_credentials"
+        assert resp.headers["WWW-Authenticate"].startswith("Basic")
+    assert queued(broker) == 0
+
+
+def test_unknown_and_foreign_identities_are_404(app, api, broker):
+    other = make_site(app, "site-b")
+    foreign = make_identity(app, other)
+    for token in ["00000000-0000-0000-0000-000000000000", foreign]:
+        resp = api.post(VIDEO.format(token), body(video_url="https://e.com/a.avi"))
+        assert resp.status_code == 404
+        assert status_of(resp)["reason"] == "unknown_identity"
+    assert queued(broker) == 0
+
+
+def test_identity_of_another_provider_is_refused(app, api, site_a, broker):
+    identity = make_identity(app, site_a, provider="youtube")
+    resp = api.post(VIDEO.format(identity), body(video_url="https://e.com/a.avi"))
+    assert resp.status_code == 400 and status_of(resp)["reason"] == "identity_provider_mismatch"
+    assert queued(broker) == 0
+
+
+def test_idempotency_key_returns_the_first_request(api, app, site_a, broker):
+    identity = make_identity(app, site_a)
+    first = api.post(VIDEO.format(identity), body(video_url="https://e.com/a.avi"), headers={"Idempotency-Key": "k1"})
+    again = api.post(VIDEO.format(identity), body(video_url="https://e.com/a.avi"), headers={"Idempotency-Key": "k1"})
+    other = api.post(VIDEO.format(identity), body(video_url="https://e.com/b.avi"), headers={"Idempotency-Key": "k1"})
+    token = first.json["response"]["result"]["data"]["request_token"]
+    assert again.json["response"]["result"]["data"]["request_token"] == token
+    assert other.status_code == 409 and status_of(other)["reason"] == "idempotency_key_reused"
+    assert broker.llen("staging") == 1
+
+
+def test_oversized_body_is_413(api, app, site_a, broker):
+    identity = make_identity(app, site_a)
+    resp = api.post(VIDEO.format(identity), raw='{"request": {"push": {"video": {"video_url": "https://e.com/' +
+                    "a" * (2 * 1024 * 1024) + '"}}}}')
+    assert resp.status_code == 413 and status_of(resp)["reason"] == "request_too_large"
+
+
+def test_unknown_path_and_method_are_enveloped(api):
+    resp = api.get("/push/nothing-here.json")
+    assert resp.status_code == 404 and status_of(resp)["flag"] == "error"
+    resp = api.get(VIDEO.format("abc"))
+    assert resp.status_code == 405 and status_of(resp)["reason"] == "method_not_allowed"
+
+
+def test_url_map_of_the_19_push_endpoints_is_pinned(app):
+    rules = sorted(r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/push/identities/"))
+    expected = sorted(f"/push/identities/<identity_token>/{p}.json" for p in [
+        "facebook/post", "facebook/picture", "facebook/video",
+        "facebook/group/post", "facebook/group/picture", "facebook/group/video",
+        "facebook/page/post", "facebook/page/picture", "facebook/page/video",
+        "linkedin/post", "linkedin/company/post", "pinterest/pin",
+        "twitter/post", "twitter/picture", "twitter/video",
+        "youtube/video", "youtube/playlist/<playlist_id>/video", "youtube/playlist", "youtube/channel/section",
+    ])
+    assert rules == expected
+    assert len(ENDPOINTS) == 19
+
+
+def test_task_names_and_queues_are_pinned():
+    from workers.pipeline import CALLBACK, ROUTES, STAGE, SWEEP, UPLOAD
+
+    assert (STAGE, UPLOAD, CALLBACK, SWEEP) == ("pushwire.stage", "pushwire.upload", "pushwire.callback",
+                                                "pushwire.sweep")
+    assert {k: v["queue"] for k, v in ROUTES.items()} == {
+        "pushwire.stage": "staging", "pushwire.upload": "upload",
+        "pushwire.callback": "callback", "pushwire.sweep": "maintenance"}

@@ -1,0 +1,142 @@
+"""The real thing in subprocesses: gunicorn serving the gateway, Celery workers.
+
+``Stack`` starts them with PUSHWIRE_* settings in their environment, exactly as
+the Procfile does, and talks to them over HTTP like a client.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Stack:
+    """Gateway + worker processes sharing one environment."""
+
+    def __init__(self, env: dict[str, str], queues: str = "staging,upload,callback,maintenance",
+                 concurrency: int = 2, beat: bool = False):
+        self.env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.logdir = Path(tempfile.mkdtemp(prefix="pushwire-stack-"))
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.queues, self.concurrency, self.beat = queues, concurrency, beat
+
+    def cli(self, *args: str) -> str:
+        out = subprocess.run([str(BIN / "pushwire"), *args], env=self.env, cwd=ROOT,
+                             capture_output=True, text=True, timeout=120)
+        if out.returncode:
+            raise RuntimeError(f"pushwire {' '.join(args)} failed: {out.stderr}")
+        return out.stdout
+
+    def start(self) -> "Stack":
+        self.cli("db", "upgrade")
+        self._spawn("web", [str(BIN / "gunicorn"), "-b", f"127.0.0.1:{self.port}", "-w", "2",
+                            "-k", "gthread", "--threads", "8", "app:create_app()"])
+        self.start_worker()
+        if self.beat:
+            self._spawn("beat", [str(BIN / "celery"), "-A", "workers.worker", "beat", "-l", "info",
+                                 "-s", str(self.logdir / "beat-schedule")])
+        self._wait_http()
+        return self
+
+    def start_worker(self, name: str = "worker") -> None:
+        self._spawn(name, [str(BIN / "celery"), "-A", "workers.worker", "worker", "-l", "info",
+                           "-Q", self.queues, "-c", str(self.concurrency), "-n", f"{name}-{self.port}@%h",
+                           "--without-gossip", "--without-mingle"])
+
+    def _spawn(self, name: str, argv: list[str]) -> None:
+        log = open(self.logdir / f"{name}.log", "ab")
+        self.procs[name] = subprocess.Popen(argv, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
+
+    def _wait_http(self, timeout: float = 30) -> None:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                requests.get(self.url + "/push/requests.json", timeout=1)
+                return
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        raise RuntimeError(f"gateway did not start:\n{self.log('web')}")
+
+    def log(self, name: str) -> str:
+        path = self.logdir / f"{name}.log"
+        return path.read_text(errors="replace")[-6000:] if path.exists() else ""
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        proc = self.procs.pop(name)
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        for name in list(self.procs):
+            self.kill(name, signal.SIGTERM if name != "worker" else signal.SIGKILL)
+
+    # -- client helpers -------------------------------------------------------
+    def create_site(self, name: str = "test-site") -> dict:
+        return json.loads(self.cli("site", "create", name))
+
+
+class Client:
+    """A site's API client: Basic auth with its keys."""
+
+    def __init__(self, base_url: str, site: dict):
+        self.base_url, self.site = base_url, site
+        self.http = requests.Session()
+        self.http.auth = (site["public_key"], site["private_key"])
+
+    def post(self, path: str, body=None, **kw) -> requests.Response:
+        return self.http.post(self.base_url + path, json=body, timeout=30, **kw)
+
+    def get(self, path: str, **kw) -> requests.Response:
+        return self.http.get(self.base_url + path, timeout=30, **kw)
+
+    def import_identity(self, provider: str, user: dict, profile: dict | None = None) -> str:
+        resp = self.post("/identities.json", {"request": {"identity": {
+            "provider": provider, "access_token": user["access_token"],
+            "refresh_token": user.get("refresh_token"), "expires_in": user.get("expires_in", 7200),
+            "provider_user_id": str(user["user_id"]), "profile": profile or {"name": user.get("username")}}}})
+        assert resp.status_code in (200, 201), resp.text
+        return resp.json()["response"]["result"]["data"]["identity"]["identity_token"]
+
+    def push_twitter_video(self, identity: str, video_url: str, callback_url: str | None = None, **extra):
+        node = {"video_url": video_url, **extra}
+        if callback_url:
+            node["callback_url"] = callback_url
+        return self.post(f"/push/identities/{identity}/twitter/video.json", {"request": {"push": {"video": node}}})
+
+    def status(self, token: str) -> dict:
+        resp = self.get(f"/push/requests/{token}.json")
+        assert resp.status_code == 200, resp.text
+        return resp.json()["response"]["result"]["data"]["request"]
+
+    def wait_final(self, token: str, timeout: float = 90) -> dict:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            data = self.status(token)
+            if data["state"] in ("succeeded", "failed", "cancelled", "unconfirmed"):
+                return data
+            time.sleep(0.3)
+        raise AssertionError(f"request {token} not final after {timeout}s: {json.dumps(data, indent=1)}")

@@ -1,0 +1,56 @@
+"""The Celery application factory.
+
+Settings chosen for long, non-idempotent uploads (see README "Reliability"):
+
+* ``task_acks_late`` + ``task_reject_on_worker_lost``: a message is acknowledged
+  only after its task finished, so a SIGKILLed worker's task is redelivered
+  instead of lost; every stage resumes from recorded progress, so that is safe.
+* ``worker_prefetch_multiplier=1``: a worker holds one message per slot, so a
+  2 GB upload never sits on messages another worker could run.
+* ``visibility_timeout`` (Redis/SQS) above the longest task plus the longest
+  retry countdown, so Redis does not redeliver a task still running.
+* hard/soft time limits well above the longest legitimate upload.
+* results are not stored: state lives in the database.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+from kombu import Queue
+
+from app.config import Settings
+from workers.pipeline import QUEUES, ROUTES
+
+SIX_HOURS = 6 * 3600
+
+
+def make_celery(settings: Settings) -> Celery:
+    """A Celery app bound to ``settings`` (kept as ``app.pushwire_settings``)."""
+    app = Celery("pushwire", broker=settings.resolved_broker_url(), include=["workers.tasks"])
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        task_store_errors_even_if_ignored=False,
+        task_queues=[Queue(name) for name in QUEUES],
+        task_default_queue="maintenance",
+        task_routes=ROUTES,
+        task_time_limit=SIX_HOURS,
+        task_soft_time_limit=SIX_HOURS - 300,
+        task_track_started=True,
+        worker_send_task_events=True,
+        task_send_sent_event=True,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": SIX_HOURS + 3600},
+        beat_schedule={
+            "sweep": {"task": "pushwire.sweep", "schedule": settings.sweep_interval},
+        },
+        worker_hijack_root_logger=False,
+        timezone="UTC",
+    )
+    if settings.resolved_broker_url().startswith("sqla+"):
+        # The embedded broker polls a table; poll often so the demo feels live.
+        app.conf.broker_transport_options = {"polling_interval": 0.2}
+    app.pushwire_settings = settings
+    return app

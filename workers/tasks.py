@@ -1,0 +1,60 @@
+"""The Celery tasks: thin shells around ``app.pipeline``.
+
+Each takes a request id only (no tokens in broker messages or Flower), re-reads
+the row, and is safe to run twice: the state machine and recorded progress
+decide what is left to do.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from app.pipeline.callbacks import run_callback
+from app.pipeline.outcome import Retry
+from app.pipeline.stage import run_stage
+from app.pipeline.sweep import sweep
+from app.pipeline.upload import run_upload
+from workers.context import runtime
+
+log = logging.getLogger(__name__)
+
+# Retries are counted in the audit (stage_attempts) and bounded there, so
+# Celery's own counter is only a backstop.
+RETRY_BACKSTOP = 1000
+
+
+@shared_task(name="pushwire.stage", bind=True, max_retries=RETRY_BACKSTOP)
+def stage(self, request_id: int) -> str:
+    """Download the video into staging."""
+    try:
+        return run_stage(runtime(self.app), request_id)
+    except Retry as exc:
+        raise self.retry(countdown=exc.countdown, exc=exc)
+
+
+@shared_task(name="pushwire.upload", bind=True, max_retries=RETRY_BACKSTOP)
+def upload(self, request_id: int) -> str:
+    """Run the provider upload/publish."""
+    try:
+        return run_upload(runtime(self.app), request_id)
+    except Retry as exc:
+        raise self.retry(countdown=exc.countdown, exc=exc)
+
+
+@shared_task(name="pushwire.callback", bind=True)
+def callback(self, request_id: int) -> str:
+    """Deliver the callback once; schedule the next attempt when it failed."""
+    rt = runtime(self.app)
+    delay = run_callback(rt, request_id)
+    if delay is not None and delay <= 300:
+        # Short waits ride on the broker; long ones are picked up by the sweeper.
+        self.apply_async(args=(request_id,), countdown=delay)
+    return "scheduled" if delay is not None else "done"
+
+
+@shared_task(name="pushwire.sweep", bind=True)
+def sweep_task(self) -> dict:
+    """Enqueue lost requests and due callbacks (run by beat)."""
+    return sweep(runtime(self.app))
