@@ -16,7 +16,7 @@ Settings chosen for long, non-idempotent uploads (see README "Reliability"):
 from __future__ import annotations
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from app.config import Settings
 from workers.pipeline import QUEUES, ROUTES
@@ -33,7 +33,7 @@ def make_celery(settings: Settings) -> Celery:
         worker_prefetch_multiplier=1,
         task_ignore_result=True,
         task_store_errors_even_if_ignored=False,
-        task_queues=[Queue(name) for name in QUEUES],
+        task_queues=[Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES],
         task_default_queue="maintenance",
         task_routes=ROUTES,
         task_time_limit=SIX_HOURS,

@@ -12,7 +12,7 @@ import logging
 from celery import shared_task
 
 from app.pipeline.callbacks import run_callback
-from app.pipeline.outcome import Retry
+from app.pipeline.outcome import Retry, fail_unexpectedly
 from app.pipeline.stage import run_stage
 from app.pipeline.sweep import sweep
 from app.pipeline.upload import run_upload
@@ -25,22 +25,36 @@ log = logging.getLogger(__name__)
 RETRY_BACKSTOP = 1000
 
 
+UNEXPECTED_RETRIES = 3
+
+
+def _run(task, step, request_id: int) -> str:
+    """Run a pipeline step; planned retries go back to the broker, and an
+    unexpected error (a bug, the database briefly gone) is retried a few times
+    and then recorded as the request's failure, so no request hangs silently."""
+    rt = runtime(task.app)
+    try:
+        return step(rt, request_id)
+    except Retry as exc:
+        raise task.retry(countdown=exc.countdown, exc=exc, max_retries=RETRY_BACKSTOP)
+    except Exception as exc:
+        log.exception("%s failed unexpectedly for request %s", task.name, request_id)
+        if task.request.retries < UNEXPECTED_RETRIES:
+            raise task.retry(countdown=2 ** task.request.retries, exc=exc, max_retries=RETRY_BACKSTOP)
+        fail_unexpectedly(rt, request_id, task.name, exc)
+        return "failed"
+
+
 @shared_task(name="pushwire.stage", bind=True, max_retries=RETRY_BACKSTOP)
 def stage(self, request_id: int) -> str:
     """Download the video into staging."""
-    try:
-        return run_stage(runtime(self.app), request_id)
-    except Retry as exc:
-        raise self.retry(countdown=exc.countdown, exc=exc)
+    return _run(self, run_stage, request_id)
 
 
 @shared_task(name="pushwire.upload", bind=True, max_retries=RETRY_BACKSTOP)
 def upload(self, request_id: int) -> str:
     """Run the provider upload/publish."""
-    try:
-        return run_upload(runtime(self.app), request_id)
-    except Retry as exc:
-        raise self.retry(countdown=exc.countdown, exc=exc)
+    return _run(self, run_upload, request_id)
 
 
 @shared_task(name="pushwire.callback", bind=True)

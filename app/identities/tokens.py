@@ -23,12 +23,14 @@ def needs_refresh(identity: Identity) -> bool:
     return expires is not None and expires - REFRESH_MARGIN <= utcnow()
 
 
-def access_token(rt, identity_id: int, *, force_refresh: bool = False) -> str:
+def access_token(rt, identity_id: int, *, force_refresh: bool = False, rejected: str | None = None) -> str:
     """A usable access token for the identity, refreshing it first if it expires soon.
 
     The identity row is locked (``SELECT ... FOR UPDATE`` on PostgreSQL) while
     refreshing: providers rotate refresh tokens, so two workers refreshing at
-    once would leave one holding a spent token.
+    once would leave one holding a spent token. ``rejected`` is the token the
+    provider just refused: if the stored one differs, another worker already
+    refreshed and its token is used instead of refreshing again.
     """
     with rt.db.session() as session:
         identity = session.get(Identity, identity_id)
@@ -38,9 +40,9 @@ def access_token(rt, identity_id: int, *, force_refresh: bool = False) -> str:
         identity = session.scalar(select(Identity).where(Identity.id == identity_id).with_for_update())
         if not force_refresh and not needs_refresh(identity):
             return rt.cipher.decrypt(identity.access_token_enc)
-        if force_refresh and identity.updated_at and utcnow() - _aware(identity.updated_at) < dt.timedelta(seconds=5):
-            # Another worker refreshed a moment ago: use its token.
-            return rt.cipher.decrypt(identity.access_token_enc)
+        current = rt.cipher.decrypt(identity.access_token_enc)
+        if rejected is not None and current != rejected:
+            return current
         refresh_token = rt.cipher.decrypt(identity.refresh_token_enc)
         if not refresh_token:
             raise ReconnectRequired(

@@ -75,3 +75,18 @@ def retry_or_fail(rt, request_id: int, attempt_id: int, number: int, reason: str
         end_attempt(session.get(StageAttempt, attempt_id), "retrying", reason=reason, info=info,
                     retry_at=utcnow() + dt.timedelta(seconds=delay))
     raise Retry(delay, reason, info)
+
+
+def fail_unexpectedly(rt, request_id: int, task_name: str, exc: Exception) -> None:
+    """Last resort after repeated unexpected errors: record an internal failure."""
+    from app.states import FINAL_STATES
+
+    with rt.db.session() as session:
+        push = session.get(PushRequest, request_id)
+        if push is None or push.outcome or push.state in FINAL_STATES:
+            return
+        for row in session.query(StageAttempt).filter_by(request_id=request_id, outcome="running"):
+            end_attempt(row, "failed", reason="internal_error", info=f"{type(exc).__name__} in {task_name}")
+        fail(session, push, code=500, reason="internal_error",
+             info=f"Pushwire hit an internal error in {task_name} and gave up after retrying; "
+                  "the operators have the details in the worker log.")

@@ -71,7 +71,7 @@ def _push_with_refresh(rt, adapter, ctx: PushContext, identity_id: int):
     try:
         return adapter.push(ctx)
     except AuthExpired:
-        ctx.access_token = access_token(rt, identity_id, force_refresh=True)
+        ctx.access_token = access_token(rt, identity_id, force_refresh=True, rejected=ctx.access_token)
         return adapter.push(ctx)
 
 

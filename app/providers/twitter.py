@@ -15,7 +15,7 @@ import time
 
 import requests
 from requests.auth import HTTPBasicAuth
-from requests_oauthlib import OAuth2Session
+from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
 
 from app.providers.base import ProviderAdapter, PushContext, PushOutcome, TokenSet
 from app.providers.errors import (
@@ -46,23 +46,29 @@ class TwitterAdapter(ProviderAdapter):
 
     # -- tokens -------------------------------------------------------------
     def refresh(self, refresh_token: str) -> TokenSet:
-        """OAuth 2 refresh grant; the response's new refresh token replaces the old."""
-        oauth = OAuth2Session(client_id=self.client_id or None)
+        """OAuth 2 refresh grant; the response's new refresh token replaces the old.
+
+        oauthlib builds the body and parses the answer; a confidential client
+        authenticates with HTTP Basic, a public one sends ``client_id``.
+        """
+        client = WebApplicationClient(self.client_id)
         auth = HTTPBasicAuth(self.client_id, self.client_secret) if self.client_secret else None
+        body = client.prepare_refresh_body(
+            refresh_token=refresh_token, **({} if auth else {"client_id": self.client_id})
+        )
+        resp = self.request(
+            "POST", "/2/oauth2/token", data=body, auth=auth,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        if resp.status_code == 429 or resp.status_code >= 500:
+            raise translate_error(resp)
         try:
-            token = oauth.refresh_token(
-                self.base_url + "/2/oauth2/token",
-                refresh_token=refresh_token,
-                auth=auth,
-                timeout=self.timeout,
-                **({} if auth else {"client_id": self.client_id}),
-            )
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            raise TransientError("X's token endpoint did not answer; retrying.") from exc
-        except Exception as exc:  # oauthlib raises its own error types for 4xx bodies
+            token = client.parse_request_body_response(resp.text)
+        except OAuth2Error as exc:
             raise ReconnectRequired(
-                "X refused to refresh this identity's token; the user must reconnect their X account.",
-                details={"error": str(exc)},
+                "X refused to refresh this identity's token "
+                f"({exc.error}: {exc.description or 'no description'}); the user must reconnect their X account.",
+                details={"error": exc.error},
             ) from exc
         expires_at = None
         if token.get("expires_in"):

@@ -55,7 +55,11 @@ class Stack:
         if self.beat:
             self._spawn("beat", [str(BIN / "celery"), "-A", "workers.worker", "beat", "-l", "info",
                                  "-s", str(self.logdir / "beat-schedule")])
-        self._wait_http()
+        try:
+            self._wait_http()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def start_worker(self, name: str = "worker") -> None:
@@ -64,17 +68,17 @@ class Stack:
                            "--without-gossip", "--without-mingle"])
 
     def _spawn(self, name: str, argv: list[str]) -> None:
-        log = open(self.logdir / f"{name}.log", "ab")
-        self.procs[name] = subprocess.Popen(argv, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
+        with open(self.logdir / f"{name}.log", "ab") as log:
+            self.procs[name] = subprocess.Popen(argv, env=self.env, cwd=ROOT, stdout=log,
+                                                stderr=subprocess.STDOUT, start_new_session=True)
 
     def _wait_http(self, timeout: float = 30) -> None:
         deadline = time.time() + timeout
         while time.time() < deadline:
             try:
-                requests.get(self.url + "/push/requests.json", timeout=1)
+                requests.get(self.url + "/push/requests.json", timeout=5)
                 return
-            except requests.ConnectionError:
+            except requests.RequestException:
                 time.sleep(0.2)
         raise RuntimeError(f"gateway did not start:\n{self.log('web')}")
 

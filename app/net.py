@@ -1,0 +1,436 @@
+"""Safe outbound HTTP for user-supplied URLs (SSRF protection).
+
+Every request to a URL that a user gave us (``video_url``, ``picture``,
+``thumbnail_url``, ``callback_url``) must go through this module::
+
+    policy = OutboundPolicy.from_setting(os.environ.get("PUSHWIRE_OUTBOUND_ALLOW", ""))
+    check_url(url, policy)                       # validate only (raises UnsafeURLError)
+    with safe_get(url, policy=policy, stream=True) as resp:
+        for chunk in resp.iter_content(1 << 16):
+            ...
+    safe_request("POST", callback_url, policy=policy, json=payload)
+
+``check_url`` parses the URL, resolves the host once and refuses internal
+addresses. ``safe_request`` connects to exactly the addresses ``check_url``
+approved (TLS still verifies the original host name), never uses proxies and
+follows redirects itself, checking every hop again.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from urllib.parse import unquote, urljoin, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from requests.cookies import extract_cookies_to_jar, merge_cookies
+from requests.hooks import dispatch_hook
+from requests.utils import rewind_body
+from urllib3.exceptions import ConnectTimeoutError
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# Whitespace, control characters and backslashes: parsers disagree about them,
+# and a URL a person typed correctly never contains them raw.
+_BAD_URL_CHARS = re.compile(r"[\x00-\x20\x7f\\]")
+_HOST_RE = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)(\.(?!-)[a-z0-9_-]{1,63}(?<!-))*$")
+_ALLOW_HOST_RE = re.compile(r"^(\*\.)?" + _HOST_RE.pattern[1:])
+_NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
+
+# Ranges refused on top of what ipaddress calls non-global, so the result does
+# not depend on the Python version's idea of "private".
+_BLOCKED_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+    "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16",
+    "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/3",
+    "::/128", "::1/128", "64:ff9b:1::/48", "100::/64", "2001::/23",
+    "2001:db8::/32", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
+))
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+class UnsafeURLError(ValueError):
+    """A URL that must not be fetched; raised before any connection is made.
+
+    ``reason`` is a machine code: "bad_scheme", "bad_url", "unresolvable",
+    "private_address", "too_many_redirects" or "bad_port". ``str(e)`` is a
+    sentence a person can act on.
+    """
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class OutboundPolicy:
+    """What outbound requests may do.
+
+    ``allow`` lists host names (``"localhost"``, ``"*.svc.local"``) and IP
+    addresses or CIDRs (``"127.0.0.1"``, ``"10.0.0.0/8"``, ``"::1/128"``) that
+    are exempt from the private-address block. Build it from the environment
+    with ``OutboundPolicy.from_setting(os.environ["PUSHWIRE_OUTBOUND_ALLOW"])``.
+    """
+
+    allow: tuple[str, ...] = ()
+    max_redirects: int = 5
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    _hosts: frozenset = field(init=False, repr=False, compare=False)
+    _networks: tuple = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        allow = tuple(_split_setting(self.allow) if isinstance(self.allow, str) else self.allow)
+        hosts, networks = _parse_allow(allow)
+        object.__setattr__(self, "allow", allow)
+        object.__setattr__(self, "_hosts", hosts)
+        object.__setattr__(self, "_networks", networks)
+
+    @classmethod
+    def from_setting(cls, text: str, **kw) -> "OutboundPolicy":
+        """Policy from a comma-separated allow list such as PUSHWIRE_OUTBOUND_ALLOW.
+
+        Other fields (``max_redirects=...``) are passed as keywords. Raises
+        ValueError naming the entry that is neither a host name nor a CIDR.
+        """
+        return cls(allow=_split_setting(text or ""), **kw)
+
+    def allows_host(self, host: str) -> bool:
+        """True if the (lower-case, dot-less) host name is on the allow list."""
+        return host in self._hosts or any(
+            h.startswith("*.") and host.endswith(h[1:]) for h in self._hosts)
+
+    def allows_address(self, addr: IPAddress) -> bool:
+        """True if the address (or the IPv4 address it maps to) is allowed."""
+        candidates = [addr, _mapped_ipv4(addr)] if addr.version == 6 else [addr]
+        return any(c is not None and c in net for c in candidates for net in self._networks)
+
+
+def _split_setting(text: str) -> tuple[str, ...]:
+    return tuple(e for e in re.split(r"[,\s]+", text) if e)
+
+
+def _parse_allow(entries: tuple[str, ...]) -> tuple[frozenset, tuple]:
+    hosts, networks = set(), []
+    for entry in entries:
+        text = entry.strip().lower()
+        try:
+            networks.append(ipaddress.ip_network(text.strip("[]"), strict=False))
+            continue
+        except ValueError:
+            pass
+        host = text[:-1] if text.endswith(".") else text
+        if "/" in text or not _ALLOW_HOST_RE.match(host):
+            raise ValueError(f"outbound allow list entry {entry!r} is neither a host name nor an IP/CIDR")
+        hosts.add(host)
+    return frozenset(hosts), tuple(networks)
+
+
+# --- URL checking -----------------------------------------------------------
+
+def check_url(url: str, policy: OutboundPolicy) -> list[tuple[str, int]]:
+    """Validate ``url`` and return the approved ``(ip, port)`` list.
+
+    Accepts http/https only, recognises every textual form of an IP literal,
+    resolves names once with ``socket.getaddrinfo`` and refuses the URL if any
+    address is internal (loopback, private, link-local, multicast, reserved,
+    shared, unspecified, or IPv6 forms embedding such an IPv4 address) unless
+    ``policy`` allows the host or the address. Raises UnsafeURLError.
+    """
+    _scheme, host, port, literal = _check_syntax(url, policy)
+    addresses = [literal] if literal is not None else _resolve(host, port)
+    if not policy.allows_host(host):
+        for addr in addresses:
+            _check_address(addr, host, policy)
+    return [(str(addr), port) for addr in addresses]
+
+
+def _check_syntax(url: str, policy: OutboundPolicy) -> tuple[str, str, int, IPAddress | None]:
+    """All checks that need no DNS; returns (scheme, host, port, IP literal or None)."""
+    scheme, host, port = _parse_target(url)
+    literal = _parse_ip_literal(host)
+    if literal is not None and not policy.allows_host(host):
+        _check_address(literal, host, policy)
+    return scheme, host, port, literal
+
+
+def _parse_target(url: str) -> tuple[str, str, int]:
+    """Syntax checks without DNS: returns (scheme, normalised host, port)."""
+    if not isinstance(url, str) or _BAD_URL_CHARS.search(url):
+        raise UnsafeURLError("bad_url", "The URL contains spaces, control characters or backslashes; "
+                                        "percent-encode them or fix the URL.")
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise UnsafeURLError("bad_url", f"The URL cannot be parsed ({exc}).") from None
+    if parts.scheme not in _DEFAULT_PORTS:
+        shown = f"'{parts.scheme}'" if parts.scheme else "missing"
+        raise UnsafeURLError("bad_scheme", f"The URL scheme is {shown}; only http:// and https:// URLs "
+                                           "can be fetched.")
+    if not parts.hostname:
+        raise UnsafeURLError("bad_url", "The URL has no host name; use a full URL like "
+                                        "https://example.com/file.")
+    return parts.scheme, _normalise_host(parts.hostname), _port(parts)
+
+
+def _port(parts) -> int:
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or out of range
+        port = 0
+    if port is None:
+        return _DEFAULT_PORTS[parts.scheme]
+    if not 1 <= port <= 65535:
+        raise UnsafeURLError("bad_port", "The URL's port is not a number between 1 and 65535.")
+    return port
+
+
+def _normalise_host(raw: str) -> str:
+    """Lower-case ASCII host without trailing dot; raises for invalid names."""
+    encoded = "%" in raw
+    host = _idna(unquote(raw) if encoded else raw)
+    host = host[:-1] if host.endswith(".") else host
+    literal = _parse_ip_literal(host)
+    if encoded and literal is None:
+        # We and the HTTP stack could look an encoded name up differently;
+        # encoded IP literals were decoded above so they get judged (refused).
+        raise UnsafeURLError("bad_url", "The host name is percent-encoded; write it plainly.")
+    if literal is None and not _HOST_RE.match(host):
+        raise UnsafeURLError("bad_url", f"The host name {host!r} contains characters that are not allowed.")
+    return host
+
+
+def _idna(host: str) -> str:
+    if host.isascii():
+        return host.lower()
+    try:
+        # Nameprep also maps full-width digits and dots, so "１２７．０．０．１"
+        # becomes 127.0.0.1 here and is then recognised as a literal.
+        return host.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        raise UnsafeURLError("bad_url", "The host name is not a valid internationalised "
+                                        "domain name.") from None
+
+
+def _parse_ip_literal(host: str) -> IPAddress | None:
+    """The address if ``host`` is an IP literal in any form, None for names."""
+    if ":" in host:
+        try:
+            return ipaddress.IPv6Address(host)
+        except ValueError:
+            raise UnsafeURLError("bad_url", f"{host!r} is not a valid IPv6 address.") from None
+    labels = host.split(".")
+    # As in the WHATWG URL standard: a numeric last label means the host
+    # is an IPv4 address (decimal, octal, hex or short form) or invalid.
+    if not _NUMERIC_LABEL.match(labels[-1]):
+        return None
+    if all(_NUMERIC_LABEL.match(label) for label in labels):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            pass
+    raise UnsafeURLError("bad_url", f"The host {host!r} looks like an IP address but is not a valid one.")
+
+
+def _resolve(host: str, port: int) -> list[IPAddress]:
+    try:
+        infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise UnsafeURLError("unresolvable", f"The host name {host!r} could not be resolved ({exc}); "
+                                             "check the URL.") from None
+    addresses = []
+    for family, _type, _proto, _name, sockaddr in infos:
+        if family in (socket.AF_INET, socket.AF_INET6):
+            addr = ipaddress.ip_address(sockaddr[0])
+            if addr not in addresses:
+                addresses.append(addr)
+    if not addresses:
+        raise UnsafeURLError("unresolvable", f"The host name {host!r} has no IP address; check the URL.")
+    return addresses
+
+
+def _check_address(addr: IPAddress, host: str, policy: OutboundPolicy) -> None:
+    if policy.allows_address(addr) or not is_internal_address(addr):
+        return
+    raise UnsafeURLError(
+        "private_address",
+        f"The host {host!r} is (or resolves to) {addr}, a loopback, private, link-local or "
+        "otherwise internal address; such URLs are refused. Use a public URL, or have the "
+        "operator add the host or network to PUSHWIRE_OUTBOUND_ALLOW.")
+
+
+def is_internal_address(addr: IPAddress) -> bool:
+    """True if ``addr`` (or an IPv4 address it embeds) is not a public unicast address."""
+    return any(_is_special(form) for form in _address_forms(addr))
+
+
+def _address_forms(addr: IPAddress) -> list[IPAddress]:
+    """The address plus IPv4 addresses that traffic to it would reach."""
+    if addr.version == 4:
+        return [addr]
+    embedded = _mapped_ipv4(addr)
+    if embedded is not None:
+        return [embedded]  # reaches exactly that IPv4 host: judge it as such
+    forms: list[IPAddress] = [addr]
+    if addr.sixtofour is not None:
+        forms.append(addr.sixtofour)
+    if addr.teredo is not None:
+        forms.extend(addr.teredo)
+    return forms
+
+
+def _mapped_ipv4(addr: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """IPv4 behind ::ffff:a.b.c.d, ::ffff:0:a.b.c.d, ::a.b.c.d and NAT64 64:ff9b::a.b.c.d."""
+    value, high = int(addr), int(addr) >> 32
+    if high in (0xFFFF, 0xFFFF0000) or addr in _NAT64 or (high == 0 and value > 1):
+        return ipaddress.IPv4Address(value & 0xFFFFFFFF)
+    return None  # :: and ::1 are judged as IPv6
+
+
+def _is_special(addr: IPAddress) -> bool:
+    return (not addr.is_global or addr.is_private or addr.is_loopback or addr.is_link_local
+            or addr.is_multicast or addr.is_reserved or addr.is_unspecified
+            or any(addr in net for net in _BLOCKED_NETWORKS))
+
+
+# --- Requests -----------------------------------------------------------------
+
+class _PinnedAdapter(HTTPAdapter):
+    """Transport adapter that connects to one pre-checked IP, never via a proxy.
+
+    Set ``pin = (hostname, ip)`` before each ``send``. For https the TLS
+    handshake sends SNI and verifies the certificate for ``hostname``.
+    """
+
+    pin: tuple[str, str] | None = None
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
+        host, ip = self.pin
+        if (host_params["host"] or "").rstrip(".").lower() != host:
+            raise RuntimeError("pinned host does not match the request URL")  # internal bug guard
+        host_params["host"] = ip
+        if host_params["scheme"] == "https":
+            pool_kwargs["server_hostname"] = host
+            pool_kwargs["assert_hostname"] = host
+        return host_params, pool_kwargs
+
+    def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):
+        # A proxy would do its own DNS lookup and defeat the pinning.
+        return super().get_connection_with_tls_context(request, verify, None, cert)
+
+
+def safe_request(method: str, url: str, *, policy: OutboundPolicy, session: requests.Session | None = None,
+                 stream: bool = False, **kwargs) -> requests.Response:
+    """Like ``requests.request`` but safe for user-supplied URLs.
+
+    Checks every URL (also each redirect hop) with ``check_url``, connects
+    only to the addresses checked, follows at most ``policy.max_redirects``
+    redirects (301/302/303 become GET without body, 307/308 keep method and
+    body), and uses ``(policy.connect_timeout, policy.read_timeout)`` unless
+    ``timeout`` is given. Accepts the keywords of ``requests.Request`` plus
+    ``timeout``, ``verify``, ``cert`` and ``allow_redirects``; headers, cookies
+    and auth of ``session`` apply. Proxies are never used. With
+    ``stream=True`` the body is not read: use ``iter_content`` and close the
+    response. Raises UnsafeURLError or a ``requests`` exception.
+    """
+    own_session = session is None
+    if own_session:
+        session = requests.Session()
+        session.trust_env = False  # no proxies or ~/.netrc credentials for user URLs
+    try:
+        return _request(session, method, url, policy, stream, kwargs)
+    except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as exc:
+        # A URL that passed our checks but that requests parses differently.
+        raise UnsafeURLError("bad_url", f"The URL is not valid ({exc}).") from None
+    finally:
+        if own_session:
+            session.close()
+
+
+def safe_get(url: str, *, policy: OutboundPolicy, **kw) -> requests.Response:
+    """``safe_request("GET", url, policy=policy, **kw)``."""
+    return safe_request("GET", url, policy=policy, **kw)
+
+
+def _request(session, method, url, policy, stream, kwargs) -> requests.Response:
+    if "proxies" in kwargs:
+        raise TypeError("safe_request does not use proxies: they would bypass the address checks")
+    opts = {"timeout": kwargs.pop("timeout", (policy.connect_timeout, policy.read_timeout)),
+            "verify": kwargs.pop("verify", session.verify), "cert": kwargs.pop("cert", session.cert)}
+    follow = kwargs.pop("allow_redirects", True)
+    _check_syntax(url, policy)  # our clear errors before requests' own URL parsing
+    prep = session.prepare_request(requests.Request(method.upper(), url, **kwargs))
+    adapter, history = _PinnedAdapter(), []
+    while True:
+        resp = _send_pinned(adapter, prep, policy, stream, opts)
+        extract_cookies_to_jar(session.cookies, prep, resp.raw)
+        if not (follow and resp.is_redirect):
+            break
+        resp.close()
+        if len(history) >= policy.max_redirects:
+            raise UnsafeURLError("too_many_redirects",
+                                 f"The URL redirected more than {policy.max_redirects} times "
+                                 "(a redirect loop?); use the final URL directly.")
+        history.append(resp)
+        prep = _redirected(session, prep, resp, policy)
+    resp.history = history
+    if not stream:
+        resp.content  # noqa: B018 - read now, as requests does, so the socket is released
+        adapter.close()
+    return resp
+
+
+def _send_pinned(adapter, prep, policy, stream, opts) -> requests.Response:
+    """Send ``prep`` to the first checked address that accepts a connection."""
+    targets = check_url(prep.url, policy)
+    parts = urlsplit(prep.url)
+    prep.headers["Host"] = parts.netloc.rpartition("@")[2]  # we connect by IP: name the site
+    prep.headers["Connection"] = "close"  # pools are per call: leave no idle sockets behind
+    error = None
+    for ip, _port in targets:
+        adapter.pin = (parts.hostname.rstrip("."), ip)
+        started = time.perf_counter()
+        try:
+            resp = adapter.send(prep, stream=stream, **opts)
+        except requests.ConnectionError as exc:
+            if not _never_connected(exc):
+                raise
+            error = exc  # safe to try the next address: nothing was sent
+            continue
+        resp.elapsed = timedelta(seconds=time.perf_counter() - started)
+        return dispatch_hook("response", prep.hooks, resp, stream=stream, **opts)
+    raise error
+
+
+def _never_connected(exc: requests.ConnectionError) -> bool:
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+    return isinstance(reason, ConnectTimeoutError)  # includes NewConnectionError (refused, unreachable)
+
+
+def _redirected(session, prep, resp, policy) -> requests.PreparedRequest:
+    """The request for the next hop, with method, body, auth and cookies adjusted."""
+    url = urljoin(prep.url, session.get_redirect_target(resp))
+    _check_syntax(url, policy)
+    nxt = prep.copy()
+    nxt.prepare_url(url, None)
+    if resp.status_code in (301, 302, 303) and nxt.method != "HEAD":
+        nxt.method, nxt.body = "GET", None  # what browsers do
+        for name in ("Content-Length", "Content-Type", "Transfer-Encoding"):
+            nxt.headers.pop(name, None)
+    elif nxt.body is not None and not isinstance(nxt.body, (bytes, str)):
+        rewind_body(nxt)  # 307/308 resend the body; raises if a stream cannot be rewound
+    if session.should_strip_auth(prep.url, nxt.url):
+        nxt.headers.pop("Authorization", None)  # never hand credentials to another host
+    nxt.headers.pop("Cookie", None)
+    extract_cookies_to_jar(nxt._cookies, prep, resp.raw)
+    merge_cookies(nxt._cookies, session.cookies)
+    nxt.prepare_cookies(nxt._cookies)
+    return nxt

@@ -1,0 +1,47 @@
+"""``create_app()``: the fake X as a Flask app (state in ``app.extensions["fake"]``)."""
+
+from __future__ import annotations
+
+from flask import Flask
+from werkzeug.exceptions import HTTPException, NotFound
+
+from ..common import install_sandbox
+from . import api, control, problems
+from .state import FakeX
+
+
+def create_app(
+    state: FakeX | None = None,
+    *,
+    client_id: str = "sandbox-client",
+    client_secret: str = "sandbox-secret",
+    processing_polls: int = 2,
+    check_after_secs: int = 1,
+) -> Flask:
+    """Build the fake X API v2. The keyword settings apply only when ``state`` is None.
+
+    >>> app = create_app(check_after_secs=0); fake = app.extensions["fake"]
+    >>> tokens = fake.add_user("1", "alice")
+    """
+    if state is None:
+        state = FakeX(
+            client_id=client_id,
+            client_secret=client_secret,
+            processing_polls=processing_polls,
+            check_after_secs=check_after_secs,
+        )
+    app = Flask(__name__, static_folder=None)
+    install_sandbox(app, state)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(control.bp)
+    app.register_error_handler(HTTPException, _http_error)
+    return app
+
+
+def _http_error(exc: HTTPException):
+    """Unknown paths answer as X does; other HTTP errors as problem JSON."""
+    if isinstance(exc, NotFound):
+        return problems.route_not_found().response()
+    code = exc.code or 500
+    body = {"title": exc.name, "detail": exc.description, "type": "about:blank", "status": code}
+    return problems.XProblem(code, body).response()

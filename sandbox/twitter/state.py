@@ -1,0 +1,292 @@
+"""State of the fake X: users, tokens, media, tweets, rate windows and test knobs.
+
+``FakeX`` is what tests hold (``app.extensions["fake"]``). Its knobs:
+``add_user``, ``add_app_token``, ``expire_token``, ``revoke_refresh``,
+``fail_next_media``, ``stick_next_media``, ``set_media_outcome``, ``expire_media``,
+``set_rate_limit``, ``advance`` / ``clock``, ``faults.add``; its records: ``users``,
+``media``, ``tweets``, ``deleted_tweets``, ``append_calls(media_id)``, ``calls``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import itertools
+import secrets
+from collections import deque
+from dataclasses import dataclass
+
+from ..common import SandboxState
+from . import problems
+
+DEFAULT_SCOPE = "tweet.read tweet.write users.read media.write offline.access"
+WINDOW = 15 * 60
+
+#: Rate buckets -> requests per 15 min per user (reference §1.4). ``lookup`` (GET
+#: /2/tweets/:id) is not in the reference; 900 is X's documented user limit.
+DEFAULT_RATE_LIMITS = {
+    "tweets": 100,
+    "delete": 50,
+    "lookup": 900,
+    "upload": 500,  # POST /2/media/upload: one-shot image and command style
+    "status": 1000,  # GET /2/media/upload
+    "initialize": 1875,
+    "append": 1875,
+    "finalize": 1875,
+}
+
+FAULT_ENDPOINTS = frozenset(
+    {"token", "initialize", "append", "finalize", "status", "image", "tweets", "delete", "lookup"}
+)
+
+PROCESSING_OUTCOMES = ("succeeded", "failed", "stuck")
+
+
+@dataclass
+class AccessToken:
+    user_id: str | None  # None for an app-only token
+    scope: str
+    expires_at: float
+
+
+@dataclass
+class RefreshToken:
+    user_id: str
+    scope: str
+    expires_in: int
+    state: str = "live"  # live | spent | revoked
+
+
+@dataclass
+class RateInfo:
+    limit: int
+    remaining: int
+    reset: int
+    allowed: bool
+
+    def headers(self) -> dict:
+        return {
+            "x-rate-limit-limit": str(self.limit),
+            "x-rate-limit-remaining": str(self.remaining),
+            "x-rate-limit-reset": str(self.reset),
+        }
+
+
+class FakeX(SandboxState):
+    """All state of one fake X. Thread-safe: mutate only under ``self.lock``."""
+
+    provider = "x"
+    fault_endpoints = FAULT_ENDPOINTS
+    extra_fault_kinds = ("usage_capped",)
+
+    def __init__(
+        self,
+        *,
+        client_id: str = "sandbox-client",
+        client_secret: str = "sandbox-secret",
+        processing_polls: int = 2,
+        check_after_secs: int = 1,
+    ):
+        super().__init__()
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.processing_polls = processing_polls
+        self.check_after_secs = check_after_secs
+        #: A video whose first bytes are not an MP4/MOV ``ftyp`` box fails processing,
+        #: like a real upload of garbage. Set False to let any bytes succeed.
+        self.check_video_signature = True
+        #: Real X answers a missing tweet lookup with 200 + ``errors[]``; 404 is the
+        #: default here because it is easier to assert. Set 200 to mimic X exactly.
+        self.missing_tweet_status = 404
+        self._ids = itertools.count(1)
+        self._clear()
+
+    def _clear(self) -> None:
+        self.users: dict[str, dict] = {}
+        self.access_tokens: dict[str, AccessToken] = {}
+        self.refresh_tokens: dict[str, RefreshToken] = {}
+        self.media: dict = {}  # media id -> media.MediaItem
+        self.tweets: list[dict] = []
+        self.deleted_tweets: list[dict] = []
+        self.rate_limits = {name: (limit, WINDOW) for name, limit in DEFAULT_RATE_LIMITS.items()}
+        self._rate_windows: dict[tuple[str, str], list] = {}
+        self._next_outcomes: deque = deque()
+
+    def reset(self) -> None:
+        """Forget everything: users, tokens, media, tweets, limits, knobs, faults, calls."""
+        with self.lock:
+            super().reset()
+            self._clear()
+
+    # ----------------------------------------------------------------- ids
+
+    def new_id(self) -> str:
+        """A fresh numeric id of 19 digits, like an X snowflake."""
+        return str(1_850_000_000_000_000_000 + next(self._ids) * 4096 + secrets.randbelow(4096))
+
+    # ----------------------------------------------------------------- users, tokens
+
+    def add_user(
+        self,
+        user_id: str | None = None,
+        username: str | None = None,
+        access_token: str | None = None,
+        refresh_token: str | None = None,
+        expires_in: int = 7200,
+        scope: str = DEFAULT_SCOPE,
+    ) -> dict:
+        """Create (or update) a user and issue it a token pair.
+
+        Returns ``{"user_id","username","access_token","refresh_token","expires_in",
+        "scope","token_type"}``; tokens are generated when not given.
+        """
+        with self.lock:
+            user_id = str(user_id) if user_id is not None else self.new_id()
+            username = username or f"user{user_id[-6:]}"
+            self.users[user_id] = {"user_id": user_id, "username": username, "expires_in": int(expires_in)}
+            tokens = self._issue(user_id, scope, int(expires_in), access_token, refresh_token)
+        return {"user_id": user_id, "username": username, **tokens}
+
+    def _issue(self, user_id, scope, expires_in, access_token=None, refresh_token=None) -> dict:
+        access_token = access_token or secrets.token_urlsafe(32)
+        self.access_tokens[access_token] = AccessToken(user_id, scope, self.now() + expires_in)
+        tokens = {"token_type": "bearer", "expires_in": expires_in, "access_token": access_token, "scope": scope}
+        if "offline.access" in scope.split():
+            refresh_token = refresh_token or secrets.token_urlsafe(32)
+            self.refresh_tokens[refresh_token] = RefreshToken(user_id, scope, expires_in)
+            tokens["refresh_token"] = refresh_token
+        return tokens
+
+    def add_app_token(self, token: str | None = None) -> str:
+        """An app-only Bearer token: valid, but refused on media and posting (403)."""
+        token = token or secrets.token_urlsafe(32)
+        with self.lock:
+            self.access_tokens[token] = AccessToken(None, "", float("inf"))
+        return token
+
+    def expire_token(self, access_token: str) -> None:
+        """Make ``access_token`` expired now (the next call with it gets 401)."""
+        with self.lock:
+            self.access_tokens[access_token].expires_at = self.now() - 1
+
+    def revoke_refresh(self, refresh_token: str) -> None:
+        """Make ``refresh_token`` unusable (the refresh grant answers 400)."""
+        with self.lock:
+            self.refresh_tokens[refresh_token].state = "revoked"
+
+    def authenticate(self, authorization: str | None, scopes: frozenset[str]) -> str:
+        """Return the user id behind an ``Authorization: Bearer`` header or raise.
+
+        Only user tokens this fake issued pass; OAuth 1.0a headers are not emulated and
+        get 401 like any unknown credential.
+        """
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise problems.unauthorized()
+        with self.lock:
+            record = self.access_tokens.get(token.strip())
+            if record is None or self.now() >= record.expires_at:
+                raise problems.unauthorized()
+            if record.user_id is None:
+                raise problems.unsupported_authentication()
+            missing = sorted(scopes - set(record.scope.split()))
+        if missing:
+            # Shape unconfirmed: X answers a scope gap with a 403; detail is ours.
+            raise problems.forbidden(f"Missing required OAuth 2.0 scopes: {', '.join(missing)}.")
+        return record.user_id
+
+    def refresh(self, refresh_token: str) -> dict:
+        """Spend ``refresh_token`` and return a new token response (reference §1.1)."""
+        with self.lock:
+            record = self.refresh_tokens.get(refresh_token)
+            if record is None or record.state != "live":
+                raise problems.invalid_token()
+            # Spent at once: the reference says to treat the old one as dead.
+            record.state = "spent"
+            expires_in = self.users.get(record.user_id, {}).get("expires_in", record.expires_in)
+            return self._issue(record.user_id, record.scope, expires_in)
+
+    def check_client(self, authorization: str | None, form_client_id: str | None) -> None:
+        """Accept Basic client credentials, or a public client's ``client_id``."""
+        scheme, _, value = (authorization or "").partition(" ")
+        if scheme.lower() == "basic":
+            try:
+                pair = base64.b64decode(value.strip(), validate=True).decode()
+            except (binascii.Error, UnicodeDecodeError):
+                pair = ""
+            if pair == f"{self.client_id}:{self.client_secret}":
+                return
+        elif not authorization and form_client_id == self.client_id:
+            return
+        raise problems.oauth_error(401, "unauthorized_client", "Missing valid authorization header")
+
+    # ----------------------------------------------------------------- rate limits
+
+    def set_rate_limit(self, bucket: str, limit: int, window: int = WINDOW) -> None:
+        """Change a bucket's limit (e.g. ``set_rate_limit("tweets", 2)``) and restart it."""
+        if bucket not in self.rate_limits:
+            raise KeyError(bucket)
+        with self.lock:
+            self.rate_limits[bucket] = (int(limit), int(window))
+            for key in [k for k in self._rate_windows if k[1] == bucket]:
+                del self._rate_windows[key]
+
+    def take_rate(self, user_id: str, bucket: str) -> RateInfo:
+        """Count one request of ``user_id`` against ``bucket``; ``allowed`` False at 0."""
+        limit, window = self.rate_limits[bucket]
+        now = self.now()
+        with self.lock:
+            slot = self._rate_windows.setdefault((user_id, bucket), [now, 0])
+            if now >= slot[0] + window:
+                slot[:] = [now, 0]
+            reset = int(slot[0] + window) + 1  # epoch seconds, strictly in the future
+            if slot[1] >= limit:
+                return RateInfo(limit, 0, reset, False)
+            slot[1] += 1
+            return RateInfo(limit, limit - slot[1], reset, True)
+
+    def peek_rate(self, user_id: str, bucket: str) -> RateInfo:
+        """The bucket's current state for ``user_id`` without counting a request."""
+        limit, window = self.rate_limits[bucket]
+        now = self.now()
+        with self.lock:
+            slot = self._rate_windows.get((user_id, bucket))
+        if slot is None or now >= slot[0] + window:
+            return RateInfo(limit, limit, int(now + window) + 1, True)
+        return RateInfo(limit, max(0, limit - slot[1]), int(slot[0] + window) + 1, slot[1] < limit)
+
+    # ----------------------------------------------------------------- media knobs
+
+    def fail_next_media(self, message: str = "Unsupported video format") -> None:
+        """The next video/GIF to finalize ends ``failed`` with ``InvalidMedia``."""
+        with self.lock:
+            self._next_outcomes.append(("failed", message))
+
+    def stick_next_media(self) -> None:
+        """The next video/GIF to finalize stays ``in_progress`` forever."""
+        with self.lock:
+            self._next_outcomes.append(("stuck", None))
+
+    def take_next_outcome(self) -> tuple[str, str | None]:
+        with self.lock:
+            return self._next_outcomes.popleft() if self._next_outcomes else ("succeeded", None)
+
+    def set_media_outcome(self, media_id: str, outcome: str, message: str | None = None) -> None:
+        """Script how ``media_id``'s processing ends: succeeded, failed or stuck."""
+        if outcome not in PROCESSING_OUTCOMES:
+            raise ValueError(f"outcome must be one of {PROCESSING_OUTCOMES}")
+        with self.lock:
+            item = self.media[media_id]
+            item.outcome = outcome
+            item.failure_message = message or item.failure_message
+
+    def expire_media(self, media_id: str) -> None:
+        """Make ``media_id`` expired now (append, finalize, status and tweets refuse it)."""
+        with self.lock:
+            self.media[media_id].expires_at = self.now() - 1
+
+    def append_calls(self, media_id: str) -> int:
+        """How many APPEND requests reached ``media_id`` (accepted or refused)."""
+        with self.lock:
+            item = self.media.get(media_id)
+            return item.append_calls if item else 0
