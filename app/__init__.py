@@ -13,13 +13,24 @@ from flask import Flask
 from app.config import Settings
 
 
+#: Every resource module, each exposing a Blueprint ``bp``.
+BLUEPRINTS = (
+    "app.push.views",
+    "app.status.views",
+    "app.identities.views",
+    "app.stream.views",
+    "app.ops.views",
+    "app.docs.views",
+    "app.dashboard.views",
+)
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     """The gateway: push, status and identity resources, all in OneAll envelopes."""
+    import importlib
+
     from app.api.errors import register_error_handlers
-    from app.identities.views import bp as identities_bp
-    from app.push.views import bp as push_bp
     from app.runtime import Runtime
-    from app.status.views import bp as status_bp
 
     settings = settings or Settings()
     app = Flask(__name__)
@@ -27,8 +38,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json.sort_keys = False
     app.extensions["pushwire"] = Runtime(settings)
     register_error_handlers(app)
-    app.register_blueprint(push_bp)
-    app.register_blueprint(status_bp)
-    app.register_blueprint(identities_bp)
+    for module in BLUEPRINTS:
+        app.register_blueprint(importlib.import_module(module).bp)
     logging.getLogger("pushwire").setLevel(logging.INFO)
     return app

@@ -39,13 +39,38 @@ class Settings(BaseSettings):
     secret_key: str = ""
 
     # Provider API base URLs (configurable so the sandbox fakes can stand in).
+    # -- twitter settings --
     twitter_api_url: str = "https://api.x.com"
     twitter_client_id: str = ""
     twitter_client_secret: str = ""
+    # -- end twitter settings --
+    # -- facebook settings --
     facebook_api_url: str = "https://graph.facebook.com"
+    facebook_video_api_url: str = "https://graph-video.facebook.com"
+    facebook_graph_version: str = "v21.0"
+    facebook_app_id: str = ""
+    facebook_client_id: str = ""
+    facebook_client_secret: str = ""
+    # -- end facebook settings --
+    # -- linkedin settings --
     linkedin_api_url: str = "https://api.linkedin.com"
+    linkedin_oauth_url: str = "https://www.linkedin.com"
+    linkedin_version: str = "202510"
+    linkedin_client_id: str = ""
+    linkedin_client_secret: str = ""
+    # -- end linkedin settings --
+    # -- pinterest settings --
     pinterest_api_url: str = "https://api.pinterest.com"
+    pinterest_client_id: str = ""
+    pinterest_client_secret: str = ""
+    # -- end pinterest settings --
+    # -- youtube settings --
     youtube_api_url: str = "https://www.googleapis.com"
+    youtube_token_url: str = "https://oauth2.googleapis.com/token"
+    youtube_client_id: str = ""
+    youtube_client_secret: str = ""
+    youtube_chunk_size: int = 8 * 1024 * 1024
+    # -- end youtube settings --
 
     # Hosts/CIDRs exempt from the private-address block on outbound requests.
     outbound_allow: str = ""
@@ -64,6 +89,11 @@ class Settings(BaseSettings):
     sync_wait_seconds: float = 5.0
     max_body_bytes: int = 1024 * 1024
     log_json: bool = False
+
+    # -- stream settings --
+    # -- end stream settings --
+    # -- ops settings --
+    # -- end ops settings --
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to a SQLite file under data_dir."""

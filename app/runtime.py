@@ -59,13 +59,4 @@ class Runtime:
         """A configured adapter instance for ``provider``."""
         from app.providers import adapter_class
 
-        s = self.settings
-        cls = adapter_class(provider)
-        kwargs = {
-            "client_id": getattr(s, f"{provider}_client_id", ""),
-            "client_secret": getattr(s, f"{provider}_client_secret", ""),
-            "timeout": s.outbound_read_timeout,
-        }
-        if provider == "twitter":
-            kwargs["chunk_size"] = s.twitter_chunk_size
-        return cls(s.provider_url(provider), **kwargs)
+        return adapter_class(provider).from_settings(self.settings)

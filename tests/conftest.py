@@ -9,6 +9,7 @@ import redis
 
 from app.config import Settings
 from app.migrate import upgrade
+from tests.support.fakes import provider_env, start_fakes
 from tests.support.origin import CallbackReceiver, Origin
 from tests.support.s3server import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, s3_endpoint  # noqa: F401
 from tests.support.services import REDIS_URL, create_database
@@ -25,15 +26,17 @@ def pg_url():
 
 
 @pytest.fixture(scope="session")
-def fake_x():
-    from sandbox.common import serve
-    from sandbox.twitter import create_app as create_fake
+def fakes():
+    """provider -> running fake (ServerHandle with .url and .state)."""
+    handles = start_fakes()
+    yield handles
+    for handle in handles.values():
+        handle.stop()
 
-    app = create_fake(check_after_secs=1, processing_polls=2)
-    handle = serve(app)
-    handle.state = app.extensions["fake"]
-    yield handle
-    handle.stop()
+
+@pytest.fixture(scope="session")
+def fake_x(fakes):
+    return fakes["twitter"]
 
 
 @pytest.fixture(scope="session")
@@ -50,8 +53,9 @@ def receiver():
     server.stop()
 
 
-def stack_env(pg_url: str, broker_url: str, s3_endpoint: str, fake_x_url: str, tmp: str, bucket: str) -> dict:
+def stack_env(pg_url: str, broker_url: str, s3_endpoint: str, fakes: dict, tmp: str, bucket: str) -> dict:
     return {
+        **provider_env(fakes),
         "PUSHWIRE_DATA_DIR": tmp,
         "PUSHWIRE_DATABASE_URL": pg_url,
         "PUSHWIRE_BROKER_URL": broker_url,
@@ -62,9 +66,6 @@ def stack_env(pg_url: str, broker_url: str, s3_endpoint: str, fake_x_url: str, t
         "PUSHWIRE_S3_CREATE_BUCKET": "true",
         "PUSHWIRE_STAGING_CHUNK_SIZE": str(5 * 1024 * 1024),
         "PUSHWIRE_SECRET_KEY": "test-secret-key-one",
-        "PUSHWIRE_TWITTER_API_URL": fake_x_url,
-        "PUSHWIRE_TWITTER_CLIENT_ID": "sandbox-client",
-        "PUSHWIRE_TWITTER_CLIENT_SECRET": "sandbox-secret",
         "PUSHWIRE_TWITTER_CHUNK_SIZE": str(1024 * 1024),
         "PUSHWIRE_OUTBOUND_ALLOW": "127.0.0.1,localhost",
         "PUSHWIRE_RETRY_BACKOFF_BASE": "0.5",
@@ -77,11 +78,11 @@ def stack_env(pg_url: str, broker_url: str, s3_endpoint: str, fake_x_url: str, t
 
 
 @pytest.fixture(scope="session")
-def redis_stack(pg_url, s3_endpoint, fake_x, tmp_path_factory):  # noqa: F811
+def redis_stack(pg_url, s3_endpoint, fakes, tmp_path_factory):  # noqa: F811
     """Gateway + worker + beat on PostgreSQL, Redis and moto's S3 server."""
     db = next(_redis_db)
     redis.Redis.from_url(f"{REDIS_URL}/{db}").flushdb()
-    env = stack_env(pg_url, f"{REDIS_URL}/{db}", s3_endpoint, fake_x.url,
+    env = stack_env(pg_url, f"{REDIS_URL}/{db}", s3_endpoint, fakes,
                     str(tmp_path_factory.mktemp("redis-stack")), "pushwire-redis")
     stack = Stack(env, beat=True).start()
     yield stack
@@ -109,6 +110,22 @@ def x_user(fake_x, client):
 
 
 _users = itertools.count(1)
+
+
+@pytest.fixture()
+def make_identity(fakes, client):
+    """``make_identity(provider, **profile) -> user dict`` with ``identity`` (the token):
+    a fresh account at that provider's fake, imported as an identity of site-a."""
+
+    def make(provider: str, **profile) -> dict:
+        n = next(_users)
+        user_id, username = str(20_000 + n), f"{provider}user{n}"
+        user = fakes[provider].state.add_user(user_id, username)
+        user = {**user, "user_id": user_id, "username": username}
+        user["identity"] = client.import_identity(provider, user, {"name": username, **profile})
+        return user
+
+    return make
 
 
 @pytest.fixture()

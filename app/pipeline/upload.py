@@ -7,6 +7,7 @@ import time
 from app.events import emit_upload
 from app.identities.tokens import access_token
 from app.models import PushRequest, StageAttempt, utcnow
+from app.pipeline.media import download_image
 from app.pipeline.outcome import record_failure, retry_or_fail, succeed
 from app.providers.base import PushContext, StagedMedia
 from app.providers.errors import AuthExpired, OutcomeUnknown, ProviderError, RateLimited
@@ -100,6 +101,7 @@ def _wire_callbacks(rt, ctx: PushContext, request_id: int, attempt_id: int) -> N
 
     ctx.save_progress, ctx.report_bytes, ctx.mark_processing = save_progress, report_bytes, mark_processing
     ctx.sleep = time.sleep
+    ctx.download = lambda url, max_bytes: download_image(rt, url, max_bytes)
 
 
 def _drop_staged(rt, staged: StagedMedia | None) -> None:

@@ -47,6 +47,10 @@ class PushContext:
     report_bytes: Callable[[int], None] = lambda total: None
     mark_processing: Callable[[], None] = lambda: None
     sleep: Callable[[float], None] = lambda seconds: None
+    #: ``download(url, max_bytes) -> (bytes, format)``: fetch a small media file
+    #: (a picture, a thumbnail) through the SSRF-safe client and sniff its format
+    #: (app.sniff.detect_image_format); raises InvalidInput for a bad or oversized file.
+    download: Callable[[str, int], tuple[bytes, str]] = lambda url, max_bytes: (b"", "")
 
 
 @dataclass
@@ -74,9 +78,32 @@ class ProviderAdapter:
         self.http = session or requests.Session()
         self.timeout = timeout
 
+    @classmethod
+    def from_settings(cls, settings) -> "ProviderAdapter":
+        """Build the adapter from ``app.config.Settings`` (overridden for extra settings)."""
+        return cls(
+            settings.provider_url(cls.name),
+            client_id=getattr(settings, f"{cls.name}_client_id", ""),
+            client_secret=getattr(settings, f"{cls.name}_client_secret", ""),
+            timeout=settings.outbound_read_timeout,
+        )
+
     def push(self, ctx: PushContext) -> PushOutcome:
         """Do the provider work for ``ctx.kind``; raise ProviderError subclasses on failure."""
         raise NotImplementedError
+
+    def delete(self, kind: str, provider_ids: dict, access_token: str) -> bool:
+        """Delete a pushed object at the provider; False when the provider offers no way."""
+        return False
+
+    def exists(self, kind: str, provider_ids: dict, access_token: str) -> bool | None:
+        """Whether a pushed object still exists at the provider (None: cannot tell)."""
+        return None
+
+    def list_comments(self, kind: str, provider_ids: dict, access_token: str, since: str | None = None) -> list[dict]:
+        """New comments on a pushed video, oldest first, each
+        ``{"id", "text", "created_at", "author": {"name", "profile_image_url", ...}}``."""
+        return []
 
     def refresh(self, refresh_token: str) -> TokenSet:
         """Exchange a refresh token; providers without a refresh grant raise ReconnectRequired."""

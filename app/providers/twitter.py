@@ -44,6 +44,12 @@ class TwitterAdapter(ProviderAdapter):
         super().__init__(*args, **kwargs)
         self.chunk_size = chunk_size
 
+    @classmethod
+    def from_settings(cls, settings) -> "TwitterAdapter":
+        adapter = super().from_settings(settings)
+        adapter.chunk_size = settings.twitter_chunk_size
+        return adapter
+
     # -- tokens -------------------------------------------------------------
     def refresh(self, refresh_token: str) -> TokenSet:
         """OAuth 2 refresh grant; the response's new refresh token replaces the old.

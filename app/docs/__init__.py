@@ -1,0 +1,1 @@
+"""docs (placeholder until implemented)."""

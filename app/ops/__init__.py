@@ -1,0 +1,1 @@
+"""ops (placeholder until implemented)."""

@@ -1,0 +1,1 @@
+"""stream (placeholder until implemented)."""
