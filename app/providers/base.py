@@ -8,7 +8,15 @@ from typing import Any, Callable, ClassVar
 
 import requests
 
-from app.providers.errors import OutcomeUnknown, TransientError
+from app.providers.errors import (
+    AuthExpired,
+    InvalidInput,
+    NotFound,
+    OutcomeUnknown,
+    PermissionDenied,
+    RateLimited,
+    TransientError,
+)
 
 
 @dataclass
@@ -133,3 +141,36 @@ class ProviderAdapter:
                 f"{self.name} did not answer ({type(exc).__name__}); the request will be retried.",
                 reason="provider_unreachable",
             ) from exc
+
+
+def publish_once(ctx: PushContext, id_key: str, create, provider: str) -> str:
+    """Run a non-idempotent publish step at most once across retries and crashes.
+
+    A marker is saved before the call; the created id right after it. A task
+    that finds the marker without an id cannot know whether the first attempt
+    published (a worker killed mid-request), so it reports OutcomeUnknown
+    instead of posting again. Refusals that prove nothing was created (4xx,
+    429) clear the marker so a retry is allowed.
+    """
+    if ctx.progress.get(id_key):
+        return ctx.progress[id_key]
+    if ctx.progress.get(f"{id_key}_publishing"):
+        raise OutcomeUnknown(
+            f"A previous attempt to publish on {provider} was interrupted before {provider} answered; "
+            "it may or may not have been published, so it was not sent again. Check the account.",
+        )
+    ctx.progress[f"{id_key}_publishing"] = True
+    ctx.save_progress(ctx.progress)
+    try:
+        created = create()
+    except (RateLimited, InvalidInput, PermissionDenied, NotFound, AuthExpired):
+        ctx.progress.pop(f"{id_key}_publishing", None)
+        ctx.save_progress(ctx.progress)
+        raise
+    except TransientError as exc:  # a 5xx on the publish step: outcome unknown
+        raise OutcomeUnknown(f"{provider} answered with an error after the publish request ({exc.info}); "
+                             "it may or may not have been published, so it was not sent again.") from exc
+    ctx.progress[id_key] = created
+    ctx.progress.pop(f"{id_key}_publishing", None)
+    ctx.save_progress(ctx.progress)
+    return created

@@ -17,7 +17,7 @@ import requests
 from requests.auth import HTTPBasicAuth
 from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
 
-from app.providers.base import ProviderAdapter, PushContext, PushOutcome, TokenSet
+from app.providers.base import ProviderAdapter, PushContext, PushOutcome, TokenSet, publish_once
 from app.providers.errors import (
     AuthExpired,
     InvalidInput,
@@ -30,6 +30,8 @@ from app.providers.errors import (
     TransientError,
 )
 
+MAX_IMAGE = 5 * 1024 * 1024
+IMAGE_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif"}
 MAX_SEGMENT = 5 * 1024 * 1024
 MAX_SEGMENTS = 1000
 VIDEO_CAP = 512 * 1024 * 1024
@@ -85,7 +87,62 @@ class TwitterAdapter(ProviderAdapter):
     def push(self, ctx: PushContext) -> PushOutcome:
         if ctx.kind == "video":
             return self.upload_video(ctx)
+        if ctx.kind == "post":
+            return self.post_tweet(ctx)
+        if ctx.kind == "picture":
+            return self.upload_picture(ctx)
         raise InvalidInput(f"X has no '{ctx.kind}' push", reason="unsupported_kind")
+
+    def post_tweet(self, ctx: PushContext) -> PushOutcome:
+        """``POST /2/tweets``: the publish step, so at most once (see ``publish_once``)."""
+        body: dict = {"text": ctx.payload["message"]}
+        if ctx.payload.get("attachments"):
+            body["media"] = {"media_ids": list(ctx.payload["attachments"])}
+        if ctx.payload.get("location"):
+            body["geo"] = {"place_id": ctx.payload["location"]}
+        headers = {"Authorization": f"Bearer {ctx.access_token}"}
+
+        def create() -> str:
+            resp = self.request("POST", "/2/tweets", headers=headers, json=body, publish=True)
+            return str(self._data(resp)["id"])
+
+        tweet_id = publish_once(ctx, "tweet_id", create, "X")
+        return PushOutcome(
+            provider_ids={"tweet_id": tweet_id},
+            data={"provider": "twitter", "object": "post", "post_id": tweet_id,
+                  "url": f"https://x.com/i/web/status/{tweet_id}",
+                  "date_creation": email.utils.formatdate(time.time())},
+        )
+
+    def upload_picture(self, ctx: PushContext) -> PushOutcome:
+        """One-shot image upload; the media id can be attached to a tweet."""
+        data, fmt = ctx.download(ctx.payload["url"], MAX_IMAGE)
+        if fmt not in IMAGE_TYPES:
+            raise InvalidInput(f"X accepts JPG, PNG, GIF or WEBP pictures; this one is {fmt.upper()}.",
+                               reason="unsupported_picture_format")
+        resp = self.request(
+            "POST", "/2/media/upload", headers={"Authorization": f"Bearer {ctx.access_token}"},
+            data={"media_category": "tweet_image"},
+            files={"media": (f"picture.{fmt}", data, IMAGE_TYPES[fmt])},
+        )
+        info = self._data(resp)
+        media_id = str(info["id"])
+        return PushOutcome(
+            provider_ids={"media_id": media_id, "media_key": info.get("media_key")},
+            data={"provider": "twitter", "object": "picture", "picture_id": media_id,
+                  "date_creation": email.utils.formatdate(time.time())},
+        )
+
+    def delete(self, kind: str, provider_ids: dict, access_token: str) -> bool:
+        """Tweets can be deleted; uploaded media cannot (it expires after 24 h)."""
+        if kind != "post" or not provider_ids.get("tweet_id"):
+            return False
+        resp = self.request("DELETE", f"/2/tweets/{provider_ids['tweet_id']}",
+                            headers={"Authorization": f"Bearer {access_token}"})
+        if resp.status_code == 404:
+            return True
+        self._check(resp)
+        return True
 
     def upload_video(self, ctx: PushContext) -> PushOutcome:
         """Chunked upload of the staged video, resuming from ``ctx.progress``."""

@@ -140,3 +140,47 @@ def test_callback_is_retried_with_the_same_webhook_id(client, x_user, origin, re
     assert len({c["headers"]["Webhook-Id"] for c in mine}) == 1
     assert [c["outcome"] for c in final["audit"]["callbacks"]] == ["retrying", "retrying", "delivered"]
     decode(mine[-1])
+
+
+def _push(client, identity, path, node, body):
+    return client.post(f"/push/identities/{identity}/twitter/{path}.json", {"request": {"push": {node: body}}})
+
+
+def test_tweet_with_an_uploaded_picture(client, x_user, origin, fake_x):
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(256)) * 40
+    resp = _push(client, x_user["identity"], "picture", "picture", {"url": origin.add("pic.png", png)})
+    assert resp.status_code == 200, resp.text
+    picture = resp.json()["response"]["result"]["data"]
+    assert picture["object"] == "picture" and picture["provider"] == "twitter"
+    assert fake_x.state.media[picture["picture_id"]]["sha256"] == hashlib.sha256(png).hexdigest()
+
+    before = len(fake_x.state.tweets)
+    resp = _push(client, x_user["identity"], "post", "post",
+                 {"message": "Hello from Pushwire", "attachments": [picture["picture_id"]]})
+    assert resp.status_code == 200, resp.text
+    post = resp.json()["response"]["result"]["data"]
+    assert post["object"] == "post" and post["post_id"] and post["url"].endswith(post["post_id"])
+    assert len(fake_x.state.tweets) == before + 1
+    tweet = fake_x.state.tweets[-1]
+    assert tweet["text"] == "Hello from Pushwire" and tweet["media_ids"] == [picture["picture_id"]]
+
+
+def test_publish_step_5xx_is_unconfirmed_not_retried(client, x_user, fake_x):
+    fake_x.state.faults.add("tweets", "503", after_commit=True)
+    before = len(fake_x.state.tweets)
+    resp = _push(client, x_user["identity"], "post", "post", {"message": "posted exactly once?"})
+    assert resp.status_code == 504, resp.text
+    status = resp.json()["response"]["request"]["status"]
+    assert status["reason"] == "outcome_unknown" and "may or may not" in status["info"]
+    assert len(fake_x.state.tweets) == before + 1  # created once by the fake, never re-sent
+
+
+def test_tweet_too_long_and_bmp_picture_are_refused(client, x_user, origin):
+    resp = _push(client, x_user["identity"], "post", "post", {"message": "x" * 281})
+    assert resp.status_code == 400
+    assert "280" in resp.json()["response"]["request"]["status"]["info"]
+    bmp = b"BM" + (1000).to_bytes(4, "little") + b"\x00\x00\x00\x00" + (54).to_bytes(4, "little") + \
+        (40).to_bytes(4, "little") + bytes(200)
+    resp = _push(client, x_user["identity"], "picture", "picture", {"url": origin.add("pic.bmp", bmp)})
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["response"]["request"]["status"]["reason"] == "unsupported_picture_format"

@@ -8,6 +8,7 @@ returning at least ``access_token``, ``refresh_token`` and ``expires_in``.
 from __future__ import annotations
 
 import importlib
+import os
 
 from sandbox.common import serve
 
@@ -23,9 +24,15 @@ CREATE_KWARGS = {"twitter": {"check_after_secs": 1, "processing_polls": 2}}
 
 
 def start_fakes() -> dict:
-    """Start each fake whose module exists; returns provider -> ServerHandle (with .state)."""
+    """Start each fake whose module exists; returns provider -> ServerHandle (with .state).
+
+    ``PUSHWIRE_TEST_FAKES=twitter,youtube`` limits a local run to some providers.
+    """
     handles = {}
+    only = [p for p in os.environ.get("PUSHWIRE_TEST_FAKES", "").split(",") if p]
     for provider, module_name in FAKE_MODULES.items():
+        if only and provider not in only:
+            continue
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
