@@ -73,6 +73,11 @@ class TwitterAdapter(ProviderAdapter):
         try:
             token = client.parse_request_body_response(resp.text)
         except OAuth2Error as exc:
+            if exc.error in ("invalid_client", "unauthorized_client"):
+                raise ProviderError(
+                    "X rejected Pushwire's client credentials; check PUSHWIRE_TWITTER_CLIENT_ID and "
+                    "PUSHWIRE_TWITTER_CLIENT_SECRET.", reason="client_credentials_rejected",
+                ) from exc
             raise ReconnectRequired(
                 "X refused to refresh this identity's token "
                 f"({exc.error}: {exc.description or 'no description'}); the user must reconnect their X account.",
