@@ -50,7 +50,8 @@ def make_celery(settings: Settings) -> Celery:
         timezone="UTC",
     )
     if settings.resolved_broker_url().startswith("sqla+"):
-        # The embedded broker polls a table; poll often so the demo feels live.
-        app.conf.broker_transport_options = {"polling_interval": 0.2}
+        # kombu's SQLAlchemy transport hands transport options to create_engine;
+        # the Redis visibility timeout means nothing there.
+        app.conf.broker_transport_options = {}
     app.pushwire_settings = settings
     return app
