@@ -150,6 +150,7 @@ class StageAttempt(Base):
     bytes_moved: Mapped[int] = mapped_column(BigInteger, default=0)
     progress_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     retry_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    task_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class CallbackAttempt(Base):

@@ -72,25 +72,48 @@ def transition(session: Session, request: PushRequest, to_state: str, reason: st
         setattr(request, key, value)
 
 
-def begin_attempt(session: Session, request: PushRequest, stage: str) -> StageAttempt:
+#: A running attempt whose last sign of life is older than this is presumed dead.
+ATTEMPT_LEASE = dt.timedelta(minutes=10)
+
+
+class DuplicateTask(Exception):
+    """Another live task is already running this stage of this request."""
+
+
+def begin_attempt(session: Session, request: PushRequest, stage: str, task_id: str | None = None) -> StageAttempt:
     """Open the audit row of a new attempt of ``stage`` (numbered from 1).
 
     An attempt left ``running`` by a killed worker is closed as ``interrupted``
-    first, so the audit shows the crash instead of a gap.
+    first, so the audit shows the crash instead of a gap. A running attempt of
+    a *different* task that showed life within ATTEMPT_LEASE means a duplicate
+    message (e.g. re-published by the sweeper): DuplicateTask is raised and the
+    caller leaves the work to the live task. The same task id is a broker
+    redelivery after a crash, which takes over. Callers lock the request row
+    (``SELECT ... FOR UPDATE``) first, so two tasks cannot both get past here.
     """
     prior = session.scalars(
         select(StageAttempt).where(StageAttempt.request_id == request.id, StageAttempt.stage == stage)
     ).all()
+    now = utcnow()
+    for row in prior:
+        if row.outcome == "running" and task_id and row.task_id and row.task_id != task_id:
+            seen = _aware(row.progress_at or row.started_at)
+            if now - seen < ATTEMPT_LEASE:
+                raise DuplicateTask(f"{stage} of request {request.id} is running in task {row.task_id}")
     for row in prior:
         if row.outcome == "running":
             row.outcome = "interrupted"
             row.ended_at = utcnow()
             row.error_reason = "worker_lost"
             row.error_info = "The worker running this attempt stopped before finishing it."
-    attempt = StageAttempt(request_id=request.id, stage=stage, attempt=len(prior) + 1)
+    attempt = StageAttempt(request_id=request.id, stage=stage, attempt=len(prior) + 1, task_id=task_id)
     session.add(attempt)
     session.flush()
     return attempt
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
 def end_attempt(

@@ -34,7 +34,7 @@ def _run(task, step, request_id: int) -> str:
     and then recorded as the request's failure, so no request hangs silently."""
     rt = runtime(task.app)
     try:
-        return step(rt, request_id)
+        return step(rt, request_id, task.request.id)
     except Retry as exc:
         raise task.retry(countdown=exc.countdown, exc=exc, max_retries=RETRY_BACKSTOP)
     except Exception as exc:

@@ -17,7 +17,7 @@ from app.net import UnsafeURLError, safe_get
 from app.pipeline.outcome import record_failure, retry_or_fail
 from app.sniff import SNIFF_BYTES, detect_video_format, video_mime_type
 from app.staging.base import StagingError
-from app.states import QUEUED, STAGING, begin_attempt, end_attempt, transition
+from app.states import QUEUED, STAGING, DuplicateTask, begin_attempt, end_attempt, transition
 
 DOWNLOAD_CHUNK = 1024 * 1024
 
@@ -30,14 +30,17 @@ class SourceRefused(Exception):
         self.reason, self.info, self.code = reason, info, code
 
 
-def run_stage(rt, request_id: int) -> str:
+def run_stage(rt, request_id: int, task_id: str | None = None) -> str:
     """Download the request's ``video_url`` to staging. Returns what it did."""
     with rt.db.session() as session:
-        push = session.get(PushRequest, request_id)
-        if push is None or push.state not in (QUEUED, STAGING) or push.outcome:
+        push = session.get(PushRequest, request_id, with_for_update=True)
+        if push is None or push.state not in (QUEUED, STAGING) or push.outcome or push.staged_key:
             return "skipped"
+        try:
+            attempt = begin_attempt(session, push, "stage", task_id)
+        except DuplicateTask:
+            return "duplicate"
         transition(session, push, STAGING, "download started")
-        attempt = begin_attempt(session, push, "stage")
         attempt_id, number = attempt.id, attempt.attempt
         url, key = push.payload["video_url"], f"{push.token}/source"
         cap = rt.adapter(push.provider).max_video_bytes

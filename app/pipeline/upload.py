@@ -11,22 +11,34 @@ from app.pipeline.media import download_image
 from app.pipeline.outcome import record_failure, retry_or_fail, succeed
 from app.providers.base import PushContext, StagedMedia
 from app.providers.errors import AuthExpired, OutcomeUnknown, ProviderError, RateLimited
-from app.states import PROCESSING, QUEUED, STAGING, UPLOADING, begin_attempt, end_attempt, transition
+from app.states import (
+    PROCESSING,
+    QUEUED,
+    STAGING,
+    UPLOADING,
+    DuplicateTask,
+    begin_attempt,
+    end_attempt,
+    transition,
+)
 
 
-def run_upload(rt, request_id: int) -> str:
+def run_upload(rt, request_id: int, task_id: str | None = None) -> str:
     """Run the adapter for the request; returns what it did."""
     with rt.db.session() as session:
-        push = session.get(PushRequest, request_id)
+        push = session.get(PushRequest, request_id, with_for_update=True)
         if push is None or push.outcome or push.state not in (QUEUED, STAGING, UPLOADING, PROCESSING):
             return "skipped"
         adapter = rt.adapter(push.provider)
         staged = adapter.needs_staging(push.kind) and bool(push.payload.get("video_url"))
         if staged and not push.staged_key:
             return "skipped"  # a duplicate message ran ahead of staging; the real chain follows
+        try:
+            attempt = begin_attempt(session, push, "upload", task_id)
+        except DuplicateTask:
+            return "duplicate"
         if push.state != PROCESSING:
             transition(session, push, UPLOADING, "provider upload started")
-        attempt = begin_attempt(session, push, "upload")
         attempt_id, number = attempt.id, attempt.attempt
         identity = push.identity
         ctx_args = dict(

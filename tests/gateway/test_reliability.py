@@ -1,0 +1,54 @@
+"""Nothing accepted is lost, and duplicate messages do not run a stage twice."""
+
+from __future__ import annotations
+
+from app import create_app
+from app.models import PushRequest, StageAttempt
+from app.pipeline.stage import run_stage
+from app.pipeline.sweep import sweep
+from app.states import begin_attempt
+from tests.gateway.conftest import ApiClient, make_identity, queued
+from tests.support.origin import make_video
+
+
+def _push(api, identity, url="https://example.com/a.avi"):
+    resp = api.post(f"/push/identities/{identity}/twitter/video.json",
+                    {"request": {"push": {"video": {"video_url": url}}}})
+    assert resp.status_code == 200, resp.json
+    return resp.json["response"]["result"]["data"]["request_token"]
+
+
+def test_push_accepted_while_broker_is_down_is_enqueued_by_the_sweeper(settings, app, site_a, broker):
+    down = create_app(settings.model_copy(update={"broker_url": "redis://127.0.0.1:1/0"}))
+    token = _push(ApiClient(down.test_client(), site_a), make_identity(app, site_a))
+    rt = app.extensions["pushwire"]
+    with rt.db.session() as session:
+        push = session.query(PushRequest).filter_by(token=token).one()
+        assert push.state == "queued" and push.enqueued_at is None
+    assert queued(broker) == 0
+
+    rt.settings.requeue_after = 0
+    assert sweep(rt)["requeued"] == 1
+    assert broker.llen("staging") == 1
+    assert sweep(rt)["requeued"] == 0, "an enqueued request is not published twice"
+    assert broker.llen("staging") == 1
+    down.extensions["pushwire"].db.engine.dispose()
+
+
+def test_a_duplicate_message_does_not_run_a_stage_twice(app, site_a, origin):
+    rt = app.extensions["pushwire"]
+    url = origin.add("dup.mp4", make_video(300_000, seed=9))
+    token = _push(ApiClient(app.test_client(), site_a), make_identity(app, site_a), url)
+    with rt.db.session() as session:
+        push = session.query(PushRequest).filter_by(token=token).one()
+        request_id = push.id
+        begin_attempt(session, push, "stage", "task-A")  # task A is (still) running the stage
+
+    assert run_stage(rt, request_id, "task-B") == "duplicate"
+    # The broker redelivering task A after its worker died takes over, and stages.
+    assert run_stage(rt, request_id, "task-A") == "staged"
+    with rt.db.session() as session:
+        rows = session.query(StageAttempt).filter_by(request_id=request_id).order_by(StageAttempt.id).all()
+        assert [(r.task_id, r.outcome) for r in rows] == [("task-A", "interrupted"), ("task-A", "succeeded")]
+        assert session.get(PushRequest, request_id).staged_bytes == 300_000
+    assert run_stage(rt, request_id, "task-C") == "skipped", "already staged"
