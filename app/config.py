@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     database_pool_size: int = 10
 
     broker_url: str = ""  # default: kombu's SQLAlchemy transport on a SQLite file
+    broker_key_prefix: str = ""  # Redis brokers: prefix every key (several installations on one Redis)
     redis_url: str = ""  # optional; rate limits and stream fan-out use it when set
 
     staging_url: str = ""  # s3://bucket/prefix or file:///path; default file://<data_dir>/staging
@@ -51,11 +52,13 @@ class Settings(BaseSettings):
     facebook_app_id: str = ""
     facebook_client_id: str = ""
     facebook_client_secret: str = ""
+    facebook_poll_max: float = 15.0  # longest wait (s) between video status polls (they start at 1 s, doubling)
+    facebook_processing_timeout: float = 3600.0  # give up (and retry later) when a video is processing longer
     # -- end facebook settings --
     # -- linkedin settings --
     linkedin_api_url: str = "https://api.linkedin.com"
     linkedin_oauth_url: str = "https://www.linkedin.com"
-    linkedin_version: str = "202510"
+    linkedin_version: str = "202610"  # LinkedIn-Version header (YYYYMM); each version lives ~12 months, then 426
     linkedin_client_id: str = ""
     linkedin_client_secret: str = ""
     # -- end linkedin settings --
@@ -63,13 +66,17 @@ class Settings(BaseSettings):
     pinterest_api_url: str = "https://api.pinterest.com"
     pinterest_client_id: str = ""
     pinterest_client_secret: str = ""
+    pinterest_poll_interval: float = 2.0  # seconds between GET /v5/media/{id} polls while a video processes
+    pinterest_processing_timeout: float = 300.0  # give up waiting for video processing after this many seconds
     # -- end pinterest settings --
     # -- youtube settings --
     youtube_api_url: str = "https://www.googleapis.com"
     youtube_token_url: str = "https://oauth2.googleapis.com/token"
     youtube_client_id: str = ""
     youtube_client_secret: str = ""
-    youtube_chunk_size: int = 8 * 1024 * 1024
+    youtube_chunk_size: int = 8 * 1024 * 1024  # resumable chunk; clamped to a multiple of 256 KiB
+    youtube_poll_interval: float = 2.0  # seconds between videos.list polls while YouTube processes
+    youtube_processing_timeout: float = 3600.0  # give up waiting for processing after this (retried later)
     # -- end youtube settings --
 
     # Hosts/CIDRs exempt from the private-address block on outbound requests.
@@ -91,8 +98,26 @@ class Settings(BaseSettings):
     log_json: bool = False
 
     # -- stream settings --
+    stream_keepalive: float = 30.0  # seconds between keep-alive lines on an idle stream
+    stream_queue_size: int = 1000  # events buffered per connection before it is dropped as too slow
+    stream_max_attempts: int = 30  # connection attempts per IP per window before a ban
+    stream_attempt_window: float = 60.0
+    stream_ban_seconds: float = 300.0
+    stream_trust_forwarded: bool = False  # take the client IP from X-Forwarded-For (behind a proxy)
+    stream_poll_interval: float = 0.5  # DB tailer period when no Redis is configured
+    stream_replay_limit: int = 10000  # most events one ``since`` replay sends
+    stream_retention_days: float = 7.0  # events older than this are pruned
+    stream_watch_days: float = 7.0  # videos younger than this are polled for comments / existence
+    stream_comment_interval: float = 60.0
+    stream_exists_interval: float = 900.0
+    stream_expiry_interval: float = 600.0
+    stream_twitter_media_ttl: float = 86400.0  # X drops unattached media after 24 h
     # -- end stream settings --
     # -- ops settings --
+    # "user:password" (comma-separate several); Flower then requires HTTP basic auth.
+    flower_basic_auth: str = ""
+    log_level: str = "INFO"
+    readiness_timeout: float = 5.0  # seconds /readyz waits for each dependency
     # -- end ops settings --
 
     def resolved_database_url(self) -> str:

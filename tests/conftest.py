@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 
 import pytest
 import redis
@@ -59,6 +60,8 @@ def stack_env(pg_url: str, broker_url: str, s3_endpoint: str, fakes: dict, tmp: 
         "PUSHWIRE_DATA_DIR": tmp,
         "PUSHWIRE_DATABASE_URL": pg_url,
         "PUSHWIRE_BROKER_URL": broker_url,
+        # Several test sessions may share one Redis: keep their queues apart.
+        "PUSHWIRE_BROKER_KEY_PREFIX": f"pwtest-{uuid.uuid4().hex[:8]}:",
         "PUSHWIRE_STAGING_URL": f"s3://{bucket}/staging",
         "PUSHWIRE_S3_ENDPOINT_URL": s3_endpoint,
         "PUSHWIRE_S3_ACCESS_KEY_ID": TEST_ACCESS_KEY_ID,

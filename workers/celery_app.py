@@ -24,9 +24,16 @@ from workers.pipeline import QUEUES, ROUTES
 SIX_HOURS = 6 * 3600
 
 
+def _transport_options(settings: Settings) -> dict:
+    options: dict = {"visibility_timeout": SIX_HOURS + 3600}
+    if settings.broker_key_prefix and settings.resolved_broker_url().startswith(("redis://", "rediss://")):
+        options["global_keyprefix"] = settings.broker_key_prefix
+    return options
+
+
 def make_celery(settings: Settings) -> Celery:
     """A Celery app bound to ``settings`` (kept as ``app.pushwire_settings``)."""
-    app = Celery("pushwire", broker=settings.resolved_broker_url(), include=["workers.tasks"])
+    app = Celery("pushwire", broker=settings.resolved_broker_url(), include=["workers.tasks", "workers.stream_tasks"])
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -42,9 +49,20 @@ def make_celery(settings: Settings) -> Celery:
         worker_send_task_events=True,
         task_send_sent_event=True,
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": SIX_HOURS + 3600},
+        broker_transport_options=_transport_options(settings),
         beat_schedule={
             "sweep": {"task": "pushwire.sweep", "schedule": settings.sweep_interval},
+            "stream-expire-twitter-media": {"task": "pushwire.stream.expire_twitter_media",
+                                            "schedule": settings.stream_expiry_interval,
+                                            "options": {"queue": "maintenance"}},
+            "stream-check-vanished": {"task": "pushwire.stream.check_vanished",
+                                      "schedule": settings.stream_exists_interval,
+                                      "options": {"queue": "maintenance"}},
+            "stream-poll-comments": {"task": "pushwire.stream.poll_comments",
+                                     "schedule": settings.stream_comment_interval,
+                                     "options": {"queue": "maintenance"}},
+            "stream-prune-events": {"task": "pushwire.stream.prune_events", "schedule": 3600.0,
+                                    "options": {"queue": "maintenance"}},
         },
         worker_hijack_root_logger=False,
         timezone="UTC",
@@ -54,4 +72,7 @@ def make_celery(settings: Settings) -> Celery:
         # the Redis visibility timeout means nothing there.
         app.conf.broker_transport_options = {}
     app.pushwire_settings = settings
+    from workers.signals import connect  # logging, metrics and progress hooks
+
+    connect(app)
     return app
