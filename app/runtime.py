@@ -50,6 +50,12 @@ class Runtime:
         )
 
     @cached_property
+    def limiter(self):
+        from app.limits import Limiter
+
+        return Limiter(self.settings.redis_url, prefix=f"{self.settings.broker_key_prefix}pushwire:limit:")
+
+    @cached_property
     def celery(self):
         from workers.celery_app import make_celery
 

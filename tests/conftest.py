@@ -87,6 +87,7 @@ def redis_stack(pg_url, s3_endpoint, fakes, tmp_path_factory):  # noqa: F811
     redis.Redis.from_url(f"{REDIS_URL}/{db}").flushdb()
     env = stack_env(pg_url, f"{REDIS_URL}/{db}", s3_endpoint, fakes,
                     str(tmp_path_factory.mktemp("redis-stack")), "pushwire-redis")
+    env["PUSHWIRE_REDIS_URL"] = f"{REDIS_URL}/{db}"
     stack = Stack(env, beat=True).start()
     yield stack
     stack.stop()

@@ -25,8 +25,22 @@ def current_site(session) -> Site:
     ok = key_matches(auth.password, site.private_key_hash if site else _DUMMY_HASH)
     if site is None or not ok:
         raise _unauthorized("The public key or private key is wrong. Check the keys printed by 'pushwire site create'.")
+    _check_rate(site)
     g.site = site
     return site
+
+
+def _check_rate(site: Site) -> None:
+    """429 with Retry-After when the site exceeds PUSHWIRE_SITE_RATE_LIMIT."""
+    from flask import current_app
+
+    from app.limits import Limit
+
+    rt = current_app.extensions["pushwire"]
+    wait = rt.limiter.hit(f"site:{site.id}", Limit.parse(rt.settings.site_rate_limit))
+    if wait:
+        raise ApiError(429, f"Too many requests for this site; retry in {int(wait) + 1} seconds.",
+                       "rate_limited", {"Retry-After": str(int(wait) + 1)})
 
 
 def _unauthorized(info: str) -> ApiError:

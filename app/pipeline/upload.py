@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import random
 import time
 
 from app.events import emit_upload
 from app.identities.tokens import access_token
 from app.models import PushRequest, StageAttempt, utcnow
 from app.pipeline.media import download_image
-from app.pipeline.outcome import record_failure, retry_or_fail, succeed
+from app.limits import Limit
+from app.pipeline.outcome import Retry, record_failure, retry_or_fail, succeed
 from app.providers.base import PushContext, StagedMedia
 from app.providers.errors import AuthExpired, OutcomeUnknown, ProviderError, RateLimited
 from app.states import (
@@ -33,6 +35,9 @@ def run_upload(rt, request_id: int, task_id: str | None = None) -> str:
         staged = adapter.needs_staging(push.kind) and bool(push.payload.get("video_url"))
         if staged and not push.staged_key:
             return "skipped"  # a duplicate message ran ahead of staging; the real chain follows
+        wait = _throttle(rt, push)
+        if wait:
+            raise Retry(wait, "throttled", "Pushwire's own per-identity or per-provider limit was reached.")
         try:
             attempt = begin_attempt(session, push, "upload", task_id)
         except DuplicateTask:
@@ -76,6 +81,15 @@ def run_upload(rt, request_id: int, task_id: str | None = None) -> str:
             emit_upload(session, push)
     _drop_staged(rt, staged_media)
     return "succeeded"
+
+
+def _throttle(rt, push) -> float:
+    """Seconds to wait under the fleet-wide identity and provider limits (0: go)."""
+    s = rt.settings
+    wait = rt.limiter.hit(f"identity:{push.identity_id}", Limit.parse(s.identity_rate_limit))
+    if not wait:
+        wait = rt.limiter.hit(f"provider:{push.provider}", Limit.parse(s.provider_rate_limit))
+    return wait + random.uniform(0, 1) if wait else 0.0
 
 
 def _push_with_refresh(rt, adapter, ctx: PushContext, identity_id: int):
