@@ -1,0 +1,339 @@
+"""FacebookAdapter against the strict fake Graph API served in-process (no mocks of our code)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+import zlib
+
+import pytest
+
+from app.providers.base import PushContext, StagedMedia
+from app.providers.errors import (
+    InvalidInput,
+    NotFound,
+    OutcomeUnknown,
+    PermissionDenied,
+    ProcessingFailed,
+    RateLimited,
+    ReconnectRequired,
+    TransientError,
+)
+from app.providers.facebook import FacebookAdapter
+from app.staging import open_store
+from sandbox.common import MiB, serve
+from sandbox.facebook import create_app
+
+V = "/v21.0"
+
+
+def png(size: int = 2000) -> bytes:
+    ihdr = struct.pack(">IIBBBBB", 4, 3, 8, 2, 0, 0, 0)
+    chunk = struct.pack(">I", 13) + b"IHDR" + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    head = b"\x89PNG\r\n\x1a\n" + chunk
+    return head + os.urandom(size - len(head))
+
+
+def mp4(size: int) -> bytes:
+    head = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
+    return head + os.urandom(size - len(head))
+
+
+@pytest.fixture(scope="module")
+def server():
+    app = create_app(processing_polls=1, windows=(MiB, 3 * MiB, 2 * MiB))
+    handle = serve(app)
+    handle.state = app.extensions["fake"]
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture()
+def fake(server):
+    server.state.reset()
+    return server.state
+
+
+@pytest.fixture()
+def adapter(server):
+    return FacebookAdapter(server.url, video_url=server.url, version="v21.0", poll_max=0.01, timeout=10)
+
+
+@pytest.fixture()
+def user(fake):
+    return fake.add_user("100", "alice")
+
+
+def make_ctx(kind: str, payload: dict, token: str, *, staged: StagedMedia | None = None, picture: bytes = b"",
+             picture_format: str = "png") -> PushContext:
+    ctx = PushContext(request_token="rt", kind=kind, payload=payload, access_token=token,
+                      provider_user_id="100", profile={}, staged=staged)
+    ctx.saved = []
+    ctx.save_progress = lambda progress: ctx.saved.append(dict(progress))
+    ctx.download = lambda url, max_bytes: (picture, picture_format)
+    return ctx
+
+
+def stage(tmp_path, data: bytes) -> StagedMedia:
+    store = open_store(f"file://{tmp_path}/st")
+    store.write("k", [data])
+    return StagedMedia(store, "k", len(data), "mpeg4", "video/mp4")
+
+
+def api_calls(fake) -> list[tuple[str, str, int]]:
+    return fake.calls.calls()
+
+
+# --------------------------------------------------------------------------- each kind succeeds
+
+
+def test_page_post_gets_the_page_token_then_posts_once(adapter, fake, user):
+    page = user["page_id"]
+    ctx = make_ctx("page/post", {"id": page, "message": "hello", "link": "https://example.com/a"},
+                   user["access_token"])
+    outcome = adapter.push(ctx)
+    assert api_calls(fake) == [("GET", f"{V}/me/accounts", 200), ("POST", f"{V}/{page}/feed", 200)]
+    post_id = outcome.provider_ids["post_id"]
+    assert fake.posts[post_id]["message"] == "hello" and fake.posts[post_id]["link"] == "https://example.com/a"
+    assert outcome.provider_ids["page_id"] == page
+    data = outcome.data
+    assert data["provider"] == "facebook" and data["object"] == "post" and data["post_id"] == post_id
+    assert data["url"] == f"https://www.facebook.com/{page}/posts/{post_id.split('_')[1]}"
+    assert data["date_creation"].endswith("-0000")
+    # A re-run (task redelivered after success) does not post twice.
+    adapter.push(ctx)
+    assert fake.creations()["posts"] == 1
+
+
+def test_page_picture_uploads_the_bytes_and_creates_a_post(adapter, fake, user):
+    page, data = user["page_id"], png()
+    ctx = make_ctx("page/picture", {"id": page, "url": "https://cdn.example/p.png", "description": "sun",
+                                    "create_post": True}, user["access_token"], picture=data)
+    outcome = adapter.push(ctx)
+    photo = fake.photos[outcome.provider_ids["picture_id"]]
+    assert photo["sha256"] == hashlib.sha256(data).hexdigest() and photo["caption"] == "sun" and photo["published"]
+    assert outcome.data["post_id"] == photo["post_id"]
+    assert outcome.data["url"].endswith(outcome.provider_ids["picture_id"])
+    assert fake.creations() == {"posts": 1, "photos": 1, "videos": 0}
+
+
+def test_post_with_attachments_uses_unpublished_photos(adapter, fake, user):
+    page = user["page_id"]
+    ids = []
+    for _ in range(2):
+        ctx = make_ctx("page/picture", {"id": page, "url": "https://cdn.example/p.png", "create_post": False},
+                       user["access_token"], picture=png())
+        outcome = adapter.push(ctx)
+        assert "post_id" not in outcome.data
+        ids.append(outcome.provider_ids["picture_id"])
+    assert fake.creations() == {"posts": 0, "photos": 2, "videos": 0}
+    outcome = adapter.push(make_ctx("page/post", {"id": page, "message": "two", "attachments": ids},
+                                    user["access_token"]))
+    assert fake.posts[outcome.provider_ids["post_id"]]["attached_media"] == ids
+
+
+def test_page_video_is_uploaded_in_server_windows_and_polled_until_ready(adapter, fake, user, tmp_path):
+    page, data = user["page_id"], mp4(5 * MiB + 321)
+    ctx = make_ctx("page/video", {"id": page, "video_url": "https://o/v.mp4", "title": "T", "description": "D"},
+                   user["access_token"], staged=stage(tmp_path, data))
+    processing = []
+    ctx.mark_processing = lambda: processing.append(True)
+    outcome = adapter.push(ctx)
+    video = fake.videos[outcome.provider_ids["video_id"]]
+    assert video.finished and video.title == "T" and video.status == "ready" and processing
+    assert video["sha256"] == hashlib.sha256(data).hexdigest()
+    ranges = [(s, e) for s, e, _ in video.ranges]
+    assert ranges == [(0, MiB), (MiB, 4 * MiB), (4 * MiB, len(data))]
+    assert [(m, p) for m, p, _ in api_calls(fake)] == [
+        ("GET", f"{V}/me/accounts")] + [("POST", f"{V}/{page}/videos")] * 5 + [("GET", f"{V}/{video.id}")] * 2
+    assert outcome.data == {**outcome.data, "provider": "facebook", "object": "video", "video_id": video.id,
+                            "url": f"https://www.facebook.com/{page}/videos/{video.id}/"}
+    assert outcome.data["thumbnail_url"].startswith("https://")
+    assert outcome.provider_ids == {"video_id": video.id, "page_id": page}
+
+
+# --------------------------------------------------------------------------- retired targets
+
+
+@pytest.mark.parametrize("kind", ["post", "picture", "video", "group/post", "group/picture", "group/video"])
+def test_profile_and_group_targets_fail_with_a_clear_permanent_reason(kind, adapter, fake, user, tmp_path):
+    group = fake.add_group(members=["100"])
+    payload = {"message": "hi", "url": "https://cdn.example/p.png", "video_url": "https://o/v.mp4"}
+    if kind.startswith("group/"):
+        payload["id"] = group
+    staged = stage(tmp_path, mp4(4000)) if kind.endswith("video") else None
+    with pytest.raises(PermissionDenied) as err:
+        adapter.push(make_ctx(kind, payload, user["access_token"], staged=staged, picture=png()))
+    expected = "facebook_groups_retired" if kind.startswith("group/") else "facebook_profile_publishing_retired"
+    assert err.value.reason == expected and err.value.status == 403
+    assert "Facebook no longer lets apps" in err.value.info and "Page" in err.value.info
+    assert err.value.details["code"] == 200 and err.value.details["fbtrace_id"]
+    assert fake.creations() == {"posts": 0, "photos": 0, "videos": 0}
+
+
+def test_legacy_groups_flag_lets_group_posts_through(adapter, fake, user):
+    fake.legacy_groups = True
+    group = fake.add_group(members=["100"])
+    outcome = adapter.push(make_ctx("group/post", {"id": group, "message": "old times"}, user["access_token"]))
+    assert outcome.provider_ids["group_id"] == group and outcome.provider_ids["post_id"].startswith(group + "_")
+
+
+def test_a_page_the_user_does_not_manage_is_refused(adapter, fake, user):
+    other = fake.add_page("Not yours")
+    with pytest.raises(PermissionDenied) as err:
+        adapter.push(make_ctx("page/post", {"id": other, "message": "x"}, user["access_token"]))
+    assert err.value.reason == "facebook_page_not_managed" and other in err.value.info
+
+
+def test_a_page_role_without_create_content_is_refused(adapter, fake, user):
+    fake.set_tasks(user["page_id"], "100", ("ANALYZE",))
+    with pytest.raises(PermissionDenied) as err:
+        adapter.push(make_ctx("page/post", {"id": user["page_id"], "message": "x"}, user["access_token"]))
+    assert err.value.reason == "facebook_permission_denied" and err.value.details["code"] == 10
+
+
+def test_unsupported_picture_format_is_refused_before_any_upload(adapter, fake, user):
+    ctx = make_ctx("page/picture", {"id": user["page_id"], "url": "https://c/p.gif"}, user["access_token"],
+                   picture=b"GIF89a" + b"\0" * 100, picture_format="gif")
+    with pytest.raises(InvalidInput) as err:
+        adapter.push(ctx)
+    assert err.value.reason == "unsupported_picture_format"
+    assert fake.creations()["photos"] == 0
+
+
+# --------------------------------------------------------------------------- fault classes
+
+
+@pytest.mark.parametrize("endpoint,kind,params,exc,reason", [
+    ("feed", "429", {"minutes": 2}, RateLimited, "rate_limited"),
+    ("accounts", "503", {}, TransientError, "provider_unavailable"),
+    ("feed", "500", {}, OutcomeUnknown, "outcome_unknown"),
+    ("feed", "reset", {}, OutcomeUnknown, "outcome_unknown"),
+    ("accounts", "reset", {}, TransientError, "provider_unreachable"),
+    ("accounts", "expired_token", {}, ReconnectRequired, "facebook_reconnect_required"),
+    ("feed", "token_dead", {}, ReconnectRequired, "facebook_reconnect_required"),
+    ("feed", "duplicate", {}, InvalidInput, "duplicate_post"),
+    ("feed", "permission", {}, PermissionDenied, "facebook_permission_denied"),
+    ("feed", "blocked", {}, PermissionDenied, "facebook_blocked"),
+])
+def test_fault_classes_map_onto_our_exceptions(endpoint, kind, params, exc, reason, adapter, fake, user):
+    fake.faults.add(endpoint, kind, **params)
+    with pytest.raises(exc) as err:
+        adapter.push(make_ctx("page/post", {"id": user["page_id"], "message": "m"}, user["access_token"]))
+    assert type(err.value) is exc and err.value.reason == reason and len(err.value.info) > 20
+    if kind == "429":
+        assert err.value.retry_after == 120 and err.value.details["code"] == 32
+
+
+def test_rate_limit_honours_retry_after_when_sent(adapter, fake, user):
+    fake.faults.add("accounts", "429", retry_after=3, code=4)
+    with pytest.raises(RateLimited) as err:
+        adapter.push(make_ctx("page/post", {"id": user["page_id"], "message": "m"}, user["access_token"]))
+    assert err.value.retry_after == 3 and err.value.details["code"] == 4
+
+
+def test_usage_throttle_maps_to_rate_limited(adapter, fake, user):
+    fake.set_usage_limits(page_calls_per_day=0)
+    with pytest.raises(RateLimited) as err:
+        adapter.push(make_ctx("page/post", {"id": user["page_id"], "message": "m"}, user["access_token"]))
+    assert err.value.retry_after == 3600
+
+
+def test_unknown_object_is_not_found(adapter, fake, user):
+    assert adapter.exists("post", {"post_id": "123_456"}, user["access_token"]) is False
+    with pytest.raises(NotFound) as err:
+        adapter.graph("GET", "/123456", user["access_token"], "page/post")
+    assert err.value.reason == "facebook_object_not_found"
+
+
+# --------------------------------------------------------------------------- resumable upload
+
+
+def _video_ctx(user, tmp_path, data, **payload):
+    return make_ctx("page/video", {"id": user["page_id"], "video_url": "https://o/v.mp4", **payload},
+                    user["access_token"], staged=stage(tmp_path, data))
+
+
+def _inject_after_first_window(fake, ctx, kind):
+    """Queue a transfer fault once Facebook has acknowledged the first window."""
+    def save(progress):
+        up = progress.get("upload") or {}
+        if up.get("start_offset", 0) > 0 and not ctx.injected:
+            ctx.injected = True
+            fake.faults.add("video_transfer", kind)
+    ctx.injected = False
+    ctx.save_progress = save
+
+
+@pytest.mark.parametrize("kind,expected_transfers", [("reset_after_commit", 3 + 1), ("reset", 3 + 1),
+                                                     ("1363030", 3 + 1)])
+def test_interrupted_upload_resumes_from_the_acknowledged_offset(kind, expected_transfers, adapter, fake, user,
+                                                                 tmp_path):
+    data = mp4(5 * MiB + 7)
+    ctx = _video_ctx(user, tmp_path, data)
+    _inject_after_first_window(fake, ctx, kind)
+    with pytest.raises(TransientError):
+        adapter.push(ctx)
+    outcome = adapter.push(ctx)  # the pipeline's retry: same progress
+    video = fake.videos[outcome.provider_ids["video_id"]]
+    assert len(fake.videos) == 1, "resumed, not restarted"
+    assert [(s, e) for s, e, _ in video.ranges] == [(0, MiB), (MiB, 4 * MiB), (4 * MiB, len(data))]
+    assert video["sha256"] == hashlib.sha256(data).hexdigest()
+    assert fake.calls.count(endpoint="video_transfer") == expected_transfers
+
+
+def test_lost_finish_answer_is_checked_at_facebook_instead_of_unknown(adapter, fake, user, tmp_path):
+    fake.faults.add("video_finish", "reset_after_commit")
+    outcome = adapter.push(_video_ctx(user, tmp_path, mp4(3000)))
+    assert fake.videos[outcome.provider_ids["video_id"]].status == "ready"
+    assert fake.calls.count(endpoint="video_finish") == 1
+
+
+def test_finish_that_never_reached_facebook_is_outcome_unknown(adapter, fake, user, tmp_path):
+    fake.faults.add("video_finish", "reset")
+    with pytest.raises(OutcomeUnknown):
+        adapter.push(_video_ctx(user, tmp_path, mp4(3000)))
+
+
+def test_processing_failure_is_permanent(adapter, fake, user, tmp_path):
+    fake.fail_next_video("Unsupported codec")
+    with pytest.raises(ProcessingFailed) as err:
+        adapter.push(_video_ctx(user, tmp_path, mp4(3000)))
+    assert err.value.reason == "video_processing_failed" and "Unsupported codec" in err.value.info
+
+
+def test_too_small_video_is_refused_with_its_reason(adapter, fake, user, tmp_path):
+    with pytest.raises(InvalidInput) as err:
+        adapter.push(_video_ctx(user, tmp_path, mp4(500)))
+    assert err.value.reason == "video_too_small"
+
+
+# --------------------------------------------------------------------------- tokens and hooks
+
+
+def test_refresh_is_not_offered_and_asks_to_reconnect(adapter):
+    with pytest.raises(ReconnectRequired) as err:
+        adapter.refresh("anything")
+    assert "reconnect Facebook" in err.value.info
+
+
+def test_comments_exists_and_delete(adapter, fake, user, tmp_path):
+    outcome = adapter.push(_video_ctx(user, tmp_path, mp4(3000)))
+    ids, token = outcome.provider_ids, user["access_token"]
+    video_id = ids["video_id"]
+    base = fake.now()
+    fake.add_comment(video_id, "Bob", "first", created_time=base - 30)
+    fake.add_comment(video_id, "Carol", "second", created_time=base - 20, hide_from=True)
+    for n in range(110):  # more than one page of 100
+        fake.add_comment(video_id, f"U{n}", f"c{n}", created_time=base - 10 + n / 1000)
+    comments = adapter.list_comments("page/video", ids, token)
+    assert [c["text"] for c in comments[:3]] == ["first", "second", "c0"] and len(comments) == 112
+    assert comments[0]["author"]["name"] == "Bob" and comments[0]["author"]["profile_image_url"]
+    assert comments[1]["author"]["name"] == "Facebook user"
+    newer = adapter.list_comments("page/video", ids, token, since=comments[0]["created_at"])
+    assert [c["text"] for c in newer[:1]] == ["second"]
+    assert adapter.exists("page/video", ids, token) is True
+    assert adapter.delete("page/video", ids, token) is True
+    assert adapter.exists("page/video", ids, token) is False
+    assert video_id in fake.deleted
