@@ -34,6 +34,7 @@ MAX_IMAGE = 5 * 1024 * 1024
 IMAGE_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif"}
 MAX_SEGMENT = 5 * 1024 * 1024
 MAX_SEGMENTS = 1000
+TWITTER_PROGRESS_KEYS = ("media_id", "media_key", "expires_at", "segments_done", "created", "chunk_size", "finalized")
 VIDEO_CAP = 512 * 1024 * 1024
 
 
@@ -156,7 +157,8 @@ class TwitterAdapter(ProviderAdapter):
         headers = {"Authorization": f"Bearer {ctx.access_token}"}
         progress = ctx.progress
         if not self._resumable(progress):
-            progress.clear()
+            for key in TWITTER_PROGRESS_KEYS:  # forget an expired media id, keep the stage's keys
+                progress.pop(key, None)
             progress.update(self._initialize(headers, staged.size, staged.mime_type))
             progress["chunk_size"] = self._chunk_size(staged.size)
             ctx.save_progress(progress)
