@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     requeue_after: float = 120.0
     sync_wait_seconds: float = 5.0
     max_body_bytes: int = 1024 * 1024
+    site_rate_limit: str = "1200/60"  # API requests per site per window ("count/seconds"; empty: off)
+    identity_rate_limit: str = "60/60"  # provider calls per identity per window, fleet-wide
+    provider_rate_limit: str = "3000/60"  # provider calls per provider per window, fleet-wide
     log_json: bool = False
 
     # -- stream settings --

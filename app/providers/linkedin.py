@@ -1,0 +1,334 @@
+"""LinkedIn Posts and Images APIs: member and organization posts, OAuth 2 refresh.
+
+Protocol: ../shared/reference/providers.md section 3. A post is one
+``POST /rest/posts`` (the publish step); a picture is first downloaded, then
+registered with ``POST /rest/images?action=initializeUpload`` and sent whole in
+one ``PUT`` to the returned ``uploadUrl``. The image URN (and whether its bytes
+arrived) is saved in ``ctx.progress`` so a retried task neither uploads twice
+nor creates a second image.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import time
+from urllib.parse import quote
+
+import requests
+from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
+
+from app.providers.base import ProviderAdapter, PushContext, PushOutcome, TokenSet, publish_once
+from app.providers.errors import (
+    AuthExpired,
+    InvalidInput,
+    NotFound,
+    OutcomeUnknown,
+    PermissionDenied,
+    ProcessingFailed,
+    ProviderError,
+    RateLimited,
+    ReconnectRequired,
+    TransientError,
+)
+
+MAX_PICTURE_BYTES = 5 * 1024 * 1024
+#: Formats the Images API takes (reference §3.3); others are refused before any call.
+PICTURE_FORMATS = {"jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif"}
+#: Characters LinkedIn's "little text" reserves; unescaped they cut the text short.
+RESERVED = "\\()[]{}<>@|*_~#"
+UPLOAD_URL_MARGIN = 60  # seconds: an upload URL this close to expiry is not used
+KINDS = ("post", "company/post")
+
+
+def escape_little_text(text: str) -> str:
+    """Backslash-escape every reserved character, so the text is shown as written."""
+    return "".join("\\" + ch if ch in RESERVED else ch for ch in text)
+
+
+def seconds_until_utc_midnight(now: float | None = None) -> float:
+    """LinkedIn's limits are daily and reset at 00:00 UTC."""
+    now = time.time() if now is None else now
+    return float(86400 - int(now) % 86400)
+
+
+class LinkedInAdapter(ProviderAdapter):
+    name = "linkedin"
+
+    def __init__(self, *args, oauth_url: str = "https://www.linkedin.com", version: str = "202610", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.oauth_url = oauth_url.rstrip("/")
+        self.version = version
+
+    @classmethod
+    def from_settings(cls, settings) -> "LinkedInAdapter":
+        adapter = super().from_settings(settings)
+        adapter.oauth_url = settings.linkedin_oauth_url.rstrip("/")
+        adapter.version = settings.linkedin_version
+        return adapter
+
+    # -- tokens -------------------------------------------------------------
+    def refresh(self, refresh_token: str) -> TokenSet:
+        """Refresh grant at ``/oauth/v2/accessToken`` (client credentials in the form).
+
+        Only partner apps hold refresh tokens; LinkedIn returns the same refresh
+        token (not extended by use), so the old one is kept when none comes back.
+        """
+        client = WebApplicationClient(self.client_id)
+        body = client.prepare_refresh_body(
+            refresh_token=refresh_token, client_id=self.client_id, client_secret=self.client_secret,
+        )
+        resp = self.request(
+            "POST", self.oauth_url + "/oauth/v2/accessToken", data=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        if resp.status_code == 429 or resp.status_code >= 500:
+            raise translate_error(resp)
+        try:
+            token = client.parse_request_body_response(resp.text)
+        except OAuth2Error as exc:
+            raise ReconnectRequired(
+                f"LinkedIn refused to refresh this identity's token ({exc.error}: "
+                f"{exc.description or 'no description'}); the user must reconnect their LinkedIn account.",
+                details={"error": exc.error},
+            ) from exc
+        expires_at = None
+        if token.get("expires_in"):
+            expires_at = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=int(token["expires_in"]))
+        return TokenSet(token["access_token"], token.get("refresh_token") or refresh_token, expires_at)
+
+    # -- pushes -------------------------------------------------------------
+    def push(self, ctx: PushContext) -> PushOutcome:
+        """Publish a member (``post``) or organization (``company/post``) post."""
+        if ctx.kind not in KINDS:
+            raise InvalidInput(f"LinkedIn has no '{ctx.kind}' push", reason="unsupported_kind")
+        author = self._author(ctx)
+        headers = self._headers(ctx.access_token)
+        image = self._image(ctx, headers, author) if ctx.payload.get("picture") else None
+        body = post_body(author, ctx.payload, image)
+
+        def create() -> str:
+            resp = self.request("POST", "/rest/posts", publish=True, headers=headers, json=body)
+            self._check(resp, ctx.kind)
+            urn = resp.headers.get("x-restli-id") or resp.headers.get("x-linkedin-id")
+            if not urn:  # accepted, yet we cannot name or find the post
+                raise OutcomeUnknown(f"LinkedIn answered {resp.status_code} to the post without its id "
+                                     "(x-restli-id); check the account before pushing again.")
+            return urn
+
+        urn = publish_once(ctx, "post_urn", create, "LinkedIn")
+        created = ctx.progress.setdefault("created", time.time())
+        ctx.save_progress(ctx.progress)
+        provider_ids = {"post_urn": urn, "author": author}
+        if image:
+            provider_ids["image_urn"] = image
+        return PushOutcome(provider_ids=provider_ids, data={
+            "provider": "linkedin",
+            "object": "post",
+            "post_id": urn,
+            "author": author,
+            "date_creation": email.utils.formatdate(created, localtime=False),
+            "url": f"https://www.linkedin.com/feed/update/{urn}",
+        })
+
+    def _author(self, ctx: PushContext) -> str:
+        if ctx.kind == "company/post":
+            company = str(ctx.payload["company"])
+            return company if company.startswith("urn:li:organization:") else f"urn:li:organization:{company}"
+        return f"urn:li:person:{ctx.provider_user_id}"
+
+    def _headers(self, access_token: str) -> dict:
+        return {
+            "Authorization": f"Bearer {access_token}",
+            "LinkedIn-Version": self.version,
+            "X-Restli-Protocol-Version": "2.0.0",
+        }
+
+    # -- images -------------------------------------------------------------
+    def _image(self, ctx: PushContext, headers: dict, author: str) -> str:
+        """The image URN for the post's picture, uploading it unless progress says it arrived."""
+        progress = ctx.progress
+        if progress.get("image_urn") and progress.get("image_owner") == author:
+            if progress.get("image_uploaded"):
+                return progress["image_urn"]
+            if self._resume_image(ctx, headers):
+                return progress["image_urn"]
+        data, mime = self._download(ctx)
+        if not self._upload_url_usable(progress, author):
+            progress.update(self._initialize_image(headers, author, ctx.kind))
+            ctx.save_progress(progress)
+        self._put_image(ctx, data, mime)
+        return progress["image_urn"]
+
+    def _resume_image(self, ctx: PushContext, headers: dict) -> bool:
+        """After an interrupted PUT, ask LinkedIn whether the bytes arrived (True: they did)."""
+        resp = self.request("GET", "/rest/images/" + quote(ctx.progress["image_urn"], safe=""), headers=headers)
+        if resp.status_code == 403:
+            return False  # member tokens may not read images; upload again
+        self._check(resp, ctx.kind)
+        status = resp.json().get("status")
+        if status == "PROCESSING_FAILED":
+            raise _picture_failed(ctx.progress["image_urn"])
+        if status in ("PROCESSING", "AVAILABLE"):
+            ctx.progress["image_uploaded"] = True
+            ctx.save_progress(ctx.progress)
+            return True
+        return False
+
+    def _download(self, ctx: PushContext) -> tuple[bytes, str]:
+        data, fmt = ctx.download(ctx.payload["picture"], MAX_PICTURE_BYTES)
+        if fmt not in PICTURE_FORMATS:
+            raise InvalidInput(
+                f"LinkedIn accepts only JPEG, PNG or GIF pictures; this one is {fmt or 'of an unknown format'}. "
+                "Convert it and push again.", reason="unsupported_picture_format",
+            )
+        return data, PICTURE_FORMATS[fmt]
+
+    def _upload_url_usable(self, progress: dict, author: str) -> bool:
+        return (progress.get("image_owner") == author and bool(progress.get("upload_url"))
+                and progress.get("upload_expires_at", 0) > time.time() + UPLOAD_URL_MARGIN)
+
+    def _initialize_image(self, headers: dict, author: str, kind: str) -> dict:
+        resp = self.request("POST", "/rest/images", params={"action": "initializeUpload"}, headers=headers,
+                            json={"initializeUploadRequest": {"owner": author}})
+        self._check(resp, kind)
+        value = resp.json()["value"]
+        return {
+            "image_urn": value["image"],
+            "image_owner": author,
+            "upload_url": value["uploadUrl"],
+            "upload_expires_at": int(value.get("uploadUrlExpiresAt", 0)) / 1000,
+            "image_uploaded": False,
+        }
+
+    def _put_image(self, ctx: PushContext, data: bytes, mime: str) -> None:
+        """The whole file in one PUT: LinkedIn corrupts chunked image uploads."""
+        resp = self.request("PUT", ctx.progress["upload_url"], data=data,
+                            headers={"Authorization": f"Bearer {ctx.access_token}", "Content-Type": mime})
+        self._check(resp, ctx.kind)
+        ctx.progress["image_uploaded"] = True
+        ctx.save_progress(ctx.progress)
+        ctx.report_bytes(len(data))
+
+    # -- other hooks --------------------------------------------------------
+    def delete(self, kind: str, provider_ids: dict, access_token: str) -> bool:
+        """``DELETE /rest/posts/{encoded urn}``; a post already gone counts as deleted."""
+        urn = provider_ids.get("post_urn")
+        if not urn:
+            return False
+        resp = self.request("DELETE", "/rest/posts/" + quote(urn, safe=""), headers=self._headers(access_token))
+        if resp.status_code == 404:
+            return True
+        self._check(resp, kind)
+        return True
+
+    def exists(self, kind: str, provider_ids: dict, access_token: str) -> bool | None:
+        """``GET /rest/posts/{encoded urn}``: True, False when 404, None when LinkedIn will not say."""
+        urn = provider_ids.get("post_urn")
+        if not urn:
+            return None
+        resp = self.request("GET", "/rest/posts/" + quote(urn, safe=""), headers=self._headers(access_token))
+        if resp.status_code == 404:
+            return False
+        return True if resp.status_code == 200 else None
+
+    def _check(self, resp: requests.Response, kind: str) -> None:
+        if resp.status_code >= 400:
+            raise translate_error(resp, kind)
+
+
+def post_body(author: str, payload: dict, image: str | None) -> dict:
+    """The ``POST /rest/posts`` body: commentary escaped, an article for a link
+    (the picture as its thumbnail), else the picture as the post's media."""
+    body = {
+        "author": author,
+        "commentary": escape_little_text(payload.get("message", "")),
+        "visibility": "PUBLIC",
+        "distribution": {"feedDistribution": "MAIN_FEED", "targetEntities": [], "thirdPartyDistributionChannels": []},
+        "lifecycleState": "PUBLISHED",
+        "isReshareDisabledByAuthor": False,
+    }
+    if payload.get("link"):
+        article = {"source": payload["link"], "title": payload.get("title") or payload["link"]}
+        if payload.get("description"):
+            article["description"] = payload["description"]
+        if image:
+            article["thumbnail"] = image
+        body["content"] = {"article": article}
+    elif image:
+        media = {"id": image}
+        if payload.get("title"):
+            media["title"] = payload["title"]
+        if payload.get("description"):
+            media["altText"] = payload["description"][:4086]
+        body["content"] = {"media": media}
+    return body
+
+
+def _picture_failed(urn: str) -> ProcessingFailed:
+    return ProcessingFailed(f"LinkedIn could not process the picture ({urn}); try another image file.",
+                            reason="picture_processing_failed")
+
+
+def translate_error(resp: requests.Response, kind: str | None = None) -> ProviderError:
+    """Map LinkedIn's ``{"status","serviceErrorCode","code","message"}`` onto our tree."""
+    try:
+        body = resp.json()
+    except ValueError:
+        body = {}
+    body = body if isinstance(body, dict) else {}
+    status, code = resp.status_code, str(body.get("code") or "")
+    message = str(body.get("message") or body.get("error_description") or resp.reason or "error")
+    details = {"status": status, "code": code, "serviceErrorCode": body.get("serviceErrorCode"), "message": message}
+    if status == 429:
+        return RateLimited(
+            "LinkedIn's daily limit for this app or member is reached; the post waits until it resets at 00:00 UTC.",
+            retry_after=_retry_after(resp), reason="daily_limit_reached", details=details,
+        )
+    if status >= 500:
+        return TransientError(f"LinkedIn answered {status} ({message}); retrying.", details=details)
+    if status == 426 or code == "NONEXISTENT_VERSION":
+        return ProviderError(
+            f"LinkedIn no longer serves API version {resp.request.headers.get('LinkedIn-Version', '?')} "
+            "(426 NONEXISTENT_VERSION); the operator must raise PUSHWIRE_LINKEDIN_VERSION to a live YYYYMM version.",
+            reason="linkedin_version_sunset", details=details,
+        )
+    if status == 401:
+        return AuthExpired(f"LinkedIn refused the access token ({code or message}).", details=details)
+    if status == 403:
+        return _forbidden(message, kind, details)
+    if status == 404:
+        return NotFound(f"LinkedIn does not know this object: {message}", details=details)
+    if "duplicate" in message.lower() or code == "DUPLICATE_POST":
+        return InvalidInput(f"LinkedIn refused the post as a duplicate ({message}); change the text and push again.",
+                            reason="duplicate_post", details=details)
+    if "PROCESSING_FAILED" in message:
+        return ProcessingFailed(f"LinkedIn could not process the picture: {message}. Try another image file.",
+                                reason="picture_processing_failed", details=details)
+    return InvalidInput(f"LinkedIn rejected the request: {message}", details=details)
+
+
+def _forbidden(message: str, kind: str | None, details: dict) -> PermissionDenied:
+    if "media resource" in message:
+        return PermissionDenied(f"LinkedIn refused the picture: {message}.", reason="media_forbidden", details=details)
+    if kind == "company/post":
+        return PermissionDenied(
+            f"LinkedIn refused to post for this organization ({message}). The member needs the ADMINISTRATOR "
+            "(or content poster) role on the page, and the app the w_organization_social permission.",
+            reason="not_organization_admin", details=details,
+        )
+    return PermissionDenied(
+        f"LinkedIn refused the request ({message}); reconnect the account granting the w_member_social permission.",
+        details=details,
+    )
+
+
+def _retry_after(resp: requests.Response) -> float:
+    """``Retry-After`` when sent (it rarely is), else until the daily reset at 00:00 UTC."""
+    value = resp.headers.get("retry-after")
+    if value:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            pass
+    return seconds_until_utc_midnight()
