@@ -86,3 +86,9 @@ def keys_reencrypt(rt: Runtime) -> None:
             row.signing_secret_enc = rt.cipher.rotate(row.signing_secret_enc)
             count += 1
     click.echo(f"re-encrypted {count} rows", err=True)
+
+
+from app.cli_client import push, requests_group  # noqa: E402  (API-client commands)
+from app.dashboard.cli import dashboard  # noqa: E402
+for _group in (dashboard, push, requests_group):
+    main.add_command(_group)

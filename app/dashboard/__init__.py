@@ -1,1 +1,1 @@
-"""dashboard (placeholder until implemented)."""
+"""The operator dashboard: a site's recent push requests and their timelines (server-rendered)."""

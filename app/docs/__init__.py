@@ -1,1 +1,1 @@
-"""docs (placeholder until implemented)."""
+"""API documentation: the OpenAPI 3.1 document (``/openapi.json``) and the HTML page (``/docs``)."""

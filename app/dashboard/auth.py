@@ -1,0 +1,82 @@
+"""Dashboard sessions: a signed cookie naming the site, a CSRF token, and magic login links.
+
+The signing key is derived from the first ``PUSHWIRE_SECRET_KEY`` (HMAC with a
+fixed label), so it needs no setting of its own and changes when the key rotates.
+
+    session_cookie(rt, public_key) -> str      value for the ``pushwire_dashboard`` cookie
+    read_session(rt, cookie) -> dict | None    {"site": public_key, "csrf": token}
+    magic_link_token(rt, public_key) -> str    for ``/dashboard/login/<token>`` (valid MAGIC_TTL s)
+    read_magic_token(rt, token) -> str | None  the public key it names
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import select
+
+from app.crypto import key_matches, resolve_secret_key
+from app.models import Site
+
+COOKIE = "pushwire_dashboard"
+SESSION_TTL = 12 * 3600
+MAGIC_TTL = 300
+
+
+def _serializer(rt, purpose: str) -> URLSafeTimedSerializer:
+    first = resolve_secret_key(rt.settings.secret_key, rt.settings.data_dir).split(",")[0].strip()
+    key = hmac.new(first.encode(), b"pushwire-dashboard", hashlib.sha256).hexdigest()
+    return URLSafeTimedSerializer(key, salt=f"pushwire-dashboard-{purpose}")
+
+
+def session_cookie(rt, public_key: str) -> str:
+    return _serializer(rt, "session").dumps({"site": public_key, "csrf": secrets.token_urlsafe(16)})
+
+
+def read_session(rt, cookie: str | None) -> dict | None:
+    if not cookie:
+        return None
+    try:
+        data = _serializer(rt, "session").loads(cookie, max_age=SESSION_TTL)
+    except BadSignature:
+        return None
+    return data if isinstance(data, dict) and "site" in data and "csrf" in data else None
+
+
+def magic_link_token(rt, public_key: str) -> str:
+    return _serializer(rt, "magic").dumps({"site": public_key, "nonce": secrets.token_urlsafe(8)})
+
+
+def read_magic_token(rt, token: str) -> str | None:
+    try:
+        data = _serializer(rt, "magic").loads(token, max_age=MAGIC_TTL)
+    except BadSignature:
+        return None
+    return data.get("site") if isinstance(data, dict) else None
+
+
+def check_keys(session, public_key: str, private_key: str) -> Site | None:
+    """The site when the key pair is right (constant-time), else None."""
+    site = session.scalar(select(Site).where(Site.public_key == public_key)) if public_key else None
+    ok = key_matches(private_key or "", site.private_key_hash if site else "0" * 64)
+    return site if site is not None and ok else None
+
+
+def find_site(session, public_key: str) -> Site | None:
+    return session.scalar(select(Site).where(Site.public_key == public_key))
+
+
+def login_csrf(rt, nonce: str) -> str:
+    """The login form's CSRF token, bound to a pre-login nonce cookie (double submit)."""
+    return _serializer(rt, "login").dumps(nonce)
+
+
+def check_login_csrf(rt, token: str | None, nonce: str | None) -> bool:
+    try:
+        return bool(nonce) and hmac.compare_digest(
+            str(_serializer(rt, "login").loads(token or "", max_age=3600)), nonce)
+    except BadSignature:
+        return False

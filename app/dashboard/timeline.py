@@ -1,0 +1,105 @@
+"""A request's audit as an inline SVG timeline.
+
+``timeline_svg(detail, now)`` takes ``app.status.render.render_request``'s dict
+and draws one bar per stage attempt (start to end, coloured by outcome, its
+error reason written beside it) and one marker per callback attempt.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from markupsafe import Markup, escape
+
+COLOURS = {"succeeded": "#2e9b57", "delivered": "#2e9b57", "retrying": "#e08a00", "failed": "#c23b3b",
+           "running": "#2f7bd8", "unconfirmed": "#8a5cc2", "cancelled": "#7a828c"}
+WIDTH, LEFT, RIGHT, ROW, TOP = 1000, 130, 250, 30, 30
+
+
+def _parse(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+def _span(detail: dict, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    audit = detail["audit"]
+    times = [_parse(detail.get("date_creation"))]
+    times += [_parse(s["started_at"]) for s in audit["stages"]]
+    times += [_parse(s["ended_at"]) or now for s in audit["stages"]]
+    times += [_parse(c["at"]) for c in audit["callbacks"]]
+    times += [_parse(t["at"]) for t in audit["transitions"]]
+    times = [t for t in times if t is not None] or [now]
+    start, end = min(times), max(times)
+    return start, max(end, start + dt.timedelta(seconds=1))
+
+
+def timeline_svg(detail: dict, now: dt.datetime | None = None) -> Markup:
+    """The SVG markup (safe to embed) for one request's audit."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    stages, callbacks = detail["audit"]["stages"], detail["audit"]["callbacks"]
+    start, end = _span(detail, now)
+    scale = (WIDTH - LEFT - RIGHT) / (end - start).total_seconds()
+
+    def x(moment: dt.datetime) -> float:
+        return LEFT + (moment - start).total_seconds() * scale
+
+    rows = len(stages) + (1 if callbacks else 0)
+    height = TOP + max(rows, 1) * ROW + 30
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" width="{WIDTH}" height="{height}" '
+             f'viewBox="0 0 {WIDTH} {height}" role="img" aria-label="timeline of request {escape(detail["request_token"])}">',
+             f'<rect x="0" y="0" width="{WIDTH}" height="{height}" fill="#ffffff"/>']
+    parts += _axis(start, end, x, height)
+    for i, stage in enumerate(stages):
+        parts += _stage_bar(stage, TOP + i * ROW, x, now)
+    if callbacks:
+        parts += _callback_row(callbacks, TOP + len(stages) * ROW, x)
+    if not stages and not callbacks:
+        parts.append(f'<text x="{LEFT}" y="{TOP + 18}" fill="#69737f">waiting for a worker…</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _axis(start: dt.datetime, end: dt.datetime, x, height: int) -> list[str]:
+    total = (end - start).total_seconds()
+    step = next(s for s in (0.5, 1, 2, 5, 10, 30, 60, 300, 600, 1800, 3600, 86400) if total / s <= 10)
+    out, tick = [], 0.0
+    while tick <= total + 1e-9:
+        pos = x(start + dt.timedelta(seconds=tick))
+        out.append(f'<line x1="{pos:.1f}" y1="{TOP - 8}" x2="{pos:.1f}" y2="{height - 22}" stroke="#e3e7ec"/>')
+        out.append(f'<text x="{pos:.1f}" y="{height - 8}" font-size="11" fill="#69737f" '
+                   f'text-anchor="middle">{tick:g}s</text>')
+        tick += step
+    return out
+
+
+def _stage_bar(stage: dict, y: int, x, now: dt.datetime) -> list[str]:
+    begin = _parse(stage["started_at"]) or now
+    finish = _parse(stage["ended_at"]) or now
+    left, right = x(begin), max(x(finish), x(begin) + 3)
+    colour = COLOURS.get(stage["outcome"], "#7a828c")
+    label = escape(f'{stage["stage"]} #{stage["attempt"]}')
+    seconds = (finish - begin).total_seconds()
+    note = stage["outcome"] + (f': {stage["error_reason"]}' if stage.get("error_reason") else "")
+    title = escape(f'{stage["stage"]} attempt {stage["attempt"]}: {note} ({seconds:.1f}s, '
+                   f'{stage.get("bytes_moved") or 0} bytes){" — " + stage["error_info"] if stage.get("error_info") else ""}')
+    return [
+        f'<text x="8" y="{y + 17}" font-size="13" fill="#1d2430">{label}</text>',
+        f'<rect class="bar {escape(stage["outcome"])}" x="{left:.1f}" y="{y + 4}" width="{right - left:.1f}" '
+        f'height="{ROW - 10}" rx="3" fill="{colour}"><title>{title}</title></rect>',
+        f'<text x="{right + 6:.1f}" y="{y + 17}" font-size="12" fill="{colour}">{escape(note)} '
+        f'({seconds:.1f}s)</text>',
+    ]
+
+
+def _callback_row(callbacks: list[dict], y: int, x) -> list[str]:
+    out = [f'<text x="8" y="{y + 17}" font-size="13" fill="#1d2430">callback</text>']
+    for cb in callbacks:
+        at = _parse(cb["at"])
+        if at is None:
+            continue
+        colour = COLOURS.get(cb["outcome"], "#7a828c")
+        code = cb.get("status_code") or cb.get("error") or cb["outcome"]
+        tip = escape(f"attempt {cb['attempt']}: {cb['outcome']} ({code})")
+        out.append(f'<circle class="callback {escape(cb["outcome"])}" cx="{x(at):.1f}" cy="{y + 14}" r="7" '
+                   f'fill="{colour}"><title>{tip}</title></circle>')
+        out.append(f'<text x="{x(at) + 10:.1f}" y="{y + 18}" font-size="11" fill="{colour}">{escape(str(code))}</text>')
+    return out
