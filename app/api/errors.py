@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask
+import re
+
+from flask import Flask, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from app.api.envelope import error
@@ -33,8 +35,24 @@ _HTTP_REASONS = {
 }
 
 
+_JSON_NUL = re.compile(rb"(?<!\\)\\u0000")
+
+
+def refuse_nul_bytes() -> None:
+    """400 for NUL characters anywhere in the request: no database text column can store them."""
+    raw_query = request.query_string
+    if "\x00" in request.path or b"%00" in raw_query or b"\x00" in raw_query:
+        raise ApiError(400, "The URL contains a NUL character, which no field accepts.", "invalid_character")
+    if request.content_length and request.content_length <= (current_app.config["MAX_CONTENT_LENGTH"] or 0):
+        body = request.get_data(cache=True)
+        if b"\x00" in body or _JSON_NUL.search(body):
+            raise ApiError(400, "The body contains a NUL character (\\u0000), which no field accepts.",
+                           "invalid_character")
+
+
 def register_error_handlers(app: Flask) -> None:
     """Every error leaves the gateway as an envelope, never as an HTML page."""
+    app.before_request(refuse_nul_bytes)
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):

@@ -17,11 +17,14 @@ from app.api.auth import current_site
 from app.api.envelope import success
 from app.api.errors import bad_request, not_found
 from app.models import Identity, PushRequest
+from app.providers.errors import ProviderError
 from app.states import CANCELLED, QUEUED, transition
+from app.stream.producers import delete_pushed_video, is_pushed_video
 from app.status.render import render_request, render_summary
 
 bp = Blueprint("status", __name__)
 
+MAX_PAGE = 1_000_000
 STATES = ("queued", "staging", "uploading", "processing", "delivering_callback",
           "succeeded", "failed", "cancelled", "unconfirmed")
 
@@ -69,10 +72,20 @@ def index():
 
 @bp.delete("/push/requests/<token>.json")
 def cancel(token: str):
-    """Cancel queued work. (Deleting finished videos at the provider is the Stream issue's work.)"""
+    """Cancel queued work; for a finished video push, delete the video at the provider
+    (where it allows it), mark it deleted (``result.deleted_at``) and emit the stream ``delete``."""
     rt = current_app.extensions["pushwire"]
     with rt.db.session() as session:
         push = _own_request(session, current_site(session), token)
+        if push.outcome == "succeeded" and is_pushed_video(session, push):
+            try:
+                deleted = delete_pushed_video(rt, session, push)
+            except ProviderError as exc:
+                from app.api.errors import ApiError
+
+                raise ApiError(exc.status if exc.status in (400, 403, 422, 429) else 502,
+                               f"The video could not be deleted: {exc.info}", exc.reason) from None
+            return success({"request": {**render_summary(push), "deleted_at_provider": deleted}})
         if push.state != QUEUED:
             from app.api.errors import ApiError
 
@@ -87,6 +100,6 @@ def _paging() -> tuple[int, int]:
         per_page = int(request.args.get("per_page", 50))
     except ValueError:
         raise bad_request("page and per_page must be whole numbers.", "invalid_paging") from None
-    if page < 1 or not 1 <= per_page <= 500:
-        raise bad_request("page starts at 1; per_page is between 1 and 500.", "invalid_paging")
+    if not 1 <= page <= MAX_PAGE or not 1 <= per_page <= 500:
+        raise bad_request(f"page is between 1 and {MAX_PAGE}; per_page is between 1 and 500.", "invalid_paging")
     return page, per_page

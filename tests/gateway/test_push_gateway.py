@@ -136,3 +136,15 @@ def test_task_names_and_queues_are_pinned():
     assert {k: v["queue"] for k, v in ROUTES.items()} == {
         "pushwire.stage": "staging", "pushwire.upload": "upload",
         "pushwire.callback": "callback", "pushwire.sweep": "maintenance"}
+
+
+def test_nul_characters_and_absurd_pages_are_400_not_500(api, app, site_a, broker):
+    identity = make_identity(app, site_a)
+    resp = api.post(VIDEO.format(identity), raw='{"request": {"push": {"video": {"video_url": "https://e.com/\\u0000"}}}}')
+    assert resp.status_code == 400 and status_of(resp)["reason"] == "invalid_character"
+    assert api.get("/push/requests.json?identity_token=%00").status_code == 400
+    resp = api.get("/push/requests.json?page=5640430099332263511714693120")
+    assert resp.status_code == 400 and status_of(resp)["reason"] == "invalid_paging"
+    assert api.post("/identities.json", raw='{"request": {"identity": {"provider": "twitter", "access_token": "a",'
+                    ' "provider_user_id": "x\\u0000"}}}').status_code == 400
+    assert queued(broker) == 0
