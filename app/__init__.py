@@ -22,6 +22,7 @@ BLUEPRINTS = (
     "app.ops.views",
     "app.docs.views",
     "app.dashboard.views",
+    "app.connect.views",
 )
 
 
@@ -41,4 +42,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     for module in BLUEPRINTS:
         app.register_blueprint(importlib.import_module(module).bp)
     logging.getLogger("pushwire").setLevel(logging.INFO)
+    from app.ops import install  # structured logs, request metrics
+
+    install(app, settings)
     return app

@@ -78,6 +78,16 @@ class Settings(BaseSettings):
     youtube_poll_interval: float = 2.0  # seconds between videos.list polls while YouTube processes
     youtube_processing_timeout: float = 3600.0  # give up waiting for processing after this (retried later)
     # -- end youtube settings --
+    # -- connect settings --
+    connect_base_url: str = ""  # public base URL of the gateway for provider redirects; default: the request's host
+    connect_flow_ttl: float = 600.0  # seconds a user has at the provider's authorization page
+    connect_token_ttl: float = 600.0  # seconds a connection_token stays readable (once)
+    twitter_authorize_url: str = "https://x.com/i/oauth2/authorize"
+    facebook_authorize_url: str = "https://www.facebook.com/v21.0/dialog/oauth"
+    linkedin_authorize_url: str = "https://www.linkedin.com/oauth/v2/authorization"
+    pinterest_authorize_url: str = "https://www.pinterest.com/oauth/"
+    youtube_authorize_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    # -- end connect settings --
 
     # Hosts/CIDRs exempt from the private-address block on outbound requests.
     outbound_allow: str = ""

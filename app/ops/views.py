@@ -1,5 +1,48 @@
-"""Placeholder blueprint; replaced by the ops work."""
+"""Operations endpoints (no API keys: keep them on the internal network).
 
-from flask import Blueprint
+| Route        | Answers                                                         |
+|--------------|-----------------------------------------------------------------|
+| GET /healthz | 200 ``{"status": "ok"}`` while the process serves requests.     |
+| GET /readyz  | 200 or 503 ``{"status", "checks": {database, broker, staging}}``|
+| GET /metrics | Prometheus text format (all processes in multiprocess mode).    |
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from app.ops.health import readiness
+from app.ops.metrics import scrape_registry
+from app.ops.queues import QueueDepthCollector
 
 bp = Blueprint("ops", __name__)
+
+
+def _runtime():
+    return current_app.extensions["pushwire"]
+
+
+@bp.get("/healthz")
+def healthz():
+    """Liveness: the process answers; no dependency is contacted."""
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz():
+    """Readiness: database, broker and staging answer.
+
+    ``{"status": "unavailable", "checks": {"database": {"ok": true, "seconds": 0.002},
+    "broker": {"ok": false, "error": "OperationalError: ..."}, "staging": {...}}}``
+    """
+    rt = _runtime()
+    ready, checks = readiness(rt, timeout=rt.settings.readiness_timeout)
+    return jsonify(status="ok" if ready else "unavailable", checks=checks), (200 if ready else 503)
+
+
+@bp.get("/metrics")
+def metrics():
+    """Prometheus exposition, including queue depth read from the broker now."""
+    registry = scrape_registry([QueueDepthCollector(_runtime().celery)])
+    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
