@@ -97,6 +97,7 @@ class Settings(BaseSettings):
     # Pipeline behaviour.
     twitter_chunk_size: int = 4 * 1024 * 1024
     max_stage_retries: int = 8
+    max_redeliveries: int = 5  # a stage whose worker died this many times fails (poison message)
     retry_backoff_base: float = 2.0
     retry_backoff_max: float = 600.0
     callback_timeout: float = 15.0

@@ -90,3 +90,17 @@ def fail_unexpectedly(rt, request_id: int, task_name: str, exc: Exception) -> No
         fail(session, push, code=500, reason="internal_error",
              info=f"Pushwire hit an internal error in {task_name} and gave up after retrying; "
                   "the operators have the details in the worker log.")
+
+
+def give_up_after_crashes(session: Session, push: PushRequest, attempt: StageAttempt, limit: int) -> bool:
+    """Fail the push when its stage's worker died ``limit`` times (a poison message:
+    a file that crashes the process, memory exhaustion): redelivery is bounded."""
+    crashes = session.query(StageAttempt).filter_by(
+        request_id=push.id, stage=attempt.stage, outcome="interrupted").count()
+    if crashes < limit:
+        return False
+    info = (f"The worker running the {attempt.stage} stage stopped {crashes} times before finishing "
+            "(killed or out of memory); Pushwire gave up instead of trying forever.")
+    end_attempt(attempt, "failed", reason="worker_lost_repeatedly", info=info)
+    fail(session, push, code=500, reason="worker_lost_repeatedly", info=info)
+    return True

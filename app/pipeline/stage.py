@@ -14,7 +14,7 @@ import requests
 
 from app.models import PushRequest, StageAttempt, utcnow
 from app.net import UnsafeURLError, safe_get
-from app.pipeline.outcome import record_failure, retry_or_fail
+from app.pipeline.outcome import give_up_after_crashes, record_failure, retry_or_fail
 from app.sniff import SNIFF_BYTES, detect_video_format, video_mime_type
 from app.staging.base import StagingError
 from app.states import QUEUED, STAGING, DuplicateTask, begin_attempt, end_attempt, transition
@@ -41,6 +41,8 @@ def run_stage(rt, request_id: int, task_id: str | None = None) -> str:
         except DuplicateTask:
             return "duplicate"
         transition(session, push, STAGING, "download started")
+        if give_up_after_crashes(session, push, attempt, rt.settings.max_redeliveries):
+            return "failed"
         attempt_id, number = attempt.id, attempt.attempt
         url, key = push.payload["video_url"], f"{push.token}/source"
         cap = rt.adapter(push.provider).max_video_bytes

@@ -10,7 +10,7 @@ from app.identities.tokens import access_token
 from app.models import PushRequest, StageAttempt, utcnow
 from app.pipeline.media import download_image
 from app.limits import Limit
-from app.pipeline.outcome import Retry, record_failure, retry_or_fail, succeed
+from app.pipeline.outcome import Retry, give_up_after_crashes, record_failure, retry_or_fail, succeed
 from app.providers.base import PushContext, StagedMedia
 from app.providers.errors import AuthExpired, OutcomeUnknown, ProviderError, RateLimited
 from app.states import (
@@ -44,6 +44,8 @@ def run_upload(rt, request_id: int, task_id: str | None = None) -> str:
             return "duplicate"
         if push.state != PROCESSING:
             transition(session, push, UPLOADING, "provider upload started")
+        if give_up_after_crashes(session, push, attempt, rt.settings.max_redeliveries):
+            return "failed"
         attempt_id, number = attempt.id, attempt.attempt
         identity = push.identity
         ctx_args = dict(

@@ -52,3 +52,22 @@ def test_a_duplicate_message_does_not_run_a_stage_twice(app, site_a, origin):
         assert [(r.task_id, r.outcome) for r in rows] == [("task-A", "interrupted"), ("task-A", "succeeded")]
         assert session.get(PushRequest, request_id).staged_bytes == 300_000
     assert run_stage(rt, request_id, "task-C") == "skipped", "already staged"
+
+
+def test_redelivery_after_worker_crashes_is_bounded(app, site_a, origin):
+    rt = app.extensions["pushwire"]
+    rt.settings.max_redeliveries = 3
+    url = origin.add("poison.mp4", make_video(100_000, seed=10))
+    token = _push(ApiClient(app.test_client(), site_a), make_identity(app, site_a), url)
+    with rt.db.session() as session:
+        push = session.query(PushRequest).filter_by(token=token).one()
+        request_id = push.id
+        for _ in range(3):  # three deliveries whose worker died mid-stage
+            begin_attempt(session, push, "stage", "task-A")
+    assert run_stage(rt, request_id, "task-A") == "failed"
+    with rt.db.session() as session:
+        push = session.get(PushRequest, request_id)
+        assert push.state == "failed" and push.error_reason == "worker_lost_repeatedly"
+        outcomes = [r.outcome for r in session.query(StageAttempt).filter_by(request_id=request_id)
+                    .order_by(StageAttempt.id)]
+        assert outcomes == ["interrupted", "interrupted", "interrupted", "failed"]
