@@ -104,6 +104,8 @@ class Settings(BaseSettings):
     callback_schedule: str = "0,5,300,1800,7200,18000,36000,50400,72000,86400"
     sweep_interval: float = 30.0
     requeue_after: float = 120.0
+    attempt_lease: float = 600.0  # a running attempt silent this long is presumed dead (duplicates may take over)
+    stall_after: float = 900.0  # a request with no activity this long is re-enqueued by the sweeper
     sync_wait_seconds: float = 5.0
     max_body_bytes: int = 1024 * 1024
     site_rate_limit: str = "1200/60"  # API requests per site per window ("count/seconds"; empty: off)

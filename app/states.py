@@ -80,7 +80,8 @@ class DuplicateTask(Exception):
     """Another live task is already running this stage of this request."""
 
 
-def begin_attempt(session: Session, request: PushRequest, stage: str, task_id: str | None = None) -> StageAttempt:
+def begin_attempt(session: Session, request: PushRequest, stage: str, task_id: str | None = None,
+                  lease: dt.timedelta = ATTEMPT_LEASE) -> StageAttempt:
     """Open the audit row of a new attempt of ``stage`` (numbered from 1).
 
     An attempt left ``running`` by a killed worker is closed as ``interrupted``
@@ -98,7 +99,7 @@ def begin_attempt(session: Session, request: PushRequest, stage: str, task_id: s
     for row in prior:
         if row.outcome == "running" and task_id and row.task_id and row.task_id != task_id:
             seen = _aware(row.progress_at or row.started_at)
-            if now - seen < ATTEMPT_LEASE:
+            if now - seen < lease:
                 raise DuplicateTask(f"{stage} of request {request.id} is running in task {row.task_id}")
     for row in prior:
         if row.outcome == "running":

@@ -8,6 +8,8 @@ the whole download.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import time
 
 import requests
@@ -37,7 +39,7 @@ def run_stage(rt, request_id: int, task_id: str | None = None) -> str:
         if push is None or push.state not in (QUEUED, STAGING) or push.outcome or push.staged_key:
             return "skipped"
         try:
-            attempt = begin_attempt(session, push, "stage", task_id)
+            attempt = begin_attempt(session, push, "stage", task_id, lease=dt.timedelta(seconds=rt.settings.attempt_lease))
         except DuplicateTask:
             return "duplicate"
         transition(session, push, STAGING, "download started")

@@ -3,7 +3,12 @@
 * requests committed but never published to the broker (broker down at accept
   time, or the gateway died right after the commit) are enqueued;
 * callbacks whose next attempt is due (long retry delays live in the database,
-  not in broker ETAs) are enqueued.
+  not in broker ETAs) are enqueued;
+* requests in flight that show no activity for ``PUSHWIRE_STALL_AFTER`` seconds
+  (their message was lost: a broker restarted without persistence, a worker
+  host vanished with unacknowledged messages) are enqueued again from the stage
+  they reached. A copy that meets a live task backs off (DuplicateTask), so this
+  never runs a stage twice at once.
 """
 
 from __future__ import annotations
@@ -11,10 +16,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
-from app.models import PushRequest, utcnow
-from app.states import DELIVERING_CALLBACK, QUEUED
+from app.models import PushRequest, StageAttempt, utcnow
+from app.states import DELIVERING_CALLBACK, PROCESSING, QUEUED, STAGING, UPLOADING
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +50,50 @@ def sweep(rt) -> dict:
     for request_id in due:
         enqueue_callback(rt, request_id)
         counts["callbacks"] += 1
+    counts["stalled"] = _requeue_stalled(rt, now)
     if any(counts.values()):
         log.info("sweep: %s", counts)
     return counts
 
 
+
+
+IN_FLIGHT = (QUEUED, STAGING, UPLOADING, PROCESSING)
+
+
+def _requeue_stalled(rt, now: dt.datetime) -> int:
+    """Re-publish requests in flight with no sign of life since ``stall_after``."""
+    from workers.pipeline import enqueue_push
+
+    quiet = now - dt.timedelta(seconds=rt.settings.stall_after)
+    last_seen = (
+        select(StageAttempt.request_id,
+               func.max(func.coalesce(StageAttempt.progress_at, StageAttempt.started_at)).label("seen"),
+               func.max(func.coalesce(StageAttempt.ended_at, StageAttempt.started_at)).label("ended"),
+               func.max(StageAttempt.retry_at).label("retry_at"))
+        .group_by(StageAttempt.request_id).subquery()
+    )
+    with rt.db.session() as session:
+        rows = session.execute(
+            select(PushRequest.id, PushRequest.payload, PushRequest.staged_key)
+            .outerjoin(last_seen, last_seen.c.request_id == PushRequest.id)
+            .where(PushRequest.state.in_(IN_FLIGHT), PushRequest.outcome.is_(None),
+                   PushRequest.enqueued_at.is_not(None), PushRequest.enqueued_at < quiet,
+                   PushRequest.updated_at < quiet,
+                   (last_seen.c.seen.is_(None)) | (last_seen.c.seen < quiet),
+                   (last_seen.c.ended.is_(None)) | (last_seen.c.ended < quiet),
+                   (last_seen.c.retry_at.is_(None)) | (last_seen.c.retry_at < quiet))
+            .limit(200)
+        ).all()
+    count = 0
+    for request_id, payload, staged_key in rows:
+        with rt.db.session() as session:  # claim: only one sweeper re-publishes it
+            claimed = session.execute(
+                update(PushRequest).where(PushRequest.id == request_id, PushRequest.enqueued_at < quiet)
+                .values(enqueued_at=now)
+            ).rowcount
+        if claimed:
+            log.warning("request %s stalled; enqueuing it again", request_id)
+            enqueue_push(rt, request_id, staged=bool(payload.get("video_url")) and not staged_key)
+            count += 1
+    return count

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import random
 import time
 
@@ -39,7 +41,7 @@ def run_upload(rt, request_id: int, task_id: str | None = None) -> str:
         if wait:
             raise Retry(wait, "throttled", "Pushwire's own per-identity or per-provider limit was reached.")
         try:
-            attempt = begin_attempt(session, push, "upload", task_id)
+            attempt = begin_attempt(session, push, "upload", task_id, lease=dt.timedelta(seconds=rt.settings.attempt_lease))
         except DuplicateTask:
             return "duplicate"
         if push.state != PROCESSING:
@@ -128,7 +130,15 @@ def _wire_callbacks(rt, ctx: PushContext, request_id: int, attempt_id: int) -> N
                 transition(session, push, PROCESSING, "uploaded; the provider is processing the media")
 
     ctx.save_progress, ctx.report_bytes, ctx.mark_processing = save_progress, report_bytes, mark_processing
-    ctx.sleep = time.sleep
+    def sleep(seconds: float) -> None:
+        heartbeat()
+        time.sleep(seconds)
+
+    def heartbeat() -> None:
+        with rt.db.session() as session:
+            session.get(StageAttempt, attempt_id).progress_at = utcnow()
+
+    ctx.sleep = sleep
     ctx.download = lambda url, max_bytes: download_image(rt, url, max_bytes)
 
 

@@ -71,3 +71,27 @@ def test_redelivery_after_worker_crashes_is_bounded(app, site_a, origin):
         outcomes = [r.outcome for r in session.query(StageAttempt).filter_by(request_id=request_id)
                     .order_by(StageAttempt.id)]
         assert outcomes == ["interrupted", "interrupted", "interrupted", "failed"]
+
+
+def test_sweeper_republishes_requests_whose_message_was_lost(app, site_a, broker):
+    import datetime as dt
+
+    from app.models import utcnow
+
+    rt = app.extensions["pushwire"]
+    rt.settings.stall_after = 60
+    api = ApiClient(app.test_client(), site_a)
+    identity = make_identity(app, site_a)
+    lost, busy = _push(api, identity), _push(api, identity, "https://example.com/b.avi")
+    broker.flushdb()  # the broker restarted without persistence: both messages are gone
+    old = utcnow() - dt.timedelta(minutes=5)
+    with rt.db.session() as session:
+        for token in (lost, busy):
+            push = session.query(PushRequest).filter_by(token=token).one()
+            push.enqueued_at = push.updated_at = old
+        busy_push = session.query(PushRequest).filter_by(token=busy).one()
+        attempt = begin_attempt(session, busy_push, "stage", "task-live")
+        attempt.progress_at = utcnow()  # still moving bytes: not stalled
+    counts = sweep(rt)
+    assert counts["stalled"] == 1 and broker.llen("staging") == 1
+    assert sweep(rt)["stalled"] == 0, "re-published once, not on every sweep"
