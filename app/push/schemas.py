@@ -27,7 +27,12 @@ Id = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:
 
 
 class Node(BaseModel):
+    """Every push node accepts ``callback_url``: a push slower than the synchronous
+    bound answers 202, and the result is then POSTed there like a video's."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    callback_url: HttpUrl | None = None
 
 
 class VideoExtras(Node):
@@ -36,7 +41,6 @@ class VideoExtras(Node):
     event: Annotated[str, Field(max_length=200)] | None = None
     latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
     longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
-    callback_url: HttpUrl | None = None
 
 
 class FacebookPost(Node):
