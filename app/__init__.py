@@ -10,7 +10,14 @@ import logging
 
 from flask import Flask
 
+from app.api.jsonbody import BoundedJSONProvider
 from app.config import Settings
+
+
+class Gateway(Flask):
+    """Flask with a JSON decoder that refuses absurdly nested bodies."""
+
+    json_provider_class = BoundedJSONProvider
 
 
 #: Every resource module, each exposing a Blueprint ``bp``.
@@ -34,7 +41,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.runtime import Runtime
 
     settings = settings or Settings()
-    app = Flask(__name__)
+    app = Gateway(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False
     app.extensions["pushwire"] = Runtime(settings)

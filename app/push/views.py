@@ -34,9 +34,9 @@ QUEUED_TEXT = {
 def _make_view(endpoint: Endpoint):
     def view(identity_token: str, **params):
         rt = current_app.extensions["pushwire"]
-        body = _json_body()
         with rt.db.session() as session:
             site = current_site(session)
+            body = _json_body()
             payload = services.parse_body(endpoint, body)
             payload.update(params)  # e.g. playlist_id from the path
             identity = services.find_identity(session, site, identity_token, endpoint.provider)
@@ -60,7 +60,7 @@ def _json_body():
         raise bad_request('The body is empty; send JSON: {"request": {"push": {...}}}.', "invalid_body")
     body = request.get_json(silent=True, force=True)
     if body is None:
-        raise bad_request("The body is not valid JSON.", "invalid_json")
+        raise bad_request("The body is not valid JSON (or is nested more than 64 levels deep).", "invalid_json")
     return body
 
 

@@ -148,3 +148,11 @@ def test_nul_characters_and_absurd_pages_are_400_not_500(api, app, site_a, broke
     assert api.post("/identities.json", raw='{"request": {"identity": {"provider": "twitter", "access_token": "a",'
                     ' "provider_user_id": "x\\u0000"}}}').status_code == 400
     assert queued(broker) == 0
+
+
+def test_deeply_nested_json_is_400_not_a_crash(api, app, site_a):
+    identity = make_identity(app, site_a)
+    for raw in ("[" * 100_000 + "]" * 100_000, '{"a":' * 50_000 + "1" + "}" * 50_000):
+        resp = api.post(VIDEO.format(identity), raw=raw)
+        assert resp.status_code == 400 and status_of(resp)["reason"] == "invalid_json"
+        assert api.post("/identities.json", raw=raw).status_code == 400
