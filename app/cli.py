@@ -24,6 +24,7 @@ from app.runtime import Runtime
 def main(ctx: click.Context) -> None:
     """Administer a Pushwire installation (settings from PUSHWIRE_* variables)."""
     ctx.obj = Runtime(Settings())
+    ctx.call_on_close(ctx.obj.close)
 
 
 @main.group()
@@ -92,3 +93,6 @@ from app.cli_client import push, requests_group  # noqa: E402  (API-client comma
 from app.dashboard.cli import dashboard  # noqa: E402
 for _group in (dashboard, push, requests_group):
     main.add_command(_group)
+
+from app.connect.cli import callback  # noqa: E402  (site callback add|list|remove)
+site.add_command(callback)

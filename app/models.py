@@ -186,3 +186,54 @@ class Event(Base):
     )
     body: Mapped[dict] = mapped_column(default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class SiteCallbackUrl(Base):
+    """A URL a site registered for the connect flow; ``callback_uri`` must be one of them."""
+
+    __tablename__ = "site_callback_urls"
+    __table_args__ = (UniqueConstraint("site_id", "url"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ConnectFlow(Base):
+    """One browser's trip to a provider's authorization page (server half of ``state``).
+
+    Only hashes of the ``state`` and of the browser cookie's nonce are stored, so a
+    database reader cannot forge a provider redirect; ``used_at`` makes it single-use.
+    """
+
+    __tablename__ = "connect_flows"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    state_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    browser_hash: Mapped[str] = mapped_column(String(64))
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    callback_uri: Mapped[str] = mapped_column(String(2048))
+    site_state: Mapped[str | None] = mapped_column(Text, nullable=True)
+    code_verifier_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column()
+    used_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+
+class Connection(Base):
+    """A finished connect flow, named by the one-time ``connection_token`` the site reads."""
+
+    __tablename__ = "connections"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    identity_id: Mapped[int] = mapped_column(ForeignKey("identities.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(32), default="succeeded")  # succeeded: new or updated identity
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column()
+    used_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+    identity: Mapped[Identity] = relationship()

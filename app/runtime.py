@@ -61,6 +61,11 @@ class Runtime:
 
         return make_celery(self.settings)
 
+    def close(self) -> None:
+        """Release pooled connections (CLI commands, tests)."""
+        if "db" in self.__dict__:
+            self.db.engine.dispose()
+
     def adapter(self, provider: str):
         """A configured adapter instance for ``provider``."""
         from app.providers import adapter_class

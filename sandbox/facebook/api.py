@@ -21,7 +21,7 @@ from typing import Callable
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from ..common import Fault, apply_fault
-from . import content, errors, videos
+from . import content, errors, oauth, videos
 from .errors import GraphError
 
 bp = Blueprint("fb_graph", __name__)
@@ -154,6 +154,8 @@ def access_token(version: str) -> Response:
     def run() -> Response:
         try:
             _check_version(version)
+            if request.args.get("code") and not request.args.get("grant_type"):
+                return jsonify(oauth.exchange(fake, request.args))
             return jsonify(content.exchange_token(fake, request.args))
         except GraphError as exc:
             return exc.response()

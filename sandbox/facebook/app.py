@@ -6,7 +6,7 @@ from flask import Flask
 from werkzeug.exceptions import HTTPException
 
 from ..common import DigestingRequest, MiB, install_sandbox
-from . import api, control
+from . import api, control, oauth
 from .errors import GraphError
 from .state import FakeFacebook
 
@@ -30,6 +30,7 @@ def create_app(state: FakeFacebook | None = None, *, processing_polls: int = 1,
     install_sandbox(app, state)
     app.request_class = GraphRequest
     app.register_blueprint(control.bp)
+    oauth.install(app, state)  # before api.bp: /<version>/dialog/oauth beats /<version>/<node>/<edge>
     app.register_blueprint(api.bp)
     app.register_error_handler(HTTPException, _http_error)
     return app

@@ -19,7 +19,7 @@ from urllib.parse import unquote
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from ..common import Fault, apply_fault
-from . import errors, images, posts
+from . import errors, images, oauth, posts
 from .errors import LinkedInError
 
 bp = Blueprint("linkedin_api", __name__)
@@ -108,6 +108,8 @@ def token() -> Response:
         try:
             if request.mimetype != "application/x-www-form-urlencoded":
                 raise errors.oauth_error(400, "invalid_request", "Body must be application/x-www-form-urlencoded")
+            if request.form.get("grant_type") == "authorization_code":
+                return jsonify(oauth.exchange(fake, request.form))
             return jsonify(fake.refresh(request.form.to_dict()))
         except LinkedInError as exc:
             return exc.response()

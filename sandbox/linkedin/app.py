@@ -6,7 +6,7 @@ from flask import Flask
 from werkzeug.exceptions import HTTPException
 
 from ..common import install_sandbox
-from . import api, control
+from . import api, control, oauth
 from .errors import LinkedInError
 from .state import FakeLinkedIn
 
@@ -35,6 +35,7 @@ def create_app(
     install_sandbox(app, state)
     app.register_blueprint(api.bp)
     app.register_blueprint(control.bp)
+    oauth.install(app, state)
     app.register_error_handler(HTTPException, _http_error)
     return app
 

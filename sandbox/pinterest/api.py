@@ -16,7 +16,7 @@ from typing import Any, Callable
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from ..common import Fault, apply_fault
-from . import errors, media, pins
+from . import errors, media, oauth, pins
 from .errors import PinterestError, s3_error
 
 bp = Blueprint("pinterest_api", __name__)
@@ -97,8 +97,10 @@ def token() -> Response:
             if request.mimetype != "application/x-www-form-urlencoded":
                 raise errors.invalid("The body must be application/x-www-form-urlencoded.")
             form = request.form
+            if form.get("grant_type") == "authorization_code":
+                return _answer(200, oauth.exchange(fake, form))
             if form.get("grant_type") != "refresh_token":
-                raise errors.invalid("grant_type must be refresh_token (authorization_code is not emulated).")
+                raise errors.invalid("grant_type must be authorization_code or refresh_token.")
             if not form.get("refresh_token"):
                 raise errors.invalid("refresh_token is required.")
             continuous = form.get("continuous_refresh", "").lower() == "true"

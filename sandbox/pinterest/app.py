@@ -6,7 +6,7 @@ from flask import Flask
 from werkzeug.exceptions import HTTPException
 
 from ..common import install_sandbox
-from . import api, control
+from . import api, control, oauth
 from .errors import PinterestError
 from .state import FakePinterest
 
@@ -28,6 +28,7 @@ def create_app(state: FakePinterest | None = None, *, client_id: str = "sandbox-
     install_sandbox(app, state)
     app.register_blueprint(api.bp)
     app.register_blueprint(control.bp)
+    oauth.install(app, state)
     app.register_error_handler(HTTPException, _http_error)
     return app
 

@@ -19,7 +19,7 @@ from typing import Any, Callable
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from ..common import DigestSink, Fault, apply_fault
-from . import media, problems, tweets
+from . import media, oauth, problems, tweets
 from .problems import XProblem, invalid_request
 
 bp = Blueprint("x_api", __name__)
@@ -162,6 +162,8 @@ def token() -> Response:
             grant = request.form.get("grant_type")
             if not grant:
                 raise problems.oauth_error(400, "invalid_request", "Missing required parameter [grant_type].")
+            if grant == "authorization_code":
+                return _json(200, oauth.exchange(fake, request.form))
             if grant != "refresh_token":
                 raise problems.oauth_error(400, "unsupported_grant_type", f"grant_type {grant} is not supported here.")
             return _json(200, fake.refresh(request.form.get("refresh_token", "")))

@@ -6,7 +6,7 @@ from flask import Flask
 from werkzeug.exceptions import HTTPException, NotFound
 
 from ..common import install_sandbox
-from . import api, control, problems
+from . import api, control, oauth, problems
 from .state import FakeX
 
 
@@ -34,6 +34,7 @@ def create_app(
     install_sandbox(app, state)
     app.register_blueprint(api.bp)
     app.register_blueprint(control.bp)
+    oauth.install(app, state)
     app.register_error_handler(HTTPException, _http_error)
     return app
 

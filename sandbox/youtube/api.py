@@ -196,7 +196,7 @@ def _thread(video, thread: dict) -> dict:
 
 @bp.post("/token")
 def token() -> Response:
-    """Google's token endpoint: the refresh grant only (authorization codes are not emulated)."""
+    """Google's token endpoint: the refresh grant, and authorization codes (``oauth.exchange``)."""
     state = fake()
     g.sandbox_endpoint = "token"
     fault = state.faults.take("token")
@@ -207,6 +207,10 @@ def _refresh() -> Response:
     state, form = fake(), request.form
     if form.get("client_id") != state.client_id or form.get("client_secret") != state.client_secret:
         return errors.oauth_error(401, "invalid_client", "The OAuth client was not found.")
+    if form.get("grant_type") == "authorization_code":
+        from .oauth import exchange
+
+        return exchange(state, form)
     if form.get("grant_type") != "refresh_token":
         return errors.oauth_error(400, "unsupported_grant_type", "Invalid grant_type: " + form.get("grant_type", ""))
     if not form.get("refresh_token"):

@@ -6,7 +6,7 @@ from flask import Flask
 from werkzeug.exceptions import HTTPException
 
 from ..common import install_sandbox
-from . import api, control, upload, videos
+from . import api, control, oauth, upload, videos
 from .errors import YouTubeError
 from .state import FakeYouTube
 
@@ -26,6 +26,7 @@ def create_app(state: FakeYouTube | None = None, *, client_id: str = "sandbox-cl
     install_sandbox(app, state)
     for module in (upload, videos, api, control):
         app.register_blueprint(module.bp)
+    oauth.install(app, state)
     app.register_error_handler(HTTPException, _http_error)
     return app
 

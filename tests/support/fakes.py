@@ -61,4 +61,16 @@ def provider_env(handles: dict) -> dict[str, str]:
         env["PUSHWIRE_LINKEDIN_OAUTH_URL"] = handles["linkedin"].url
     if "youtube" in handles:
         env["PUSHWIRE_YOUTUBE_TOKEN_URL"] = handles["youtube"].url + "/token"
+    for provider, path in AUTHORIZE_PATHS.items():  # the fakes' consent pages (connect flow)
+        if provider in handles:
+            env[f"PUSHWIRE_{provider.upper()}_AUTHORIZE_URL"] = handles[provider].url + path
     return env
+
+
+AUTHORIZE_PATHS = {
+    "twitter": "/i/oauth2/authorize",
+    "facebook": "/v21.0/dialog/oauth",
+    "linkedin": "/oauth/v2/authorization",
+    "pinterest": "/oauth/",
+    "youtube": "/o/oauth2/v2/auth",
+}

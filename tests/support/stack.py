@@ -19,6 +19,10 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
+
+#: Every secret a test handed to a gateway (tokens, site private keys), so a
+#: test can check none of them is stored in plaintext.
+SECRETS_GIVEN: list[str] = []
 BIN = Path(sys.executable).parent
 
 
@@ -100,7 +104,9 @@ class Stack:
 
     # -- client helpers -------------------------------------------------------
     def create_site(self, name: str = "test-site") -> dict:
-        return json.loads(self.cli("site", "create", name))
+        site = json.loads(self.cli("site", "create", name))
+        SECRETS_GIVEN.extend([site["private_key"], site["signing_secret"]])
+        return site
 
 
 class Client:
@@ -118,6 +124,7 @@ class Client:
         return self.http.get(self.base_url + path, timeout=30, **kw)
 
     def import_identity(self, provider: str, user: dict, profile: dict | None = None) -> str:
+        SECRETS_GIVEN.extend(t for t in (user.get("access_token"), user.get("refresh_token")) if t)
         resp = self.post("/identities.json", {"request": {"identity": {
             "provider": provider, "access_token": user["access_token"],
             "refresh_token": user.get("refresh_token"), "expires_in": user.get("expires_in", 7200),

@@ -1,0 +1,57 @@
+"""The fake Facebook's login side: the Login dialog and the code exchange (reference §2.2).
+
+``install(app, fake)`` mounts ``/<version>/dialog/oauth`` (www.facebook.com) and
+keeps a ``Consent`` as ``fake.consent``. ``GET /<version>/oauth/access_token`` with
+``code`` (no ``grant_type``) lands in ``exchange``: a short-lived user token (2 h),
+which ``fb_exchange_token`` then turns into the 60-day one. Approving creates the
+user with one Page it manages, like ``add_user``.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Blueprint, current_app
+
+from ..consent import Consent, ConsentError
+from .errors import GraphError
+from .state import Token
+
+bp = Blueprint("fb_oauth", __name__)
+SHORT_LIVED = 7200
+
+
+def install(app, fake) -> None:
+    fake.consent = Consent(fake, title="Log in with Facebook", login=lambda name: _login(fake, name),
+                           scope_separator=",")
+    app.register_blueprint(bp)
+
+
+def _login(fake, name: str) -> str:
+    with fake.lock:
+        for user_id, user in fake.users.items():
+            if user.get("name") == name:
+                return user_id
+    return fake.add_user(None, name)["user_id"]
+
+
+@bp.route("/<version>/dialog/oauth", methods=["GET", "POST"])
+def dialog(version: str):
+    return current_app.extensions["fake"].consent.authorize()
+
+
+def exchange(fake, args) -> dict:
+    """``client_id&redirect_uri&client_secret&code`` -> a short-lived user token."""
+    if args.get("client_id") != fake.client_id:
+        raise GraphError(101, "Error validating application. Invalid application ID.")
+    if args.get("client_secret") != fake.client_secret:
+        raise GraphError(1, "Error validating client secret.")
+    try:
+        grant = fake.consent.redeem(args.get("code"), client_id=args.get("client_id"),
+                                    redirect_uri=args.get("redirect_uri"))
+    except ConsentError as exc:
+        raise GraphError(100, f"Invalid verification code format. {exc.description}", subcode=36007) from None
+    with fake.lock:
+        token = "EAAB" + secrets.token_urlsafe(40)
+        fake.tokens[token] = Token("user", grant.user_id, expires_at=fake.now() + SHORT_LIVED)
+    return {"access_token": token, "token_type": "bearer", "expires_in": SHORT_LIVED}

@@ -1,0 +1,56 @@
+"""The fake LinkedIn's 3-legged side: consent page and code redemption (reference §3.1).
+
+``install(app, fake)`` mounts ``/oauth/v2/authorization`` (www.linkedin.com) and
+keeps a ``Consent`` as ``fake.consent``. ``POST /oauth/v2/accessToken`` hands
+``grant_type=authorization_code`` to ``exchange``: a 60-day access token, plus a
+refresh token only for partner apps (as ``add_user`` issues them).
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Blueprint, current_app
+
+from ..consent import Consent, ConsentError
+from . import errors
+from .state import ACCESS_TTL, REFRESH_TTL, RefreshToken
+
+bp = Blueprint("linkedin_oauth", __name__)
+
+
+def install(app, fake) -> None:
+    fake.consent = Consent(fake, title="Sign in with LinkedIn", login=lambda name: _login(fake, name),
+                           code_ttl=1800)
+    app.register_blueprint(bp)
+
+
+def _login(fake, name: str) -> str:
+    with fake.lock:
+        for user_id, user in fake.users.items():
+            if user["username"] == name:
+                return user_id
+    return fake.add_user(None, name)["user_id"]
+
+
+@bp.route("/oauth/v2/authorization", methods=["GET", "POST"])
+def authorize():
+    return current_app.extensions["fake"].consent.authorize()
+
+
+def exchange(fake, form) -> dict:
+    """``code&redirect_uri&client_id&client_secret`` -> access (+ partner refresh) token."""
+    if form.get("client_id") != fake.client_id or form.get("client_secret") != fake.client_secret:
+        raise errors.oauth_error(401, "invalid_client", "Client authentication failed")
+    try:
+        grant = fake.consent.redeem(form.get("code"), client_id=form.get("client_id"),
+                                    redirect_uri=form.get("redirect_uri"))
+    except ConsentError as exc:
+        raise errors.oauth_error(400, exc.error, exc.description) from None
+    with fake.lock:
+        tokens = fake._issue(grant.user_id, grant.scope, ACCESS_TTL)
+        if fake.users[grant.user_id].get("partner", fake.partner) and not fake.consent.withhold_refresh:
+            refresh = secrets.token_urlsafe(40)
+            fake.refresh_tokens[refresh] = RefreshToken(grant.user_id, grant.scope, fake.now() + REFRESH_TTL)
+            tokens.update(refresh_token=refresh, refresh_token_expires_in=REFRESH_TTL)
+    return tokens
