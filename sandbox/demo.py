@@ -1,9 +1,10 @@
 """``make run``: the whole service on the embedded default, with sandbox providers.
 
-Starts the fake X API and a sample-media origin in this process, then the
-gateway (gunicorn), a worker (all queues) and beat as child processes on
-SQLite + the embedded SQLAlchemy broker + local staging. Prints a site's keys
-and a curl that pushes a sample video. Ctrl-C stops everything.
+Starts the five provider fakes and a sample-media origin in this process, then
+the gateway (gunicorn), a worker (all queues) and beat as child processes on
+SQLite + the embedded SQLAlchemy broker + local staging. Prints a site's keys,
+a sandbox identity per provider, a curl that pushes a sample video, and a
+connect-flow link. Ctrl-C stops everything.
 """
 
 from __future__ import annotations
@@ -21,19 +22,21 @@ import requests
 from app.config import Settings
 from app.migrate import upgrade
 from sandbox.common import serve
+from sandbox.fleet import provider_env, start_fakes
 from sandbox.media import MediaApp
 
 BIN = Path(sys.executable).parent
 GATEWAY_PORT = int(os.environ.get("PORT", "8000"))
 X_PORT = int(os.environ.get("PUSHWIRE_DEMO_X_PORT", "8101"))
 MEDIA_PORT = int(os.environ.get("PUSHWIRE_DEMO_MEDIA_PORT", "8100"))
+#: The fakes listen on X_PORT, X_PORT+1, ... in this order.
+PROVIDERS = ("twitter", "facebook", "linkedin", "pinterest", "youtube")
 
 
-def demo_env() -> dict[str, str]:
+def demo_env(fakes: dict) -> dict[str, str]:
     env = dict(os.environ)
-    env.setdefault("PUSHWIRE_TWITTER_API_URL", f"http://127.0.0.1:{X_PORT}")
-    env.setdefault("PUSHWIRE_TWITTER_CLIENT_ID", "sandbox-client")
-    env.setdefault("PUSHWIRE_TWITTER_CLIENT_SECRET", "sandbox-secret")
+    for key, value in provider_env(fakes).items():
+        env.setdefault(key, value)
     env.setdefault("PUSHWIRE_OUTBOUND_ALLOW", "127.0.0.1,localhost")
     env["PYTHONUNBUFFERED"] = "1"
     return env
@@ -74,35 +77,42 @@ def demo_site(env: dict[str, str], data_dir: Path) -> dict:
     return json.loads(out)
 
 
-def connect_identity(fake, gateway: str, site: dict) -> str:
-    """Create a sandbox X account and import its tokens, as a site would."""
-    user = fake.add_user("1000001", "sandbox_user")
+def connect_identity(provider: str, fake, gateway: str, site: dict) -> tuple[str, dict]:
+    """Create a sandbox account at ``provider`` and import its tokens, as a site would."""
+    user = fake.add_user("1000001", f"sandbox_{provider}")
     body = {"request": {"identity": {
-        "provider": "twitter", "access_token": user["access_token"], "refresh_token": user["refresh_token"],
-        "expires_in": 7200, "provider_user_id": "1000001",
-        "profile": {"name": "Sandbox User", "location": "Localhost", "num_followers": 42}}}}
+        "provider": provider, "access_token": user["access_token"], "refresh_token": user.get("refresh_token"),
+        "expires_in": user.get("expires_in") or 7200, "provider_user_id": "1000001",
+        "profile": {"name": f"Sandbox {provider} user", "location": "Localhost", "num_followers": 42}}}}
     resp = requests.post(f"{gateway}/identities.json", json=body, auth=(site["public_key"], site["private_key"]))
     resp.raise_for_status()
-    return resp.json()["response"]["result"]["data"]["identity"]["identity_token"]
+    return resp.json()["response"]["result"]["data"]["identity"]["identity_token"], user
+
+
+def register_callback(env: dict[str, str], site: dict, url: str) -> None:
+    """Let the connect flow return to the sandbox site's /connected page."""
+    listed = subprocess.run([str(BIN / "pushwire"), "site", "callback", "list", site["public_key"]], env=env,
+                            capture_output=True, text=True).stdout
+    if url not in listed:
+        subprocess.run([str(BIN / "pushwire"), "site", "callback", "add", site["public_key"], url], env=env,
+                       check=True, capture_output=True)
 
 
 def main() -> None:
     settings = Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    env = demo_env()
     upgrade(settings)
-    from sandbox.twitter import create_app as create_fake_x
-
-    fake_app = create_fake_x()
-    x_server = serve(fake_app, port=X_PORT)
+    fakes = start_fakes(ports={p: X_PORT + i for i, p in enumerate(PROVIDERS)})
+    env = demo_env(fakes)
     media_server = serve(MediaApp(), port=MEDIA_PORT)
     children = start_children(env, settings.data_dir)
     gateway = f"http://127.0.0.1:{GATEWAY_PORT}"
     try:
         wait_for(gateway + "/push/requests.json")
         site = demo_site(env, settings.data_dir)
-        identity = connect_identity(fake_app.extensions["fake"], gateway, site)
-        print_banner(gateway, site, identity)
+        identities = {p: connect_identity(p, fakes[p].state, gateway, site) for p in PROVIDERS}
+        register_callback(env, site, f"http://127.0.0.1:{MEDIA_PORT}/connected")
+        print_banner(gateway, site, identities, fakes)
         while all(child.poll() is None for child in children):
             time.sleep(1)
         print("a child process exited; stopping", file=sys.stderr)
@@ -116,32 +126,46 @@ def main() -> None:
                 pass
         for child in children:
             child.wait(timeout=20)
-        x_server.stop()
+        for handle in fakes.values():
+            handle.stop()
         media_server.stop()
 
 
-def print_banner(gateway: str, site: dict, identity: str) -> None:
+def print_banner(gateway: str, site: dict, identities: dict, fakes: dict) -> None:
     media = f"http://127.0.0.1:{MEDIA_PORT}"
+    auth = f"{site['public_key']}:{site['private_key']}"
+    identity = identities["twitter"][0]
     body = json.dumps({"request": {"push": {"video": {
         "video_url": f"{media}/sample.mp4", "callback_url": f"{media}/inbox"}}}})
+    rows = "\n".join(f"  {p:<10} {token}  (sandbox API at {fakes[p].url})" for p, (token, _) in identities.items())
+    page_id = identities["facebook"][1].get("page_id")
+    board_id = identities["pinterest"][1].get("board_id")
     print(f"""
-Pushwire is running (embedded default: SQLite, embedded broker, local staging, sandbox X).
+Pushwire is running (embedded default: SQLite, embedded broker, local staging, sandbox providers).
 
-  gateway      {gateway}
-  sandbox X    http://127.0.0.1:{X_PORT}
+  gateway      {gateway}      (API docs: {gateway}/docs, dashboard: {gateway}/dashboard)
   site keys    {json.dumps(site, indent=2).replace(chr(10), chr(10) + '               ')}
-  identity     {identity}  (a sandbox X account)
+  identities (one sandbox account per provider):
+{rows}
 
 Push the sample video to the sandbox X account:
 
-  curl -s -u {site['public_key']}:{site['private_key']} \\
+  curl -s -u {auth} \\
     -H 'Content-Type: application/json' \\
     -d '{body}' \\
     {gateway}/push/identities/{identity}/twitter/video.json
 
 Then follow it (use the request_token from the answer):
 
-  curl -s -u {site['public_key']}:{site['private_key']} {gateway}/push/requests/<request_token>.json
+  curl -s -u {auth} {gateway}/push/requests/<request_token>.json
+
+Other providers work the same way, e.g. a Facebook Page post (page {page_id}) or a Pinterest pin
+(board {board_id}); bodies are in {gateway}/docs.
+
+Connect an account in your browser (the sandbox shows Approve/Deny), then read the connection once:
+
+  {gateway}/connect/twitter.html?site={site['public_key']}&callback_uri={media}/connected&state=demo
+  curl -s -u {auth} {gateway}/connections/<connection_token>.json
 
 The signed callback is printed here when it arrives. Ctrl-C stops everything.
 """, flush=True)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -19,10 +21,10 @@ pytestmark = pytest.mark.e2e
 
 
 def test_demo_banner_curl_delivers_a_video(tmp_path):
-    ports = {"PORT": free_port(), "PUSHWIRE_DEMO_X_PORT": free_port(), "PUSHWIRE_DEMO_MEDIA_PORT": free_port()}
+    ports = {"PORT": free_port(), "PUSHWIRE_DEMO_X_PORT": _free_run(5), "PUSHWIRE_DEMO_MEDIA_PORT": free_port()}
     env = {k: v for k, v in os.environ.items() if not k.startswith("PUSHWIRE_")}
     env.update({k: str(v) for k, v in ports.items()}, PUSHWIRE_DATA_DIR=str(tmp_path / "var"))
-    log = open(tmp_path / "demo.log", "w+")
+    log = open(tmp_path / "demo.log", "w+")  # noqa: SIM115 (closed in finally)
     proc = subprocess.Popen([sys.executable, "-m", "sandbox.demo"], cwd=tmp_path, env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
     try:
@@ -49,6 +51,25 @@ def test_demo_banner_curl_delivers_a_video(tmp_path):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
         log.close()
+
+
+def _free_run(count: int) -> int:
+    """A port p such that p .. p+count-1 are all free (the demo's fakes use a run)."""
+    for _ in range(50):
+        base = random.randrange(20_000, 60_000)
+        socks = []
+        try:
+            for port in range(base, base + count):
+                sock = socket.socket()
+                sock.bind(("127.0.0.1", port))
+                socks.append(sock)
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+    raise RuntimeError("no run of free ports")
 
 
 def _wait_for_banner(path, proc, timeout: float = 90) -> str:
