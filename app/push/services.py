@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -48,6 +49,18 @@ def _describe(node: str, exc: ValidationError) -> str:
 def _reason(exc: ValidationError) -> str:
     kind = exc.errors()[0]["type"]
     return {"missing": "missing_field", "extra_forbidden": "unknown_field"}.get(kind, "invalid_field")
+
+
+PATH_PARAMS = {"playlist_id": re.compile(r"^[A-Za-z0-9_-]{2,64}$")}
+
+
+def path_params(params: dict) -> dict:
+    """Check ids taken from the URL path (e.g. ``playlist_id``); 400 naming the one that is malformed."""
+    for name, value in params.items():
+        if not PATH_PARAMS[name].match(value):
+            raise bad_request(f"{name} in the path ({value[:80]!r}) is not a well-formed id: "
+                              "letters, digits, '-' and '_', 2 to 64 characters.", "invalid_field")
+    return params
 
 
 def find_identity(session: Session, site: Site, identity_token: str, provider: str) -> Identity:

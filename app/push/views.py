@@ -38,7 +38,7 @@ def _make_view(endpoint: Endpoint):
             site = current_site(session)
             body = _json_body()
             payload = services.parse_body(endpoint, body)
-            payload.update(params)  # e.g. playlist_id from the path
+            payload.update(services.path_params(params))  # e.g. playlist_id from the path
             identity = services.find_identity(session, site, identity_token, endpoint.provider)
             digest = services.body_hash(request.path, payload)
             key = request.headers.get("Idempotency-Key")

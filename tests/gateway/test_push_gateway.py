@@ -156,3 +156,11 @@ def test_deeply_nested_json_is_400_not_a_crash(api, app, site_a):
         resp = api.post(VIDEO.format(identity), raw=raw)
         assert resp.status_code == 400 and status_of(resp)["reason"] == "invalid_json"
         assert api.post("/identities.json", raw=raw).status_code == 400
+
+
+def test_malformed_playlist_id_in_the_path_is_400(api, app, site_a, broker):
+    identity = make_identity(app, site_a, provider="youtube")
+    body = {"request": {"push": {"video": {"video_id": "dQw4w9WgXcQ"}}}}
+    resp = api.post(f"/push/identities/{identity}/youtube/playlist/bad%20id!/video.json", body)
+    assert resp.status_code == 400 and "playlist_id" in status_of(resp)["info"]
+    assert queued(broker) == 0
