@@ -14,7 +14,7 @@ import click
 from sqlalchemy import select
 
 from app.config import Settings
-from app.crypto import hash_key, new_private_key, new_signing_secret
+from app.crypto import SecretKeyError, hash_key, new_private_key, new_signing_secret
 from app.models import Identity, Site
 from app.runtime import Runtime
 
@@ -78,14 +78,21 @@ def keys() -> None:
 def keys_reencrypt(rt: Runtime) -> None:
     """Re-encrypt every stored token and secret with the first PUSHWIRE_SECRET_KEY."""
     count = 0
-    with rt.db.session() as session:
-        for identity in session.scalars(select(Identity)):
-            identity.access_token_enc = rt.cipher.rotate(identity.access_token_enc)
-            identity.refresh_token_enc = rt.cipher.rotate(identity.refresh_token_enc)
-            count += 1
-        for row in session.scalars(select(Site)):
-            row.signing_secret_enc = rt.cipher.rotate(row.signing_secret_enc)
-            count += 1
+    try:
+        with rt.db.session() as session:
+            for identity in session.scalars(select(Identity)):
+                where = f"identity {identity.token}"
+                identity.access_token_enc = rt.cipher.rotate(identity.access_token_enc)
+                identity.refresh_token_enc = rt.cipher.rotate(identity.refresh_token_enc)
+                count += 1
+            for row in session.scalars(select(Site)):
+                where = f"site {row.public_key}"
+                row.signing_secret_enc = rt.cipher.rotate(row.signing_secret_enc)
+                count += 1
+    except SecretKeyError:
+        raise click.ClickException(
+            f"{where} cannot be decrypted with any key in PUSHWIRE_SECRET_KEY; nothing was changed. "
+            "Keep the old key in the list (after the new one) until this command succeeds.") from None
     click.echo(f"re-encrypted {count} rows", err=True)
 
 

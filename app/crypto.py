@@ -55,7 +55,10 @@ class TokenCipher:
         """Re-encrypt with the first key (for key rotation)."""
         if ciphertext is None:
             return None
-        return self._multi.rotate(ciphertext.encode()).decode()
+        try:
+            return self._multi.rotate(ciphertext.encode()).decode()
+        except InvalidToken as exc:
+            raise SecretKeyError("no configured secret key decrypts this value") from exc
 
 
 def resolve_secret_key(secret_key: str, data_dir: Path) -> str:

@@ -9,10 +9,23 @@ from sqlalchemy import select
 from app.cli import main
 from app.crypto import SecretKeyError, TokenCipher, key_matches
 from app.models import Identity, Site
+from app.migrate import upgrade
 from app.runtime import Runtime
+from tests.support.services import create_database
 
 
-def test_key_rotation_old_key_decrypts_then_reencrypt_moves_everything(settings, monkeypatch):
+@pytest.fixture()
+def own_db(settings):
+    """A database of its own: other tests' rows are encrypted with other keys."""
+    url, drop = create_database()
+    isolated = settings.model_copy(update={"database_url": url})
+    upgrade(isolated)
+    yield isolated
+    drop()
+
+
+def test_key_rotation_old_key_decrypts_then_reencrypt_moves_everything(own_db, monkeypatch):
+    settings = own_db
     monkeypatch.setenv("PUSHWIRE_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("PUSHWIRE_DATA_DIR", str(settings.data_dir))
     runner = CliRunner()
