@@ -10,13 +10,11 @@ nor creates a second image.
 
 from __future__ import annotations
 
-import datetime as dt
 import email.utils
 import time
 from urllib.parse import quote
 
 import requests
-from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
 
 from app.providers.base import ProviderAdapter, PushContext, PushOutcome, TokenSet, publish_once
 from app.providers.errors import (
@@ -28,7 +26,6 @@ from app.providers.errors import (
     ProcessingFailed,
     ProviderError,
     RateLimited,
-    ReconnectRequired,
     TransientError,
 )
 
@@ -74,28 +71,8 @@ class LinkedInAdapter(ProviderAdapter):
         Only partner apps hold refresh tokens; LinkedIn returns the same refresh
         token (not extended by use), so the old one is kept when none comes back.
         """
-        client = WebApplicationClient(self.client_id)
-        body = client.prepare_refresh_body(
-            refresh_token=refresh_token, client_id=self.client_id, client_secret=self.client_secret,
-        )
-        resp = self.request(
-            "POST", self.oauth_url + "/oauth/v2/accessToken", data=body,
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
-        if resp.status_code == 429 or resp.status_code >= 500:
-            raise translate_error(resp)
-        try:
-            token = client.parse_request_body_response(resp.text)
-        except OAuth2Error as exc:
-            raise ReconnectRequired(
-                f"LinkedIn refused to refresh this identity's token ({exc.error}: "
-                f"{exc.description or 'no description'}); the user must reconnect their LinkedIn account.",
-                details={"error": exc.error},
-            ) from exc
-        expires_at = None
-        if token.get("expires_in"):
-            expires_at = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=int(token["expires_in"]))
-        return TokenSet(token["access_token"], token.get("refresh_token") or refresh_token, expires_at)
+        return self.oauth2_refresh(self.oauth_url + "/oauth/v2/accessToken", refresh_token, display="LinkedIn",
+                                   translate=translate_error, client_in_body=True)
 
     # -- pushes -------------------------------------------------------------
     def push(self, ctx: PushContext) -> PushOutcome:

@@ -19,8 +19,6 @@ import time
 from typing import Iterator
 
 import requests
-from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
-from requests.auth import HTTPBasicAuth
 
 from app.providers.base import ProviderAdapter, PushContext, PushOutcome, TokenSet
 from app.providers.errors import (
@@ -32,7 +30,6 @@ from app.providers.errors import (
     ProcessingFailed,
     ProviderError,
     RateLimited,
-    ReconnectRequired,
     TransientError,
 )
 
@@ -63,31 +60,8 @@ class PinterestAdapter(ProviderAdapter):
     def refresh(self, refresh_token: str) -> TokenSet:
         """Refresh grant with Basic client auth and ``continuous_refresh=true`` (always
         sent: apps created before 2025-09-25 need it); the new refresh token replaces the old."""
-        client = WebApplicationClient(self.client_id)
-        body = client.prepare_refresh_body(refresh_token=refresh_token, continuous_refresh="true")
-        resp = self.request(
-            "POST", "/v5/oauth/token", data=body, auth=HTTPBasicAuth(self.client_id, self.client_secret),
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
-        if resp.status_code == 429 or resp.status_code >= 500:
-            raise translate_error(resp)
-        if resp.status_code >= 400:
-            raise ReconnectRequired(
-                f"Pinterest refused to refresh this identity's token ({_message(resp)}); "
-                "the user must reconnect their Pinterest account.",
-                details={"status": resp.status_code, **_body(resp)},
-            )
-        try:
-            token = client.parse_request_body_response(resp.text)
-        except OAuth2Error as exc:
-            raise ReconnectRequired(
-                f"Pinterest answered the token refresh without a usable token ({exc.error}); "
-                "the user must reconnect their Pinterest account.",
-            ) from exc
-        expires_at = None
-        if token.get("expires_in"):
-            expires_at = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=int(token["expires_in"]))
-        return TokenSet(token["access_token"], token.get("refresh_token") or refresh_token, expires_at)
+        return self.oauth2_refresh(self.base_url + "/v5/oauth/token", refresh_token, display="Pinterest",
+                                   translate=translate_error, basic_auth=True, continuous_refresh="true")
 
     # -- pushes -------------------------------------------------------------
     def push(self, ctx: PushContext) -> PushOutcome:

@@ -8,14 +8,11 @@ saved after every segment so a redelivered task resumes instead of restarting.
 
 from __future__ import annotations
 
-import datetime as dt
 import email.utils
 import math
 import time
 
 import requests
-from requests.auth import HTTPBasicAuth
-from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
 
 from app.providers.base import ProviderAdapter, PushContext, PushOutcome, TokenSet, publish_once
 from app.providers.errors import (
@@ -26,7 +23,6 @@ from app.providers.errors import (
     ProcessingFailed,
     ProviderError,
     RateLimited,
-    ReconnectRequired,
     TransientError,
 )
 
@@ -55,39 +51,12 @@ class TwitterAdapter(ProviderAdapter):
 
     # -- tokens -------------------------------------------------------------
     def refresh(self, refresh_token: str) -> TokenSet:
-        """OAuth 2 refresh grant; the response's new refresh token replaces the old.
-
-        oauthlib builds the body and parses the answer; a confidential client
-        authenticates with HTTP Basic, a public one sends ``client_id``.
-        """
-        client = WebApplicationClient(self.client_id)
-        auth = HTTPBasicAuth(self.client_id, self.client_secret) if self.client_secret else None
-        body = client.prepare_refresh_body(
-            refresh_token=refresh_token, **({} if auth else {"client_id": self.client_id})
+        """OAuth 2 refresh grant; a confidential client uses Basic auth, a public one sends client_id."""
+        confidential = bool(self.client_secret)
+        return self.oauth2_refresh(
+            self.base_url + "/2/oauth2/token", refresh_token, display="X", translate=translate_error,
+            basic_auth=confidential, **({} if confidential else {"client_id": self.client_id}),
         )
-        resp = self.request(
-            "POST", "/2/oauth2/token", data=body, auth=auth,
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
-        if resp.status_code == 429 or resp.status_code >= 500:
-            raise translate_error(resp)
-        try:
-            token = client.parse_request_body_response(resp.text)
-        except OAuth2Error as exc:
-            if exc.error in ("invalid_client", "unauthorized_client"):
-                raise ProviderError(
-                    "X rejected Pushwire's client credentials; check PUSHWIRE_TWITTER_CLIENT_ID and "
-                    "PUSHWIRE_TWITTER_CLIENT_SECRET.", reason="client_credentials_rejected",
-                ) from exc
-            raise ReconnectRequired(
-                "X refused to refresh this identity's token "
-                f"({exc.error}: {exc.description or 'no description'}); the user must reconnect their X account.",
-                details={"error": exc.error},
-            ) from exc
-        expires_at = None
-        if token.get("expires_in"):
-            expires_at = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=int(token["expires_in"]))
-        return TokenSet(token["access_token"], token.get("refresh_token") or refresh_token, expires_at)
 
     # -- pushes -------------------------------------------------------------
     def push(self, ctx: PushContext) -> PushOutcome:

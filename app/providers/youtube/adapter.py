@@ -14,7 +14,6 @@ import email.utils
 import time
 
 import requests
-from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
 
 from app.providers.base import ProviderAdapter, PushContext, PushOutcome, TokenSet
 from app.providers.errors import (
@@ -22,7 +21,6 @@ from app.providers.errors import (
     OutcomeUnknown,
     ProcessingFailed,
     ProviderError,
-    ReconnectRequired,
     TransientError,
 )
 from app.providers.youtube.errors import parse, translate
@@ -60,25 +58,8 @@ class YouTubeAdapter(ProviderAdapter):
     # -- tokens -------------------------------------------------------------
     def refresh(self, refresh_token: str) -> TokenSet:
         """Google's refresh grant; the answer usually has no new refresh token, so the old one stays."""
-        client = WebApplicationClient(self.client_id)
-        body = client.prepare_refresh_body(refresh_token=refresh_token, client_id=self.client_id,
-                                           client_secret=self.client_secret)
-        resp = self.request("POST", self.token_url, data=body,
-                            headers={"Content-Type": "application/x-www-form-urlencoded"})
-        if resp.status_code == 429 or resp.status_code >= 500:
-            raise translate(resp, "the token refresh")
-        try:
-            token = client.parse_request_body_response(resp.text)
-        except OAuth2Error as exc:
-            raise ReconnectRequired(
-                f"Google refused to refresh this identity's token ({exc.error}: "
-                f"{exc.description or 'no description'}); the user must reconnect their YouTube account.",
-                details={"error": exc.error},
-            ) from exc
-        expires_at = None
-        if token.get("expires_in"):
-            expires_at = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=int(token["expires_in"]))
-        return TokenSet(token["access_token"], token.get("refresh_token") or refresh_token, expires_at)
+        return self.oauth2_refresh(self.token_url, refresh_token, display="Google",
+                                   translate=lambda resp: translate(resp, "the token refresh"), client_in_body=True)
 
     # -- pushes -------------------------------------------------------------
     def push(self, ctx: PushContext) -> PushOutcome:
