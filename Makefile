@@ -26,6 +26,9 @@ run: install
 test: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
+lint: install
+	$(BIN)/ruff check app workers sandbox tests bench
+
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
 

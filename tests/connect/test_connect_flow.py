@@ -8,7 +8,6 @@ import struct
 import zlib
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 
 from tests.connect.browser import CALLBACK
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import requests
 
-from tests.connect.browser import CALLBACK, Browser
+from tests.connect.browser import Browser
 from tests.connect.test_connect_flow import read_connection
 
 
