@@ -104,7 +104,8 @@ class Settings(BaseSettings):
     callback_schedule: str = "0,5,300,1800,7200,18000,36000,50400,72000,86400"
     sweep_interval: float = 30.0
     requeue_after: float = 120.0
-    attempt_lease: float = 600.0  # a running attempt silent this long is presumed dead (duplicates may take over)
+    heartbeat_interval: float = 10.0  # seconds between a running stage's liveness writes
+    attempt_lease: float = 45.0  # a running attempt whose heartbeat is older than this is presumed dead
     stall_after: float = 900.0  # a request with no activity this long is re-enqueued by the sweeper
     sync_wait_seconds: float = 5.0
     max_body_bytes: int = 1024 * 1024

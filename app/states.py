@@ -72,35 +72,43 @@ def transition(session: Session, request: PushRequest, to_state: str, reason: st
         setattr(request, key, value)
 
 
-#: A running attempt whose last sign of life is older than this is presumed dead.
-ATTEMPT_LEASE = dt.timedelta(minutes=10)
+#: A running attempt whose heartbeat is older than this is presumed dead.
+ATTEMPT_LEASE = dt.timedelta(seconds=45)
 
 
 class DuplicateTask(Exception):
-    """Another live task is already running this stage of this request."""
+    """A live task is already running this stage of this request; ``wait`` seconds
+    until its lease runs out if its heartbeat stops."""
+
+    def __init__(self, message: str, wait: float):
+        super().__init__(message)
+        self.wait = wait
 
 
 def begin_attempt(session: Session, request: PushRequest, stage: str, task_id: str | None = None,
                   lease: dt.timedelta = ATTEMPT_LEASE) -> StageAttempt:
     """Open the audit row of a new attempt of ``stage`` (numbered from 1).
 
-    An attempt left ``running`` by a killed worker is closed as ``interrupted``
-    first, so the audit shows the crash instead of a gap. A running attempt of
-    a *different* task that showed life within ATTEMPT_LEASE means a duplicate
-    message (e.g. re-published by the sweeper): DuplicateTask is raised and the
-    caller leaves the work to the live task. The same task id is a broker
-    redelivery after a crash, which takes over. Callers lock the request row
-    (``SELECT ... FOR UPDATE``) first, so two tasks cannot both get past here.
+    A running attempt whose heartbeat (written every few seconds by the task
+    running it) is younger than ``lease`` belongs to a live task: this message is
+    a duplicate (re-published by the sweeper) or a redelivery while the first
+    copy still runs (a Redis visibility timeout), so DuplicateTask is raised and
+    the caller retries after the lease; it then finds the stage done or takes
+    over. An attempt whose heartbeat stopped (its worker was killed) is closed
+    as ``interrupted``, so the audit shows the crash instead of a gap. Callers
+    lock the request row (``SELECT ... FOR UPDATE``) first, so two tasks cannot
+    both get past here.
     """
     prior = session.scalars(
         select(StageAttempt).where(StageAttempt.request_id == request.id, StageAttempt.stage == stage)
     ).all()
     now = utcnow()
     for row in prior:
-        if row.outcome == "running" and task_id and row.task_id and row.task_id != task_id:
-            seen = _aware(row.progress_at or row.started_at)
-            if now - seen < lease:
-                raise DuplicateTask(f"{stage} of request {request.id} is running in task {row.task_id}")
+        if row.outcome == "running":
+            age = now - _aware(row.progress_at or row.started_at)
+            if age < lease:
+                raise DuplicateTask(f"{stage} of request {request.id} is running in task {row.task_id}",
+                                    wait=(lease - age).total_seconds())
     for row in prior:
         if row.outcome == "running":
             row.outcome = "interrupted"

@@ -77,6 +77,8 @@ def stack_env(pg_url: str, broker_url: str, s3_endpoint: str, fakes: dict, tmp: 
         "PUSHWIRE_CALLBACK_SCHEDULE": "0,2,4,30,60",
         "PUSHWIRE_SWEEP_INTERVAL": "2",
         "PUSHWIRE_REQUEUE_AFTER": "3",
+        "PUSHWIRE_HEARTBEAT_INTERVAL": "1",
+        "PUSHWIRE_ATTEMPT_LEASE": "4",
     }
 
 

@@ -16,7 +16,8 @@ import requests
 
 from app.models import PushRequest, StageAttempt, utcnow
 from app.net import UnsafeURLError, safe_get
-from app.pipeline.outcome import give_up_after_crashes, record_failure, retry_or_fail
+from app.pipeline.heartbeat import heartbeat
+from app.pipeline.outcome import Retry, give_up_after_crashes, record_failure, retry_or_fail
 from app.sniff import SNIFF_BYTES, detect_video_format, video_mime_type
 from app.staging.base import StagingError
 from app.states import QUEUED, STAGING, DuplicateTask, begin_attempt, end_attempt, transition
@@ -40,8 +41,8 @@ def run_stage(rt, request_id: int, task_id: str | None = None) -> str:
             return "skipped"
         try:
             attempt = begin_attempt(session, push, "stage", task_id, lease=dt.timedelta(seconds=rt.settings.attempt_lease))
-        except DuplicateTask:
-            return "duplicate"
+        except DuplicateTask as exc:
+            raise Retry(exc.wait + 1, "duplicate", str(exc)) from None
         transition(session, push, STAGING, "download started")
         if give_up_after_crashes(session, push, attempt, rt.settings.max_redeliveries):
             return "failed"
@@ -49,7 +50,8 @@ def run_stage(rt, request_id: int, task_id: str | None = None) -> str:
         url, key = push.payload["video_url"], f"{push.token}/source"
         cap = rt.adapter(push.provider).max_video_bytes
     try:
-        size, fmt = download(rt, url, key, cap, attempt_id)
+        with heartbeat(rt, attempt_id):
+            size, fmt = download(rt, url, key, cap, attempt_id)
     except (SourceRefused, UnsafeURLError) as exc:
         reason = getattr(exc, "reason", "unsafe_url")
         code = getattr(exc, "code", 400)

@@ -10,6 +10,7 @@ import time
 from app.events import emit_upload
 from app.identities.tokens import access_token
 from app.models import PushRequest, StageAttempt, utcnow
+from app.pipeline.heartbeat import heartbeat
 from app.pipeline.media import download_image
 from app.limits import Limit
 from app.pipeline.outcome import Retry, give_up_after_crashes, record_failure, retry_or_fail, succeed
@@ -42,8 +43,8 @@ def run_upload(rt, request_id: int, task_id: str | None = None) -> str:
             raise Retry(wait, "throttled", "Pushwire's own per-identity or per-provider limit was reached.")
         try:
             attempt = begin_attempt(session, push, "upload", task_id, lease=dt.timedelta(seconds=rt.settings.attempt_lease))
-        except DuplicateTask:
-            return "duplicate"
+        except DuplicateTask as exc:
+            raise Retry(exc.wait + 1, "duplicate", str(exc)) from None
         if push.state != PROCESSING:
             transition(session, push, UPLOADING, "provider upload started")
         if give_up_after_crashes(session, push, attempt, rt.settings.max_redeliveries):
@@ -63,7 +64,8 @@ def run_upload(rt, request_id: int, task_id: str | None = None) -> str:
     ctx = PushContext(access_token="", staged=staged_media, **ctx_args)
     _wire_callbacks(rt, ctx, request_id, attempt_id)
     try:
-        outcome = _push_with_refresh(rt, adapter, ctx, identity_id)
+        with heartbeat(rt, attempt_id):
+            outcome = _push_with_refresh(rt, adapter, ctx, identity_id)
     except OutcomeUnknown as exc:
         record_failure(rt, request_id, attempt_id, reason=exc.reason, info=exc.info, code=exc.status, unconfirmed=True)
         return "unconfirmed"

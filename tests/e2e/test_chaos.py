@@ -53,7 +53,8 @@ def chaos_stack(pg_url, s3_endpoint, fakes, tmp_path_factory):
     broker.start()
     url = f"redis://127.0.0.1:{broker.port}/0"
     env = stack_env(pg_url, url, s3_endpoint, fakes, str(tmp_path_factory.mktemp("chaos")), "pushwire-chaos")
-    env.update({"PUSHWIRE_REDIS_URL": url, "PUSHWIRE_STALL_AFTER": "6", "PUSHWIRE_ATTEMPT_LEASE": "4",
+    env.update({"PUSHWIRE_REDIS_URL": url, "PUSHWIRE_STALL_AFTER": "8", "PUSHWIRE_ATTEMPT_LEASE": "4",
+                "PUSHWIRE_HEARTBEAT_INTERVAL": "1",
                 "PUSHWIRE_SWEEP_INTERVAL": "1", "PUSHWIRE_REQUEUE_AFTER": "2",
                 "PUSHWIRE_CALLBACK_SCHEDULE": "0,1,2,4,8,15,30,60", "PUSHWIRE_MAX_STAGE_RETRIES": "10",
                 "PUSHWIRE_MAX_REDELIVERIES": "20"})

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+import pytest
+
 from app import create_app
-from app.models import PushRequest, StageAttempt
+from app.models import PushRequest, StageAttempt, utcnow
+from app.pipeline.outcome import Retry
 from app.pipeline.stage import run_stage
 from app.pipeline.sweep import sweep
 from app.states import begin_attempt
@@ -42,10 +47,17 @@ def test_a_duplicate_message_does_not_run_a_stage_twice(app, site_a, origin):
     with rt.db.session() as session:
         push = session.query(PushRequest).filter_by(token=token).one()
         request_id = push.id
-        begin_attempt(session, push, "stage", "task-A")  # task A is (still) running the stage
+        begin_attempt(session, push, "stage", "task-A")  # task A is running the stage, heartbeat fresh
 
-    assert run_stage(rt, request_id, "task-B") == "duplicate"
-    # The broker redelivering task A after its worker died takes over, and stages.
+    # A duplicate (task B), or task A redelivered while A still runs: back off until the lease ends.
+    for task in ("task-B", "task-A"):
+        with pytest.raises(Retry) as retry:
+            run_stage(rt, request_id, task)
+        assert retry.value.reason == "duplicate" and 1 < retry.value.countdown <= rt.settings.attempt_lease + 1
+    # Task A's worker died: its heartbeat stops; after the lease the redelivery takes over.
+    with rt.db.session() as session:
+        row = session.query(StageAttempt).filter_by(request_id=request_id).one()
+        row.started_at = utcnow() - dt.timedelta(seconds=rt.settings.attempt_lease + 1)
     assert run_stage(rt, request_id, "task-A") == "staged"
     with rt.db.session() as session:
         rows = session.query(StageAttempt).filter_by(request_id=request_id).order_by(StageAttempt.id).all()
@@ -62,8 +74,10 @@ def test_redelivery_after_worker_crashes_is_bounded(app, site_a, origin):
     with rt.db.session() as session:
         push = session.query(PushRequest).filter_by(token=token).one()
         request_id = push.id
-        for _ in range(3):  # three deliveries whose worker died mid-stage
-            begin_attempt(session, push, "stage", "task-A")
+        for _ in range(3):  # three deliveries whose worker died mid-stage (heartbeat long gone)
+            begin_attempt(session, push, "stage", "task-A", lease=dt.timedelta(0))
+        session.query(StageAttempt).filter_by(request_id=request_id).update(
+            {"started_at": utcnow() - dt.timedelta(hours=1)})
     assert run_stage(rt, request_id, "task-A") == "failed"
     with rt.db.session() as session:
         push = session.get(PushRequest, request_id)
@@ -74,10 +88,6 @@ def test_redelivery_after_worker_crashes_is_bounded(app, site_a, origin):
 
 
 def test_sweeper_republishes_requests_whose_message_was_lost(app, site_a, broker):
-    import datetime as dt
-
-    from app.models import utcnow
-
     rt = app.extensions["pushwire"]
     rt.settings.stall_after = 60
     api = ApiClient(app.test_client(), site_a)
