@@ -1,5 +1,181 @@
-"""Placeholder blueprint; replaced by the stream work."""
+"""``GET|POST /stream/api/``: a long-lived stream of a site's events.
 
-from flask import Blueprint
+Example::
+
+    GET /stream/api/?token=<stream_key>&events=upload|delete&format=json&since=41
+    -> 200, Content-Type: application/json, then, as they happen:
+    {"id":42,"video":{"guid":"1850...","source":"My site",...,"user":{...}}}\\r\\n
+    \\r\\n                                   (keep-alive when idle)
+    {"id":43,"delete":{"guid":"1850...","username":"alice"}}\\r\\n
+
+Errors come as one element in the requested format, e.g. 401 with
+``{"rsp": {"status": "fail", "err": {"code": 1001, "msg": "Invalid or expired token"}}}``.
+Each stream holds one server thread while open (see README "Streams").
+"""
+
+from __future__ import annotations
+
+import math
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from select import select as wait_readable
+
+from flask import Blueprint, Response, current_app, request
+from sqlalchemy import select
+
+from app.models import Site
+from app.stream.feeds import open_feed
+from app.stream.hub import REPLACED, Connection, Hub
+from app.stream.limits import open_limiter
+from app.stream.render import FORMATS, KEEPALIVE, content_type, error_line, error_status
+from app.stream.replay import replay
 
 bp = Blueprint("stream", __name__)
+
+EVENT_KINDS = frozenset({"upload", "delete", "comment"})
+IDLE_CHECK = 1.0  # seconds between checks that an idle stream's client is still there
+GONE = "client_gone"
+_services_lock = threading.Lock()
+
+
+@dataclass
+class StreamServices:
+    """This process's hub and limiter (built on the first stream request)."""
+
+    hub: Hub
+    limiter: object
+
+
+@bp.route("/stream/api/", methods=["GET", "POST"])
+def stream_api():
+    """Open a stream: parameters ``token``, ``events``, ``format``, ``since``."""
+    rt = current_app.extensions["pushwire"]
+    params = request.values
+    fmt = params.get("format") or "json"
+    render_fmt = fmt if fmt in FORMATS else "json"
+    services = _services(current_app._get_current_object(), rt)
+    banned = services.limiter.attempt(_client_ip(rt.settings))
+    if banned is not None:
+        return _error(1006, render_fmt, {"Retry-After": str(max(1, math.ceil(banned)))})
+    if fmt not in FORMATS:
+        return _error(1004, render_fmt)
+    token = params.get("token")
+    if not token:
+        return _error(1002, fmt)
+    kinds = parse_events(params.get("events"))
+    if kinds is None:
+        return _error(1003, fmt)
+    since = parse_since(params.get("since"))
+    if since is False:
+        return _error(1007, fmt)
+    with rt.db.session() as session:
+        site_id = session.scalar(select(Site.id).where(Site.stream_key == token))
+    if site_id is None:
+        return _error(1001, fmt)
+    conn = services.hub.connect(site_id, kinds)
+    body = stream_lines(services.hub, conn, fmt, since, rt, request.environ.get("gunicorn.socket"))
+    return Response(body, status=200, headers={
+        "Content-Type": content_type(fmt), "Cache-Control": "no-cache", "X-Accel-Buffering": "no",
+    })
+
+
+def stream_lines(hub: Hub, conn: Connection, fmt: str, since: int | None, rt, sock=None):
+    """The response body: a first keep-alive (so headers go out now), the replay,
+    then live events until the client leaves or a newer connection replaces it.
+    ``sock`` (gunicorn's client socket, when there is one) lets an idle stream
+    notice a departed client within a second instead of at its next keep-alive."""
+    settings = rt.settings
+    try:
+        yield KEEPALIVE
+        replayed: set[int] = set()
+        if since is not None:
+            for event in replay(rt.db, conn.site_id, conn.kinds, since, settings.stream_replay_limit):
+                if conn.reason is not None:
+                    break
+                replayed.add(event.id)
+                yield event.line(fmt)
+        while conn.reason is None:
+            event = _next_or_idle(conn, settings.stream_keepalive, sock)
+            if conn.reason is not None:
+                break
+            if event is None:
+                yield KEEPALIVE
+            elif event.id not in replayed:  # subscribed before replaying: skip the overlap
+                yield event.line(fmt)
+        if conn.reason == REPLACED:
+            yield error_line(REPLACED, fmt)
+    finally:
+        hub.disconnect(conn)
+
+
+def _next_or_idle(conn: Connection, keepalive: float, sock):
+    """The next event, or None when ``keepalive`` seconds passed (or the client left,
+    which closes ``conn``)."""
+    deadline = time.monotonic() + keepalive
+    while True:
+        left = deadline - time.monotonic()
+        event = conn.next(min(left, IDLE_CHECK) if sock is not None else left)
+        if event is not None or conn.reason is not None or left <= IDLE_CHECK:
+            return event
+        if _client_gone(sock):
+            conn.close(GONE)
+            return None
+
+
+def _client_gone(sock) -> bool:
+    # An idle stream only learns of a closed client when it writes; peeking at the
+    # socket frees the thread (and the key's slot) within IDLE_CHECK seconds.
+    try:
+        readable, _, _ = wait_readable([sock], [], [], 0)
+        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
+
+
+def parse_events(value: str | None) -> frozenset[str] | None:
+    """``upload|comment`` -> {"upload", "comment"}; empty means all; None if invalid."""
+    if value is None or value == "":
+        return EVENT_KINDS
+    kinds = frozenset(part.strip() for part in value.split("|"))
+    return kinds if kinds and kinds <= EVENT_KINDS else None
+
+
+def parse_since(value: str | None) -> int | None | bool:
+    """An event id, None when absent, False when not a whole number."""
+    if value is None or value == "":
+        return None
+    try:
+        since = int(value)
+    except ValueError:
+        return False
+    return since if since >= 0 else False
+
+
+def _error(code: int, fmt: str, headers: dict | None = None) -> Response:
+    return Response(error_line(code, fmt), status=error_status(code),
+                    headers={"Content-Type": content_type(fmt), "Cache-Control": "no-cache", **(headers or {})})
+
+
+def _client_ip(settings) -> str:
+    if settings.stream_trust_forwarded:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        if hops:
+            return hops[-1]  # the address our own proxy saw; earlier hops are client-supplied
+    return request.remote_addr or "unknown"
+
+
+def _services(app, rt) -> StreamServices:
+    services = app.extensions.get("pushwire_stream")
+    if services is None:
+        with _services_lock:
+            services = app.extensions.get("pushwire_stream")
+            if services is None:
+                services = StreamServices(
+                    hub=Hub(open_feed(rt.settings, rt.db), rt.settings.stream_queue_size),
+                    limiter=open_limiter(rt.settings),
+                )
+                app.extensions["pushwire_stream"] = services
+    return services

@@ -1,0 +1,92 @@
+"""Connection-attempt limits per client IP: too many attempts in a window ban the IP.
+
+``open_limiter(settings)`` returns a Redis-backed limiter when
+``PUSHWIRE_REDIS_URL`` is set (shared by every gateway process), an in-process
+one otherwise. ``limiter.attempt(ip)`` counts one attempt and returns the seconds
+the IP stays banned, or None when it may connect.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections import deque
+
+log = logging.getLogger(__name__)
+
+PREFIX = "pushwire:stream"
+
+
+class MemoryLimiter:
+    """Sliding window per IP, for a single process (the embedded default)."""
+
+    def __init__(self, max_attempts: int, window: float, ban_seconds: float):
+        self.max_attempts, self.window, self.ban_seconds = max_attempts, window, ban_seconds
+        self.lock = threading.Lock()
+        self.attempts: dict[str, deque] = {}
+        self.bans: dict[str, float] = {}
+
+    def attempt(self, ip: str) -> float | None:
+        now = time.monotonic()
+        with self.lock:
+            until = self.bans.get(ip, 0.0)
+            if until > now:
+                return until - now
+            self.bans.pop(ip, None)
+            recent = self.attempts.setdefault(ip, deque())
+            while recent and recent[0] <= now - self.window:
+                recent.popleft()
+            recent.append(now)
+            if len(recent) > self.max_attempts:
+                recent.clear()
+                self.bans[ip] = now + self.ban_seconds
+                return self.ban_seconds
+            if len(self.attempts) > 10000:  # forget idle IPs so the dict stays small
+                self.attempts = {k: v for k, v in self.attempts.items() if v}
+        return None
+
+
+class RedisLimiter:
+    """Fixed window counter plus a ban key with a TTL, shared across processes.
+
+    If Redis is unreachable the attempt is allowed (logged): a broken limiter must
+    not take the stream down.
+    """
+
+    def __init__(self, redis_url: str, max_attempts: int, window: float, ban_seconds: float):
+        import redis
+
+        self.client = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
+        self.max_attempts, self.window, self.ban_seconds = max_attempts, window, ban_seconds
+
+    def attempt(self, ip: str) -> float | None:
+        ban_key = f"{PREFIX}:ban:{ip}"
+        slot = int(time.time() // self.window)
+        count_key = f"{PREFIX}:attempts:{ip}:{slot}"
+        try:
+            ban_ms = self.client.pttl(ban_key)
+            if ban_ms and ban_ms > 0:
+                return ban_ms / 1000  # attempts while banned neither count nor extend the ban
+            pipe = self.client.pipeline(transaction=False)
+            pipe.incr(count_key)
+            pipe.expire(count_key, math.ceil(self.window) * 2)
+            count, _ = pipe.execute()
+            if count > self.max_attempts:
+                pipe = self.client.pipeline(transaction=False)
+                pipe.set(ban_key, "1", px=int(self.ban_seconds * 1000))
+                pipe.delete(count_key)
+                pipe.execute()
+                return self.ban_seconds
+        except Exception:  # noqa: BLE001 - see class docstring
+            log.warning("stream limiter: Redis unavailable, allowing %s", ip, exc_info=True)
+        return None
+
+
+def open_limiter(settings):
+    """The limiter for these settings (Redis when configured)."""
+    args = (settings.stream_max_attempts, settings.stream_attempt_window, settings.stream_ban_seconds)
+    if settings.redis_url:
+        return RedisLimiter(settings.redis_url, *args)
+    return MemoryLimiter(*args)

@@ -1,0 +1,172 @@
+"""Finding ``delete`` and ``comment`` events for pushed videos (run by beat tasks).
+
+Each function takes the Runtime, does a bounded amount of work and returns a
+count; each is safe to run twice at once (rows are locked with SKIP LOCKED on
+PostgreSQL, and deletes/comments are remembered on the push so they are emitted
+once). A "pushed video" is a push that emitted an ``upload`` event.
+
+* ``delete_pushed_video(rt, session, push)``: the DELETE endpoint's work.
+* ``expire_twitter_media(rt)``: X drops media never attached to a post after 24 h.
+* ``check_vanished(rt)``: ``adapter.exists(...) is False`` -> ``delete``.
+* ``poll_comments(rt)``: ``adapter.list_comments(...)`` -> one ``comment`` each.
+* ``prune_events(rt)``: forget events older than the retention period.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import delete, exists, select
+
+from app.events import bind_settings, emit_comment, emit_delete
+from app.identities.tokens import access_token
+from app.models import Event, PushRequest, utcnow
+from app.providers.errors import ProviderError
+
+log = logging.getLogger(__name__)
+
+BATCH = 50
+SEEN_IDS_KEPT = 200
+
+
+def is_pushed_video(session, push: PushRequest) -> bool:
+    """Whether ``push`` produced a stream ``video`` (an upload event)."""
+    return bool(session.scalar(select(exists().where(Event.request_id == push.id, Event.kind == "upload"))))
+
+
+def delete_pushed_video(rt, session, push: PushRequest) -> bool:
+    """Delete a finished video at the provider where possible, mark it deleted and
+    emit the stream ``delete``. Returns whether the provider deleted it.
+
+    Provider errors propagate (the caller answers them); NotFound counts as deleted.
+    """
+    from app.providers.errors import NotFound
+
+    deleted = False
+    if push.identity_id is not None and not (push.result or {}).get("deleted_at"):
+        try:
+            token = access_token(rt, push.identity_id)
+            deleted = rt.adapter(push.provider).delete(push.kind, dict(push.provider_ids or {}), token)
+        except NotFound:
+            deleted = True
+    bind_settings(session, rt.settings)
+    emit_delete(session, push, "api")
+    return deleted
+
+
+def _watched(session, settings) -> list[PushRequest]:
+    """Pushed videos finished within the watch window and not deleted, locked for this run."""
+    since = utcnow() - dt.timedelta(days=settings.stream_watch_days)
+    query = (
+        select(PushRequest)
+        .where(PushRequest.outcome == "succeeded", PushRequest.finished_at >= since,
+               PushRequest.identity_id.is_not(None),
+               exists().where(Event.request_id == PushRequest.id, Event.kind == "upload"))
+        .order_by(PushRequest.id)
+    )
+    pushes = session.scalars(_locked(session, query)).all()
+    return [p for p in pushes if not (p.result or {}).get("deleted_at")]
+
+
+def _locked(session, query):
+    if session.get_bind().dialect.name == "postgresql":
+        return query.with_for_update(skip_locked=True, of=PushRequest)
+    return query
+
+
+def expire_twitter_media(rt) -> int:
+    """Emit ``delete`` once for X videos uploaded but never attached, older than the media TTL."""
+    ttl = rt.settings.stream_twitter_media_ttl
+    now = utcnow()
+    count = 0
+    with rt.db.session() as session:
+        bind_settings(session, rt.settings)
+        since = now - dt.timedelta(seconds=ttl + rt.settings.stream_watch_days * 86400)
+        query = (
+            select(PushRequest)
+            .where(PushRequest.provider == "twitter", PushRequest.outcome == "succeeded",
+                   PushRequest.finished_at >= since,
+                   exists().where(Event.request_id == PushRequest.id, Event.kind == "upload"))
+            .order_by(PushRequest.id)
+        )
+        for push in session.scalars(_locked(session, query)).all():
+            ids = push.provider_ids or {}
+            if not ids.get("media_id") or ids.get("tweet_id") or ids.get("post_id"):
+                continue
+            if _media_created(push) <= now - dt.timedelta(seconds=ttl) and emit_delete(session, push, "expired"):
+                count += 1
+    return count
+
+
+def _media_created(push: PushRequest) -> dt.datetime:
+    created = (push.progress or {}).get("created")
+    if created:
+        return dt.datetime.fromtimestamp(float(created), dt.timezone.utc)
+    value = push.finished_at or push.created_at
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def check_vanished(rt) -> int:
+    """Ask the provider whether each watched video still exists; ``False`` -> ``delete``."""
+    count = 0
+    with rt.db.session() as session:
+        bind_settings(session, rt.settings)
+        for push in _due(session, rt.settings, "exists_checked_at", rt.settings.stream_exists_interval):
+            answer = _ask(rt, push, lambda adapter, token: adapter.exists(push.kind, dict(push.provider_ids), token))
+            _stamp(push, "exists_checked_at")
+            if answer is False and emit_delete(session, push, "vanished"):
+                count += 1
+    return count
+
+
+def poll_comments(rt) -> int:
+    """Emit each new provider comment on watched videos once (remembered in ``progress``)."""
+    count = 0
+    with rt.db.session() as session:
+        bind_settings(session, rt.settings)
+        for push in _due(session, rt.settings, "comments_checked_at", rt.settings.stream_comment_interval):
+            progress = dict(push.progress or {})
+            seen = list(progress.get("comment_ids") or [])
+            comments = _ask(rt, push, lambda adapter, token: adapter.list_comments(
+                push.kind, dict(push.provider_ids), token, progress.get("comments_seen")))
+            for comment in comments or []:
+                comment_id = str(comment.get("id"))
+                if comment_id in seen:
+                    continue
+                emit_comment(session, push, comment)
+                seen.append(comment_id)
+                progress["comments_seen"] = comment_id
+                count += 1
+            progress["comment_ids"] = seen[-SEEN_IDS_KEPT:]
+            push.progress = progress
+            _stamp(push, "comments_checked_at")
+    return count
+
+
+def _due(session, settings, stamp: str, interval: float) -> list[PushRequest]:
+    """Watched videos whose last ``stamp`` check is older than ``interval`` (oldest first)."""
+    now = utcnow().timestamp()
+    due = [p for p in _watched(session, settings) if now - (p.progress or {}).get(stamp, 0) >= interval]
+    due.sort(key=lambda p: (p.progress or {}).get(stamp, 0))
+    return due[:BATCH]
+
+
+def _stamp(push: PushRequest, key: str) -> None:
+    push.progress = {**(push.progress or {}), key: utcnow().timestamp()}
+
+
+def _ask(rt, push: PushRequest, call):
+    """Run one provider call for ``push`` with a fresh token; provider errors are logged and give None."""
+    try:
+        return call(rt.adapter(push.provider), access_token(rt, push.identity_id))
+    except ProviderError as exc:
+        log.info("stream check of request %s skipped: %s (%s)", push.id, exc.reason, exc.info)
+        return None
+
+
+def prune_events(rt) -> int:
+    """Delete events older than the retention period; returns how many."""
+    cutoff = utcnow() - dt.timedelta(days=rt.settings.stream_retention_days)
+    with rt.db.session() as session:
+        return session.execute(delete(Event).where(Event.created_at < cutoff)).rowcount or 0

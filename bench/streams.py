@@ -1,0 +1,179 @@
+"""``python -m bench.streams --streams N --rate R --seconds S``: Stream API fan-out.
+
+Starts one gunicorn gateway (gthread, ``--threads`` >= N + 16: a stream holds a
+thread) on a throwaway PostgreSQL database and Redis, opens N concurrent streams
+(one site each: a key holds one connection), commits R events per second per
+site the way a worker does (insert, then publish after commit; one transaction
+per tick for all sites), and prints deliveries per second, commit-to-client
+latency p50/p99 and the gateway's RSS (master + worker).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import requests
+
+from app.config import Settings
+from app.events import bind_settings, emit_event
+from app.migrate import upgrade
+from app.models import Site
+from app.runtime import Runtime
+from tests.support.services import REDIS_URL, create_database
+from tests.support.stack import BIN, ROOT, free_port
+
+BENCH_STREAM_REDIS_DB = int(os.environ.get("PUSHWIRE_BENCH_STREAM_REDIS_DB", "9"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    url, drop = create_database()
+    tmp = tempfile.mkdtemp(prefix="bench-streams-")
+    settings = Settings(data_dir=tmp, database_url=url, secret_key="bench-secret-key",
+                        redis_url=f"{REDIS_URL}/{BENCH_STREAM_REDIS_DB}")
+    upgrade(settings)
+    rt = Runtime(settings)
+    gateway = None
+    try:
+        sites = [_site(rt) for _ in range(args.streams)]
+        gateway, port = _gateway(settings, args.threads or args.streams + 16, tmp)
+        print(json.dumps(run(rt, f"http://127.0.0.1:{port}", gateway, sites, args), indent=2))
+    finally:
+        if gateway is not None:
+            gateway.terminate()
+            try:
+                gateway.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                gateway.kill()
+        rt.db.engine.dispose()
+        drop()
+    return 0
+
+
+def run(rt, base: str, gateway, sites: list[tuple[int, str]], args) -> dict:
+    """Open the streams, produce for ``args.seconds``, drain, and measure."""
+    received: dict[int, list[float]] = {}
+    lock = threading.Lock()
+    ready = threading.Barrier(args.streams + 1)
+    readers = [threading.Thread(target=_read, args=(base, key, n, received, lock, ready), daemon=True)
+               for n, (_, key) in enumerate(sites)]
+    for reader in readers:
+        reader.start()
+    ready.wait(timeout=120)
+    idle_rss = _rss(gateway.pid)
+    committed = _produce(rt, [site_id for site_id, _ in sites], args.rate, args.seconds)
+    time.sleep(2.0)  # drain; the streams stay open until the gateway stops
+    latencies = [got - committed[eid] for eid, times in received.items() if eid in committed for got in times]
+    delivered = len(latencies)
+    latencies.sort()
+    return {
+        "streams": args.streams, "rate": args.rate, "seconds": args.seconds,
+        "events_committed": len(committed), "deliveries": delivered,
+        "deliveries_expected": len(committed),
+        "deliveries_per_s": round(delivered / args.seconds, 1),
+        "latency_ms_p50": round(1000 * statistics.median(latencies), 2) if latencies else None,
+        "latency_ms_p99": round(1000 * latencies[int(0.99 * (len(latencies) - 1))], 2) if latencies else None,
+        "gateway_rss_mb_idle_streams": idle_rss, "gateway_rss_mb_after": _rss(gateway.pid),
+    }
+
+
+def _read(base, key, n, received, lock, ready) -> None:
+    # Each stream is its own IP so the per-IP connection limit does not apply.
+    resp = requests.get(base + "/stream/api/", params={"token": key}, stream=True, timeout=(10, 60),
+                        headers={"X-Forwarded-For": f"10.{n // 65536}.{n // 256 % 256}.{n % 256}"})
+    lines = resp.iter_lines(chunk_size=None, delimiter=b"\r\n")
+    next(lines)  # the first keep-alive: subscribed
+    ready.wait(timeout=120)
+    try:
+        for line in lines:
+            if line:
+                now = time.time()
+                event_id = int(json.loads(line)["id"])
+                with lock:
+                    received.setdefault(event_id, []).append(now)
+    except (requests.RequestException, AttributeError, ValueError):
+        pass  # closed at the end of the run
+
+
+def _produce(rt, site_ids: list[int], rate: float, seconds: float) -> dict[int, float]:
+    """Each tick (``rate`` per second) commit one event per site in one transaction;
+    returns event id -> time just before the commit."""
+    committed, start, n = {}, time.monotonic(), 0
+    while time.monotonic() - start < seconds:
+        due = start + n / rate
+        time.sleep(max(0.0, due - time.monotonic()))
+        with rt.db.session() as session:
+            bind_settings(session, rt.settings)
+            ids = [emit_event(session, site_id, "upload", {"video": {"guid": str(n), "text": "bench"}}).id
+                   for site_id in site_ids]
+            now = time.time()
+        committed.update((event_id, now) for event_id in ids)
+        n += 1
+    return committed
+
+
+def _site(rt) -> tuple[int, str]:
+    with rt.db.session() as session:
+        site = Site(name="bench", private_key_hash="x", stream_key=f"bench-{time.time_ns()}", signing_secret_enc="x")
+        session.add(site)
+        session.flush()
+        return site.id, site.stream_key
+
+
+def _gateway(settings: Settings, threads: int, tmp: str):
+    port = free_port()
+    env = {**os.environ, "PUSHWIRE_DATA_DIR": tmp, "PUSHWIRE_DATABASE_URL": settings.database_url,
+           "PUSHWIRE_REDIS_URL": settings.redis_url, "PUSHWIRE_SECRET_KEY": settings.secret_key,
+           "PUSHWIRE_STREAM_TRUST_FORWARDED": "true", "PUSHWIRE_STREAM_KEEPALIVE": "5"}
+    log = open(os.path.join(tmp, "web.log"), "ab")
+    proc = subprocess.Popen([str(BIN / "gunicorn"), "-b", f"127.0.0.1:{port}", "-w", "1", "-k", "gthread",
+                             "--threads", str(threads), "--worker-connections", str(threads * 2), "--graceful-timeout", "2",
+                             "app:create_app()"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            requests.get(f"http://127.0.0.1:{port}/stream/api/", timeout=2, headers={"X-Forwarded-For": "10.255.0.1"})
+            return proc, port
+        except requests.RequestException:
+            time.sleep(0.2)
+    proc.terminate()
+    raise RuntimeError("gateway did not start")
+
+
+def _rss(pid: int) -> float:
+    """RSS in MB of ``pid`` and its children (gunicorn master + worker)."""
+    pids = [pid]
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            pids += [int(p) for p in fh.read().split()]
+    except OSError:
+        pass
+    total = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/status") as fh:
+                total += next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:"))
+        except (OSError, StopIteration):
+            pass
+    return round(total / 1024, 1)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench.streams", description=__doc__.splitlines()[0])
+    parser.add_argument("--streams", type=int, default=200)
+    parser.add_argument("--rate", type=float, default=5.0, help="events per second per stream (site)")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--threads", type=int, default=0, help="gunicorn threads (default: streams + 16)")
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""The beat tasks' producers, run in-process against PostgreSQL, seen on a real stream.
+
+A tiny adapter registered as provider ``streamtest`` stands in for YouTube/Facebook
+(``list_comments`` / ``exists``); X media expiry uses the ``twitter`` provider rows.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from app.events import bind_settings, emit_upload
+from app.models import Event, Identity, PushRequest, Site, utcnow
+from app.providers.base import ProviderAdapter
+from app.stream import producers
+from tests.stream.support import StreamReader
+
+pytestmark = pytest.mark.timeout(60)
+
+
+class StreamTestAdapter(ProviderAdapter):
+    name = "streamtest"
+    comments: dict[str, list[dict]] = {}
+    gone: set[str] = set()
+    calls: list[tuple] = []
+
+    @classmethod
+    def from_settings(cls, settings):
+        return cls("http://127.0.0.1:9")
+
+    def list_comments(self, kind, provider_ids, access_token, since=None):
+        self.calls.append(("comments", provider_ids["video_id"], access_token, since))
+        return list(self.comments.get(provider_ids["video_id"], []))
+
+    def exists(self, kind, provider_ids, access_token):
+        return provider_ids["video_id"] not in self.gone
+
+
+@pytest.fixture()
+def registry(monkeypatch):
+    from app import providers
+
+    monkeypatch.setitem(providers.REGISTRY, "streamtest", "tests.stream.test_producers:StreamTestAdapter")
+    StreamTestAdapter.comments, StreamTestAdapter.gone, StreamTestAdapter.calls = {}, set(), []
+
+
+def _pushed_video(rt, site_id: int, provider: str, video_id: str, **push_fields) -> int:
+    """A finished video push with its upload event, as the pipeline leaves it."""
+    with rt.db.session() as session:
+        bind_settings(session, rt.settings)
+        identity = Identity(site_id=site_id, provider=provider, provider_user_id=f"u-{video_id}",
+                            access_token_enc=rt.cipher.encrypt("tok-" + video_id),
+                            refresh_token_enc=rt.cipher.encrypt("r"), profile={"name": "alice & bob"})
+        session.add(identity)
+        session.flush()
+        push = PushRequest(site_id=site_id, identity_id=identity.id, provider=provider, kind="video",
+                           resource="r", payload={"title": "t"}, state="succeeded", outcome="succeeded",
+                           result={"video_id": video_id, "url": f"https://example.test/{video_id}"},
+                           finished_at=utcnow(), staged_bytes=1024 * 1024, **push_fields)
+        push.provider_ids = push.provider_ids or {"video_id": video_id}
+        session.add(push)
+        session.flush()
+        session.refresh(push)
+        emit_upload(session, push)
+        return push.id
+
+
+def _events(rt, push_id: int, kind: str) -> list[Event]:
+    with rt.db.session() as session:
+        return session.query(Event).filter_by(request_id=push_id, kind=kind).order_by(Event.id).all()
+
+
+def _comment(cid: str, text: str) -> dict:
+    return {"id": cid, "text": text, "created_at": "2025-01-01T00:00:00Z",
+            "author": {"name": "carol", "profile_image_url": "https://img.test/c.jpg"}}
+
+
+def test_comments_are_emitted_once_and_streamed(gateways, stream_rt, new_site, registry, ip):
+    site_id, key = new_site()
+    push_id = _pushed_video(stream_rt, site_id, "streamtest", "vid-c")
+    reader = StreamReader(gateways[0].url, ip, token=key, events="comment")
+    try:
+        reader.wait_for(lambda _: reader.lines, timeout=5)
+        StreamTestAdapter.comments["vid-c"] = [_comment("c1", "first <3"), _comment("c2", "second & last")]
+        stream_rt.settings.stream_comment_interval = 0
+        producers.poll_comments(stream_rt)
+        producers.poll_comments(stream_rt)  # nothing new: nothing emitted
+        assert len(_events(stream_rt, push_id, "comment")) == 2
+        StreamTestAdapter.comments["vid-c"].append(_comment("c3", "third"))
+        producers.poll_comments(stream_rt)
+        texts = [e.body["comment"]["comment"] for e in _events(stream_rt, push_id, "comment")]
+        assert texts == ["first <3", "second & last", "third"]
+        assert StreamTestAdapter.calls[-1][2:] == ("tok-vid-c", "c2")  # fresh token, last seen comment
+        elements = reader.wait_count(3)
+        assert [e["comment"]["comment"] for e in elements] == texts
+        assert elements[0]["comment"]["guid"] == "vid-c"
+        assert elements[0]["comment"]["user"]["name"] == "carol"
+    finally:
+        reader.close()
+        stream_rt.settings.stream_comment_interval = 60.0
+
+
+def test_vanished_video_yields_one_delete(stream_rt, new_site, registry):
+    site_id, _ = new_site()
+    push_id = _pushed_video(stream_rt, site_id, "streamtest", "vid-gone")
+    stream_rt.settings.stream_exists_interval = 0
+    try:
+        producers.check_vanished(stream_rt)
+        assert _events(stream_rt, push_id, "delete") == []
+        StreamTestAdapter.gone.add("vid-gone")
+        producers.check_vanished(stream_rt)
+        producers.check_vanished(stream_rt)
+        [event] = _events(stream_rt, push_id, "delete")
+        assert event.body == {"delete": {"guid": "vid-gone", "username": "alice & bob"}}
+        with stream_rt.db.session() as session:
+            assert session.get(PushRequest, push_id).result["deleted_reason"] == "vanished"
+    finally:
+        stream_rt.settings.stream_exists_interval = 900.0
+
+
+def test_unattached_twitter_media_expires_after_24h(stream_rt, new_site):
+    site_id, _ = new_site()
+    old = _pushed_video(stream_rt, site_id, "twitter", "m-old", provider_ids={"media_id": "m-old"},
+                        progress={"created": time.time() - 86400 - 60})
+    fresh = _pushed_video(stream_rt, site_id, "twitter", "m-new", provider_ids={"media_id": "m-new"},
+                          progress={"created": time.time() - 3600})
+    tweeted = _pushed_video(stream_rt, site_id, "twitter", "m-tw",
+                            provider_ids={"media_id": "m-tw", "tweet_id": "9"},
+                            progress={"created": time.time() - 90000})
+    producers.expire_twitter_media(stream_rt)
+    producers.expire_twitter_media(stream_rt)
+    assert len(_events(stream_rt, old, "delete")) == 1
+    assert _events(stream_rt, fresh, "delete") == [] and _events(stream_rt, tweeted, "delete") == []
+
+
+def test_prune_forgets_old_events(stream_rt, new_site, produce):
+    site_id, _ = new_site()
+    event_id = produce(site_id, "upload", {"video": {"guid": "old"}})
+    with stream_rt.db.session() as session:
+        session.get(Event, event_id).created_at = utcnow().replace(year=2000)
+    assert producers.prune_events(stream_rt) >= 1
+    with stream_rt.db.session() as session:
+        assert session.get(Event, event_id) is None
+        assert session.get(Site, site_id) is not None
