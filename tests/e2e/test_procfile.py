@@ -31,9 +31,10 @@ def _ready(name: str, proc, log: Path, ports: dict) -> bool:
     text = log.read_text(errors="replace")
     if name == "release":
         return proc.poll() == 0
-    if name == "web":
+    if name in ("web", "stream"):
+        port = ports["PORT" if name == "web" else "STREAM_PORT"]
         try:
-            return requests.get(f"http://127.0.0.1:{ports['PORT']}/healthz", timeout=1).status_code == 200
+            return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
         except requests.RequestException:
             return False
     if name == "flower":
@@ -48,9 +49,9 @@ def _ready(name: str, proc, log: Path, ports: dict) -> bool:
 
 def test_each_procfile_process_starts(redis_stack, tmp_path):
     entries = _procfile()
-    assert {"release", "web", "worker", "worker_staging", "worker_upload", "worker_callback", "beat",
+    assert {"release", "web", "stream", "worker", "worker_staging", "worker_upload", "worker_callback", "beat",
             "flower"} <= set(entries)
-    ports = {"PORT": str(free_port()), "FLOWER_PORT": str(free_port())}
+    ports = {"PORT": str(free_port()), "FLOWER_PORT": str(free_port()), "STREAM_PORT": str(free_port())}
     env = {**redis_stack.env, **ports, "PATH": f"{BIN}:{os.environ['PATH']}",
            "PUSHWIRE_DATA_DIR": str(tmp_path), "PUSHWIRE_FLOWER_BASIC_AUTH": "", "WEB_CONCURRENCY": "1",
            "STAGING_CONCURRENCY": "1", "UPLOAD_CONCURRENCY": "1", "CALLBACK_CONCURRENCY": "1"}
