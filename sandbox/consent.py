@@ -14,6 +14,10 @@ Strict checks: ``response_type=code``, the fake's ``client_id``, an absolute
 ``redirect_uri``, a scope; PKCE (``S256``/``plain``) when ``pkce_required``; codes are
 single-use, expire after ``code_ttl`` seconds, and are bound to the client id,
 redirect URI and PKCE challenge they were issued for.
+
+A fake's ``oauth.install(app, fake)`` is usually one call of
+``install_consent(app, fake, bp, title=..., **options)``: it keeps a ``Consent`` as
+``fake.consent`` whose ``login`` is ``login_by_name(fake)``, and mounts ``bp``.
 """
 
 from __future__ import annotations
@@ -151,6 +155,29 @@ class Consent:
         if grant.challenge is not None and not _pkce_ok(grant, code_verifier):
             raise ConsentError("invalid_grant", "code_verifier does not match the code_challenge.")
         return grant
+
+
+def login_by_name(fake, name_key: str = "username") -> Callable[[str], str]:
+    """A ``login(name)`` for ``Consent``: the id of the first user of ``fake.users`` whose
+    ``name_key`` field is ``name``, else of a new ``fake.add_user(None, name)``."""
+
+    def login(name: str) -> str:
+        with fake.lock:
+            for user_id, user in fake.users.items():
+                if user.get(name_key) == name:
+                    return user_id
+        return fake.add_user(None, name)["user_id"]
+
+    return login
+
+
+def install_consent(app, fake, bp, *, title: str, name_key: str = "username", **options) -> Consent:
+    """Set ``fake.consent = Consent(fake, title=title, login=login_by_name(fake, name_key),
+    **options)`` (``code_ttl``, ``pkce_required``, ``scope_separator``), register the
+    fake's OAuth blueprint ``bp`` on ``app``, and return the ``Consent``."""
+    fake.consent = Consent(fake, title=title, login=login_by_name(fake, name_key), **options)
+    app.register_blueprint(bp)
+    return fake.consent
 
 
 def _pkce_ok(grant: Grant, verifier: str | None) -> bool:

@@ -6,33 +6,17 @@ JSON line, so a demo can pick them up. Stop with Ctrl-C.
 
 from __future__ import annotations
 
-import argparse
-import json
-import threading
-
-from ..common import serve
+from ..appkit import run_standalone
 from .app import create_app
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m sandbox.facebook", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8102)
-    parser.add_argument("--user", action="append", default=[], help="username to create at start")
-    parser.add_argument("--processing-polls", type=int, default=1)
-    parser.add_argument("--legacy-groups", action="store_true", help="let groups accept posts (pre-2024 API)")
-    args = parser.parse_args(argv)
-    app = create_app(processing_polls=args.processing_polls)
-    fake = app.extensions["fake"]
-    fake.legacy_groups = args.legacy_groups
-    for username in args.user:
-        print(json.dumps(fake.add_user(None, username)), flush=True)
-    handle = serve(app, host=args.host, port=args.port)
-    print(f"fake Facebook Graph API on {handle.url}", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        handle.stop()
+    run_standalone(create_app, name="facebook", label="Facebook Graph API", default_port=8102, doc=__doc__, argv=argv,
+                   extra_args=[("--processing-polls", {"type": int, "default": 1}),
+                               ("--legacy-groups", {"action": "store_true",
+                                                    "help": "let groups accept posts (pre-2024 API)"})],
+                   app_kwargs=lambda args: {"processing_polls": args.processing_polls},
+                   on_start=lambda fake, args: setattr(fake, "legacy_groups", args.legacy_groups))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
-from ..common import DigestingRequest, MiB, install_sandbox
+from ..appkit import assemble_app
+from ..common import DigestingRequest, MiB
 from . import api, control, oauth
 from .errors import GraphError
 from .state import FakeFacebook
@@ -26,14 +27,9 @@ def create_app(state: FakeFacebook | None = None, *, processing_polls: int = 1,
     """
     if state is None:
         state = FakeFacebook(processing_polls=processing_polls, windows=windows, **kwargs)
-    app = Flask(__name__, static_folder=None)
-    install_sandbox(app, state)
-    app.request_class = GraphRequest
-    app.register_blueprint(control.bp)
-    oauth.install(app, state)  # before api.bp: /<version>/dialog/oauth beats /<version>/<node>/<edge>
-    app.register_blueprint(api.bp)
-    app.register_error_handler(HTTPException, _http_error)
-    return app
+    # oauth before api.bp: /<version>/dialog/oauth beats /<version>/<node>/<edge>
+    return assemble_app(__name__, state, [control.bp, oauth.install, api.bp], http_error=_http_error,
+                        request_class=GraphRequest)
 
 
 def _http_error(exc: HTTPException):

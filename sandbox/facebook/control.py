@@ -1,4 +1,5 @@
 """Facebook-specific ``/_sandbox/`` control endpoints (common ones live in sandbox.common).
+Here ``POST /users`` comes from ``control_common.add_user_route``.
 
 POST /_sandbox/users              {"username", "user_id"?, "expires_in"?, "page"?: true} -> 201 tokens + page_id
 POST /_sandbox/pages              {"name"?, "admins": {"<user_id>": ["CREATE_CONTENT", ...]}} -> 201 {"page_id"}
@@ -15,33 +16,13 @@ GET  /_sandbox/content            -> {"posts", "photos", "videos", "deleted", "c
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify
+
+from ..control_common import add_user_route
+from ..control_common import error as _error, fake as _fake, json_body as _body
 
 bp = Blueprint("fb_sandbox", __name__, url_prefix="/_sandbox")
-
-
-def _fake():
-    return current_app.extensions["fake"]
-
-
-def _body() -> dict:
-    body = request.get_json(silent=True)
-    return body if isinstance(body, dict) else {}
-
-
-def _error(status: int, message: str):
-    return jsonify({"error": message}), status
-
-
-@bp.post("/users")
-def add_user():
-    body = _body()
-    expires_in = body.get("expires_in", 5184000)
-    if isinstance(expires_in, bool) or not isinstance(expires_in, int) or expires_in <= 0:
-        return _error(400, "expires_in must be a positive integer")
-    user = _fake().add_user(body.get("user_id"), body.get("username"), expires_in=expires_in,
-                            page=bool(body.get("page", True)))
-    return jsonify(user), 201
+add_user_route(bp, default_expires_in=5184000, options=lambda body: {"page": bool(body.get("page", True))})
 
 
 @bp.post("/pages")

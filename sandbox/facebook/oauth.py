@@ -13,7 +13,7 @@ import secrets
 
 from flask import Blueprint, current_app
 
-from ..consent import Consent, ConsentError
+from ..consent import ConsentError, install_consent
 from .errors import GraphError
 from .state import Token
 
@@ -22,17 +22,7 @@ SHORT_LIVED = 7200
 
 
 def install(app, fake) -> None:
-    fake.consent = Consent(fake, title="Log in with Facebook", login=lambda name: _login(fake, name),
-                           scope_separator=",")
-    app.register_blueprint(bp)
-
-
-def _login(fake, name: str) -> str:
-    with fake.lock:
-        for user_id, user in fake.users.items():
-            if user.get("name") == name:
-                return user_id
-    return fake.add_user(None, name)["user_id"]
+    install_consent(app, fake, bp, title="Log in with Facebook", name_key="name", scope_separator=",")
 
 
 @bp.route("/<version>/dialog/oauth", methods=["GET", "POST"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
-from ..common import install_sandbox
+from ..appkit import assemble_app
 from . import api, control, oauth
 from .errors import LinkedInError
 from .state import FakeLinkedIn
@@ -31,13 +31,7 @@ def create_app(
             partner=partner,
             image_processing_secs=image_processing_secs,
         )
-    app = Flask(__name__, static_folder=None)
-    install_sandbox(app, state)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(control.bp)
-    oauth.install(app, state)
-    app.register_error_handler(HTTPException, _http_error)
-    return app
+    return assemble_app(__name__, state, [api.bp, control.bp, oauth.install], http_error=_http_error)
 
 
 def _http_error(exc: HTTPException):

@@ -1,4 +1,5 @@
 """LinkedIn-specific ``/_sandbox/`` control endpoints (the common ones live in sandbox.common).
+Here the ``/tokens/`` routes come from ``control_common.add_token_routes``.
 
 POST /_sandbox/users               {"username", "user_id"?, "scope"?, "partner"?, "expires_in"?} -> 201 tokens
 POST /_sandbox/organizations       {"user_id", "org_id"?, "role"?} -> 201 {"organization_id"}
@@ -14,22 +15,13 @@ GET  /_sandbox/posts               -> {"posts": [...], "deleted": [...]}
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify
+
+from ..control_common import add_token_routes
+from ..control_common import error as _error, fake as _fake, json_body as _body
 
 bp = Blueprint("linkedin_sandbox", __name__, url_prefix="/_sandbox")
-
-
-def _fake():
-    return current_app.extensions["fake"]
-
-
-def _body() -> dict:
-    body = request.get_json(silent=True)
-    return body if isinstance(body, dict) else {}
-
-
-def _error(status: int, message: str):
-    return jsonify({"error": message}), status
+add_token_routes(bp)
 
 
 @bp.post("/users")
@@ -47,24 +39,6 @@ def add_organization():
     except ValueError as exc:
         return _error(400, str(exc))
     return jsonify({"organization_id": org_id}), 201
-
-
-@bp.post("/tokens/expire")
-def expire_token():
-    try:
-        _fake().expire_token(_body().get("access_token"))
-    except KeyError:
-        return _error(404, "unknown access_token")
-    return jsonify({"expired": True})
-
-
-@bp.post("/tokens/revoke")
-def revoke_refresh():
-    try:
-        _fake().revoke_refresh(_body().get("refresh_token"))
-    except KeyError:
-        return _error(404, "unknown refresh_token")
-    return jsonify({"revoked": True})
 
 
 @bp.post("/partner")

@@ -12,7 +12,7 @@ import secrets
 
 from flask import Blueprint, current_app
 
-from ..consent import Consent, ConsentError
+from ..consent import ConsentError, install_consent
 from . import errors
 from .state import ACCESS_TTL, REFRESH_TTL, RefreshToken
 
@@ -20,17 +20,7 @@ bp = Blueprint("linkedin_oauth", __name__)
 
 
 def install(app, fake) -> None:
-    fake.consent = Consent(fake, title="Sign in with LinkedIn", login=lambda name: _login(fake, name),
-                           code_ttl=1800)
-    app.register_blueprint(bp)
-
-
-def _login(fake, name: str) -> str:
-    with fake.lock:
-        for user_id, user in fake.users.items():
-            if user["username"] == name:
-                return user_id
-    return fake.add_user(None, name)["user_id"]
+    install_consent(app, fake, bp, title="Sign in with LinkedIn", code_ttl=1800)
 
 
 @bp.route("/oauth/v2/authorization", methods=["GET", "POST"])

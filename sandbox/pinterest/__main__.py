@@ -6,37 +6,23 @@ line, so a demo can pick them up. Stop with Ctrl-C.
 
 from __future__ import annotations
 
-import argparse
-import json
-import threading
-
-from ..common import serve
+from ..appkit import CLIENT_ARGS, run_standalone
 from .app import create_app
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m sandbox.pinterest", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8104)
-    parser.add_argument("--user", action="append", default=[], help="username to create at start")
-    parser.add_argument("--processing-polls", type=int, default=1)
-    parser.add_argument("--trial", action="store_true", help="trial access: 1,000 requests a day")
-    parser.add_argument("--client-id", default="sandbox-client")
-    parser.add_argument("--client-secret", default="sandbox-secret")
-    args = parser.parse_args(argv)
-    app = create_app(client_id=args.client_id, client_secret=args.client_secret,
-                     processing_polls=args.processing_polls)
-    fake = app.extensions["fake"]
+def _start(fake, args) -> None:
     if args.trial:
         fake.set_trial(1000)
-    for username in args.user:
-        print(json.dumps(fake.add_user(None, username)), flush=True)
-    handle = serve(app, host=args.host, port=args.port)
-    print(f"fake Pinterest API v5 on {handle.url}", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        handle.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    run_standalone(create_app, name="pinterest", label="Pinterest API v5", default_port=8104, doc=__doc__, argv=argv,
+                   extra_args=[("--processing-polls", {"type": int, "default": 1}),
+                               ("--trial", {"action": "store_true", "help": "trial access: 1,000 requests a day"}),
+                               *CLIENT_ARGS],
+                   app_kwargs=lambda args: {"client_id": args.client_id, "client_secret": args.client_secret,
+                                            "processing_polls": args.processing_polls},
+                   on_start=_start)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """Pinterest-specific ``/_sandbox/`` control endpoints (the common ones live in sandbox.common).
+Here ``/users``, ``/tokens/``, ``/media/`` and ``/processing`` come from ``sandbox.control_common``.
 
 POST /_sandbox/users            {"username", "user_id"?, "expires_in"?, "scope"?} -> 201 tokens + board_id
 POST /_sandbox/boards           {"user_id", "board_id"?, "name"?} -> 201 {"board_id"}
@@ -15,35 +16,16 @@ POST /_sandbox/legacy_app       {"legacy": bool} -> refresh needs continuous_ref
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify
 
+from ..control_common import add_media_routes, add_token_routes, add_user_route
+from ..control_common import error as _error, fake as _fake, json_body as _body
 from .state import ACCESS_TTL, DEFAULT_SCOPE
 
 bp = Blueprint("pinterest_sandbox", __name__, url_prefix="/_sandbox")
-
-
-def _fake():
-    return current_app.extensions["fake"]
-
-
-def _body() -> dict:
-    body = request.get_json(silent=True)
-    return body if isinstance(body, dict) else {}
-
-
-def _error(status: int, message: str):
-    return jsonify({"error": message}), status
-
-
-@bp.post("/users")
-def add_user():
-    body = _body()
-    expires_in = body.get("expires_in", ACCESS_TTL)
-    if isinstance(expires_in, bool) or not isinstance(expires_in, int) or expires_in <= 0:
-        return _error(400, "expires_in must be a positive integer")
-    user = _fake().add_user(body.get("user_id"), body.get("username"), expires_in=expires_in,
-                            scope=body.get("scope", DEFAULT_SCOPE))
-    return jsonify(user), 201
+add_user_route(bp, default_expires_in=ACCESS_TTL, options=lambda body: {"scope": body.get("scope", DEFAULT_SCOPE)})
+add_token_routes(bp)
+add_media_routes(bp, expire="expire_upload")
 
 
 @bp.post("/boards")
@@ -53,62 +35,6 @@ def add_board():
         return _error(404, "unknown user_id")
     board_id = _fake().add_board(str(body["user_id"]), body.get("board_id"), body.get("name", "Board"))
     return jsonify({"board_id": board_id}), 201
-
-
-@bp.post("/tokens/expire")
-def expire_token():
-    try:
-        _fake().expire_token(_body().get("access_token"))
-    except KeyError:
-        return _error(404, "unknown access_token")
-    return jsonify({"expired": True})
-
-
-@bp.post("/tokens/revoke")
-def revoke_refresh():
-    try:
-        _fake().revoke_refresh(_body().get("refresh_token"))
-    except KeyError:
-        return _error(404, "unknown refresh_token")
-    return jsonify({"revoked": True})
-
-
-@bp.post("/processing")
-def script_processing():
-    body = _body()
-    outcome, media_id, message = body.get("outcome"), body.get("media_id"), body.get("message")
-    fake = _fake()
-    try:
-        if media_id is not None:
-            fake.set_media_outcome(media_id, outcome, message)
-        elif outcome == "failed":
-            fake.fail_next_media(message or "The video could not be processed.")
-        elif outcome == "stuck":
-            fake.stick_next_media()
-        else:
-            return _error(400, "without media_id, outcome must be failed or stuck")
-    except KeyError:
-        return _error(404, "unknown media id")
-    except ValueError as exc:
-        return _error(400, str(exc))
-    return jsonify({"scripted": {"outcome": outcome, "media_id": media_id}})
-
-
-@bp.post("/media/<media_id>/expire")
-def expire_upload(media_id: str):
-    try:
-        _fake().expire_upload(media_id)
-    except KeyError:
-        return _error(404, "unknown media id")
-    return jsonify({"expired": True})
-
-
-@bp.get("/media/<media_id>")
-def get_media(media_id: str):
-    item = _fake().media.get(media_id)
-    if item is None:
-        return _error(404, "unknown media id")
-    return jsonify(item.as_dict())
 
 
 @bp.get("/pins")

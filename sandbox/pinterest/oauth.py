@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app
 
-from ..consent import Consent, ConsentError
+from ..consent import ConsentError, install_consent
 from . import errors
 from .state import ACCESS_TTL
 
@@ -18,17 +18,7 @@ ACCOUNT_READ = frozenset({"user_accounts:read"})
 
 
 def install(app, fake) -> None:
-    fake.consent = Consent(fake, title="Give access to your Pinterest account",
-                           login=lambda name: _login(fake, name), scope_separator=",")
-    app.register_blueprint(bp)
-
-
-def _login(fake, name: str) -> str:
-    with fake.lock:
-        for user_id, user in fake.users.items():
-            if user["username"] == name:
-                return user_id
-    return fake.add_user(None, name)["user_id"]
+    install_consent(app, fake, bp, title="Give access to your Pinterest account", scope_separator=",")
 
 
 @bp.route("/oauth/", methods=["GET", "POST"])

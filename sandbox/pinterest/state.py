@@ -18,6 +18,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 
 from ..common import SandboxState
+from ..knobs import PROCESSING_OUTCOMES, MediaOutcomes, TokenKnobs  # noqa: F401 (re-export)
 from . import errors
 
 DEFAULT_SCOPE = "boards:read boards:write pins:read pins:write user_accounts:read"
@@ -30,7 +31,6 @@ FAULT_ENDPOINTS = frozenset(
 )
 #: ``quota``: the trial daily limit answer (429); ``expired_policy``: the bucket's 403.
 EXTRA_FAULT_KINDS = ("quota", "expired_policy")
-PROCESSING_OUTCOMES = ("succeeded", "failed", "stuck")
 
 
 @dataclass
@@ -65,8 +65,13 @@ class Media:
         }
 
 
-class FakePinterest(SandboxState):
-    """All state of one fake Pinterest. Thread-safe: mutate only under ``self.lock``."""
+class FakePinterest(TokenKnobs, MediaOutcomes, SandboxState):
+    """All state of one fake Pinterest. Thread-safe: mutate only under ``self.lock``.
+
+    ``expire_token`` and ``revoke_refresh`` come from ``TokenKnobs``; the media knobs
+    (``fail_next_media``, ``stick_next_media``, ``set_media_outcome``) come
+    from ``MediaOutcomes``; they apply to the next media to be uploaded.
+    """
 
     provider = "pinterest"
     fault_endpoints = FAULT_ENDPOINTS
@@ -152,15 +157,6 @@ class FakePinterest(SandboxState):
 
     # ----------------------------------------------------------------- tokens
 
-    def expire_token(self, access_token: str) -> None:
-        """The next call with ``access_token`` gets 401."""
-        with self.lock:
-            self.access_tokens[access_token].expires_at = self.now() - 1
-
-    def revoke_refresh(self, refresh_token: str) -> None:
-        with self.lock:
-            self.refresh_tokens[refresh_token].state = "revoked"
-
     def expire_refresh(self, refresh_token: str) -> None:
         with self.lock:
             self.refresh_tokens[refresh_token].expires_at = self.now() - 1
@@ -227,27 +223,6 @@ class FakePinterest(SandboxState):
             raise errors.rate_limited()
 
     # ----------------------------------------------------------------- media knobs
-
-    def fail_next_media(self, message: str = "The video could not be processed.") -> None:
-        """The next media to be uploaded ends ``failed``."""
-        with self.lock:
-            self._next_outcomes.append(("failed", message))
-
-    def stick_next_media(self) -> None:
-        """The next media to be uploaded stays ``processing`` forever."""
-        with self.lock:
-            self._next_outcomes.append(("stuck", None))
-
-    def take_next_outcome(self) -> tuple[str, str | None]:
-        with self.lock:
-            return self._next_outcomes.popleft() if self._next_outcomes else ("succeeded", None)
-
-    def set_media_outcome(self, media_id: str, outcome: str, message: str | None = None) -> None:
-        if outcome not in PROCESSING_OUTCOMES:
-            raise ValueError(f"outcome must be one of {PROCESSING_OUTCOMES}")
-        with self.lock:
-            item = self.media[media_id]
-            item.outcome, item.failure_message = outcome, message or item.failure_message
 
     def expire_upload(self, media_id: str) -> None:
         """The media's upload policy is expired now (the bucket answers 403)."""

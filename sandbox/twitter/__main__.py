@@ -6,39 +6,14 @@ demo can pick them up. Stop with Ctrl-C.
 
 from __future__ import annotations
 
-import argparse
-import json
-import threading
-
-from ..common import serve
+from ..appkit import CLIENT_ARGS, run_standalone
 from .app import create_app
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m sandbox.twitter", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8101)
-    parser.add_argument("--user", action="append", default=[], help="username to create at start")
-    parser.add_argument("--processing-polls", type=int, default=2)
-    parser.add_argument("--check-after-secs", type=int, default=1)
-    parser.add_argument("--client-id", default="sandbox-client")
-    parser.add_argument("--client-secret", default="sandbox-secret")
-    args = parser.parse_args(argv)
-    app = create_app(
-        client_id=args.client_id,
-        client_secret=args.client_secret,
-        processing_polls=args.processing_polls,
-        check_after_secs=args.check_after_secs,
-    )
-    fake = app.extensions["fake"]
-    for username in args.user:
-        print(json.dumps(fake.add_user(None, username)), flush=True)
-    handle = serve(app, host=args.host, port=args.port)
-    print(f"fake X API v2 on {handle.url}", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        handle.stop()
+    run_standalone(create_app, name="twitter", label="X API v2", default_port=8101, doc=__doc__, argv=argv,
+                   extra_args=[("--processing-polls", {"type": int, "default": 2}),
+                               ("--check-after-secs", {"type": int, "default": 1}), *CLIENT_ARGS])
 
 
 if __name__ == "__main__":

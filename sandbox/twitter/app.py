@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.exceptions import HTTPException, NotFound
 
-from ..common import install_sandbox
+from ..appkit import assemble_app
 from . import api, control, oauth, problems
 from .state import FakeX
 
@@ -30,13 +30,7 @@ def create_app(
             processing_polls=processing_polls,
             check_after_secs=check_after_secs,
         )
-    app = Flask(__name__, static_folder=None)
-    install_sandbox(app, state)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(control.bp)
-    oauth.install(app, state)
-    app.register_error_handler(HTTPException, _http_error)
-    return app
+    return assemble_app(__name__, state, [api.bp, control.bp, oauth.install], http_error=_http_error)
 
 
 def _http_error(exc: HTTPException):

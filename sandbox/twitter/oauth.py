@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, request
 
-from ..consent import Consent, ConsentError
+from ..consent import ConsentError, install_consent
 from . import problems
 
 bp = Blueprint("x_oauth", __name__)
@@ -19,17 +19,7 @@ READ_SCOPES = frozenset({"tweet.read", "users.read"})
 
 def install(app, fake) -> None:
     """Attach the consent store to ``fake`` and mount the routes."""
-    fake.consent = Consent(fake, title="Authorize app · X", login=lambda name: _login(fake, name),
-                           code_ttl=30, pkce_required=True)
-    app.register_blueprint(bp)
-
-
-def _login(fake, name: str) -> str:
-    with fake.lock:
-        for user_id, user in fake.users.items():
-            if user["username"] == name:
-                return user_id
-    return fake.add_user(None, name)["user_id"]
+    install_consent(app, fake, bp, title="Authorize app · X", code_ttl=30, pkce_required=True)
 
 
 @bp.route("/i/oauth2/authorize", methods=["GET", "POST"])

@@ -17,6 +17,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from ..common import SandboxState
+from ..knobs import PROCESSING_OUTCOMES, MediaOutcomes, TokenKnobs  # noqa: F401 (re-export)
 from . import problems
 
 DEFAULT_SCOPE = "tweet.read tweet.write users.read media.write offline.access"
@@ -38,8 +39,6 @@ DEFAULT_RATE_LIMITS = {
 FAULT_ENDPOINTS = frozenset(
     {"token", "initialize", "append", "finalize", "status", "image", "tweets", "delete", "lookup"}
 )
-
-PROCESSING_OUTCOMES = ("succeeded", "failed", "stuck")
 
 
 @dataclass
@@ -72,10 +71,16 @@ class RateInfo:
         }
 
 
-class FakeX(SandboxState):
-    """All state of one fake X. Thread-safe: mutate only under ``self.lock``."""
+class FakeX(TokenKnobs, MediaOutcomes, SandboxState):
+    """All state of one fake X. Thread-safe: mutate only under ``self.lock``.
+
+    ``expire_token`` and ``revoke_refresh`` come from ``TokenKnobs``; the media knobs
+    (``fail_next_media``, ``stick_next_media``, ``set_media_outcome``) come
+    from ``MediaOutcomes``; they apply to the next video/GIF to finalize.
+    """
 
     provider = "x"
+    default_failure_message = "Unsupported video format"
     fault_endpoints = FAULT_ENDPOINTS
     extra_fault_kinds = ("usage_capped",)
 
@@ -164,16 +169,6 @@ class FakeX(SandboxState):
             self.access_tokens[token] = AccessToken(None, "", float("inf"))
         return token
 
-    def expire_token(self, access_token: str) -> None:
-        """Make ``access_token`` expired now (the next call with it gets 401)."""
-        with self.lock:
-            self.access_tokens[access_token].expires_at = self.now() - 1
-
-    def revoke_refresh(self, refresh_token: str) -> None:
-        """Make ``refresh_token`` unusable (the refresh grant answers 400)."""
-        with self.lock:
-            self.refresh_tokens[refresh_token].state = "revoked"
-
     def authenticate(self, authorization: str | None, scopes: frozenset[str]) -> str:
         """Return the user id behind an ``Authorization: Bearer`` header or raise.
 
@@ -256,29 +251,6 @@ class FakeX(SandboxState):
         return RateInfo(limit, max(0, limit - slot[1]), int(slot[0] + window) + 1, slot[1] < limit)
 
     # ----------------------------------------------------------------- media knobs
-
-    def fail_next_media(self, message: str = "Unsupported video format") -> None:
-        """The next video/GIF to finalize ends ``failed`` with ``InvalidMedia``."""
-        with self.lock:
-            self._next_outcomes.append(("failed", message))
-
-    def stick_next_media(self) -> None:
-        """The next video/GIF to finalize stays ``in_progress`` forever."""
-        with self.lock:
-            self._next_outcomes.append(("stuck", None))
-
-    def take_next_outcome(self) -> tuple[str, str | None]:
-        with self.lock:
-            return self._next_outcomes.popleft() if self._next_outcomes else ("succeeded", None)
-
-    def set_media_outcome(self, media_id: str, outcome: str, message: str | None = None) -> None:
-        """Script how ``media_id``'s processing ends: succeeded, failed or stuck."""
-        if outcome not in PROCESSING_OUTCOMES:
-            raise ValueError(f"outcome must be one of {PROCESSING_OUTCOMES}")
-        with self.lock:
-            item = self.media[media_id]
-            item.outcome = outcome
-            item.failure_message = message or item.failure_message
 
     def expire_media(self, media_id: str) -> None:
         """Make ``media_id`` expired now (append, finalize, status and tweets refuse it)."""

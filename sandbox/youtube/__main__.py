@@ -6,35 +6,15 @@ line, so a demo can pick them up. Stop with Ctrl-C.
 
 from __future__ import annotations
 
-import argparse
-import json
-import threading
-
-from ..common import serve
+from ..appkit import CLIENT_ARGS, run_standalone
 from .app import create_app
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m sandbox.youtube", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8105)
-    parser.add_argument("--user", action="append", default=[], help="username to create at start")
-    parser.add_argument("--processing-seconds", type=float, default=1.0)
-    parser.add_argument("--quota-model", choices=("current", "legacy"), default="current")
-    parser.add_argument("--client-id", default="sandbox-client")
-    parser.add_argument("--client-secret", default="sandbox-secret")
-    args = parser.parse_args(argv)
-    app = create_app(client_id=args.client_id, client_secret=args.client_secret,
-                     processing_seconds=args.processing_seconds, quota_model=args.quota_model)
-    fake = app.extensions["fake"]
-    for username in args.user:
-        print(json.dumps(fake.add_user(None, username)), flush=True)
-    handle = serve(app, host=args.host, port=args.port)
-    print(f"fake YouTube Data API v3 on {handle.url}", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        handle.stop()
+    run_standalone(create_app, name="youtube", label="YouTube Data API v3", default_port=8105, doc=__doc__, argv=argv,
+                   extra_args=[("--processing-seconds", {"type": float, "default": 1.0}),
+                               ("--quota-model", {"choices": ("current", "legacy"), "default": "current"}),
+                               *CLIENT_ARGS])
 
 
 if __name__ == "__main__":

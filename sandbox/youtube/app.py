@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
-from ..common import install_sandbox
+from ..appkit import assemble_app
 from . import api, control, oauth, upload, videos
 from .errors import YouTubeError
 from .state import FakeYouTube
@@ -22,13 +22,8 @@ def create_app(state: FakeYouTube | None = None, *, client_id: str = "sandbox-cl
     if state is None:
         state = FakeYouTube(client_id=client_id, client_secret=client_secret,
                             processing_seconds=processing_seconds, quota_model=quota_model)
-    app = Flask(__name__, static_folder=None)
-    install_sandbox(app, state)
-    for module in (upload, videos, api, control):
-        app.register_blueprint(module.bp)
-    oauth.install(app, state)
-    app.register_error_handler(HTTPException, _http_error)
-    return app
+    return assemble_app(__name__, state, [upload.bp, videos.bp, api.bp, control.bp, oauth.install],
+                        http_error=_http_error)
 
 
 def _http_error(exc: HTTPException):

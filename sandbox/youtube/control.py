@@ -15,24 +15,13 @@ GET  /_sandbox/objects           creation counts, deleted video ids
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify
+
+from ..control_common import error as _error, fake as _fake, json_body as _body
 
 bp = Blueprint("yt_sandbox", __name__, url_prefix="/_sandbox")
 FLAGS = {"unverified_project": bool, "testing_app": bool, "processing_seconds": (int, float),
          "session_lifetime": (int, float), "expired_session_status": int}
-
-
-def _fake():
-    return current_app.extensions["fake"]
-
-
-def _body() -> dict:
-    body = request.get_json(silent=True)
-    return body if isinstance(body, dict) else {}
-
-
-def _error(status: int, message: str):
-    return jsonify({"error": message}), status
 
 
 @bp.post("/users")

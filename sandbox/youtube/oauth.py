@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, request
 
-from ..consent import Consent, ConsentError
+from ..consent import ConsentError, install_consent
 from . import errors
 from .calls import READ_SCOPES, api_call, json_response, parts
 from .state import rfc3339
@@ -19,16 +19,7 @@ bp = Blueprint("youtube_oauth", __name__)
 
 
 def install(app, fake) -> None:
-    fake.consent = Consent(fake, title="Sign in with Google", login=lambda name: _login(fake, name))
-    app.register_blueprint(bp)
-
-
-def _login(fake, name: str) -> str:
-    with fake.lock:
-        for user_id, user in fake.users.items():
-            if user["username"] == name:
-                return user_id
-    return fake.add_user(None, name)["user_id"]
+    install_consent(app, fake, bp, title="Sign in with Google")
 
 
 @bp.route("/o/oauth2/v2/auth", methods=["GET", "POST"])
