@@ -54,7 +54,7 @@ def receiver():
     server.stop()
 
 
-def stack_env(pg_url: str, broker_url: str, s3_endpoint: str, fakes: dict, tmp: str, bucket: str) -> dict:
+def stack_env(pg_url: str, broker_url: str, s3_url: str, fakes: dict, tmp: str, bucket: str) -> dict:
     return {
         **provider_env(fakes),
         "PUSHWIRE_DATA_DIR": tmp,
@@ -63,7 +63,7 @@ def stack_env(pg_url: str, broker_url: str, s3_endpoint: str, fakes: dict, tmp: 
         # Several test sessions may share one Redis: keep their queues apart.
         "PUSHWIRE_BROKER_KEY_PREFIX": f"pwtest-{uuid.uuid4().hex[:8]}:",
         "PUSHWIRE_STAGING_URL": f"s3://{bucket}/staging",
-        "PUSHWIRE_S3_ENDPOINT_URL": s3_endpoint,
+        "PUSHWIRE_S3_ENDPOINT_URL": s3_url,
         "PUSHWIRE_S3_ACCESS_KEY_ID": TEST_ACCESS_KEY_ID,
         "PUSHWIRE_S3_SECRET_ACCESS_KEY": TEST_SECRET_ACCESS_KEY,
         "PUSHWIRE_S3_CREATE_BUCKET": "true",

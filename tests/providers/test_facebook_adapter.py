@@ -22,8 +22,9 @@ from app.providers.errors import (
 )
 from app.providers.facebook import FacebookAdapter
 from app.staging import open_store
-from sandbox.common import MiB, serve
+from sandbox.common import MiB
 from sandbox.facebook import create_app
+from tests.support.fakes import served
 
 V = "/v21.0"
 
@@ -42,11 +43,7 @@ def mp4(size: int) -> bytes:
 
 @pytest.fixture(scope="module")
 def server():
-    app = create_app(processing_polls=1, windows=(MiB, 3 * MiB, 2 * MiB))
-    handle = serve(app)
-    handle.state = app.extensions["fake"]
-    yield handle
-    handle.stop()
+    yield from served(create_app(processing_polls=1, windows=(MiB, 3 * MiB, 2 * MiB)))
 
 
 @pytest.fixture()

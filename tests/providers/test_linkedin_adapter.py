@@ -24,8 +24,8 @@ from app.providers.errors import (
 )
 from app.providers.linkedin import LinkedInAdapter, escape_little_text, seconds_until_utc_midnight
 from app.sniff import detect_image_format
-from sandbox.common import serve
 from sandbox.linkedin import create_app
+from tests.support.fakes import served
 
 
 def png(extra: int = 2000) -> bytes:
@@ -36,11 +36,7 @@ def png(extra: int = 2000) -> bytes:
 
 @pytest.fixture(scope="module")
 def server():
-    app = create_app()
-    handle = serve(app)
-    handle.state = app.extensions["fake"]
-    yield handle
-    handle.stop()
+    yield from served(create_app())
 
 
 @pytest.fixture()

@@ -16,8 +16,8 @@ from app.providers.errors import (
 )
 from app.providers.pinterest import PinterestAdapter
 from app.staging import open_store
-from sandbox.common import serve
 from sandbox.pinterest import create_app
+from tests.support.fakes import served
 
 MP4_HEAD = b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41"
 
@@ -30,11 +30,7 @@ def png() -> bytes:
 
 @pytest.fixture(scope="module")
 def server():
-    app = create_app()
-    handle = serve(app)
-    handle.state = app.extensions["fake"]
-    yield handle
-    handle.stop()
+    yield from served(create_app())
 
 
 @pytest.fixture()

@@ -28,8 +28,8 @@ from app.providers.errors import (
 )
 from app.providers.youtube import YouTubeAdapter
 from app.staging import open_store
-from sandbox.common import serve
 from sandbox.youtube import create_app
+from tests.support.fakes import served
 
 Q = 256 * 1024
 MP4_HEAD = b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41"
@@ -51,11 +51,7 @@ def png() -> bytes:
 
 @pytest.fixture(scope="module")
 def server():
-    app = create_app(processing_seconds=0.05)
-    handle = serve(app)
-    handle.state = app.extensions["fake"]
-    yield handle
-    handle.stop()
+    yield from served(create_app(processing_seconds=0.05))
 
 
 @pytest.fixture()

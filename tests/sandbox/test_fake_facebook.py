@@ -6,13 +6,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 import requests
 
-from sandbox.common import MiB, serve
+from sandbox.common import MiB
 from sandbox.facebook import create_app
+from tests.support.fakes import served
 
 V = "/v21.0"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 200
@@ -20,11 +20,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 200
 
 @pytest.fixture(scope="module")
 def server():
-    app = create_app(processing_polls=1, windows=(2048, 4096))
-    handle = serve(app)
-    handle.state = app.extensions["fake"]
-    yield handle
-    handle.stop()
+    yield from served(create_app(processing_polls=1, windows=(2048, 4096)))
 
 
 @pytest.fixture()

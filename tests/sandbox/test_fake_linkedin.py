@@ -11,8 +11,8 @@ import time
 import pytest
 import requests
 
-from sandbox.common import serve
 from sandbox.linkedin import create_app
+from tests.support.fakes import served
 
 VERSION = "202610"
 PNG = b"\x89PNG\r\n\x1a\n" + os.urandom(500)
@@ -20,11 +20,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + os.urandom(500)
 
 @pytest.fixture(scope="module")
 def server():
-    app = create_app()
-    handle = serve(app)
-    handle.state = app.extensions["fake"]
-    yield handle
-    handle.stop()
+    yield from served(create_app())
 
 
 @pytest.fixture()

@@ -12,8 +12,8 @@ import time
 import pytest
 import requests
 
-from sandbox.common import serve
 from sandbox.pinterest import create_app
+from tests.support.fakes import served
 
 BASIC = "Basic " + base64.b64encode(b"sandbox-client:sandbox-secret").decode()
 PNG = b"\x89PNG\r\n\x1a\n" + os.urandom(64)
@@ -22,11 +22,7 @@ VIDEO = b"\x00\x00\x00\x20ftypisom" + os.urandom(5000)
 
 @pytest.fixture(scope="module")
 def server():
-    app = create_app()
-    handle = serve(app)
-    handle.state = app.extensions["fake"]
-    yield handle
-    handle.stop()
+    yield from served(create_app())
 
 
 @pytest.fixture()

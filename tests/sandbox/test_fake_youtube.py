@@ -11,8 +11,8 @@ import time
 import pytest
 import requests
 
-from sandbox.common import serve
 from sandbox.youtube import create_app
+from tests.support.fakes import served
 
 Q = 256 * 1024
 VIDEO = b"\x00\x00\x00\x20ftypisom" + bytes(range(256)) * 4096  # 1 MiB + 12 bytes
@@ -20,11 +20,7 @@ VIDEO = b"\x00\x00\x00\x20ftypisom" + bytes(range(256)) * 4096  # 1 MiB + 12 byt
 
 @pytest.fixture(scope="module")
 def server():
-    app = create_app(processing_seconds=0.2)
-    handle = serve(app)
-    handle.state = app.extensions["fake"]
-    yield handle
-    handle.stop()
+    yield from served(create_app(processing_seconds=0.2))
 
 
 @pytest.fixture()

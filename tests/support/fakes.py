@@ -22,3 +22,12 @@ def start_fakes() -> dict:
     """
     only = [p for p in os.environ.get("PUSHWIRE_TEST_FAKES", "").split(",") if p]
     return fleet.start_fakes(only=only or None, kwargs=CREATE_KWARGS)
+
+
+def served(app):
+    """Serve one fake app for a fixture: ``yield from served(create_app())`` gives a
+    ServerHandle whose ``.state`` is the fake's knobs, stopped when the fixture ends."""
+    handle = fleet.serve(app)
+    handle.state = app.extensions["fake"]
+    yield handle
+    handle.stop()
