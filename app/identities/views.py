@@ -125,17 +125,29 @@ def delete_identity(token: str):
 
 @bp.put("/identities/<token>/synchronize.json")
 def synchronize(token: str):
-    """Refresh the access token if expired (or forced) through the provider's refresh grant."""
+    """Refresh the access token if expired (or forced) through the provider's refresh grant,
+    and (``update_user_data``, default true) the profile from the provider."""
     rt = current_app.extensions["pushwire"]
     options = _node(Synchronize, "synchronize", required=False)
     with rt.db.session() as session:
         identity = _own(session, current_site(session), token)
         identity_id = identity.id
     try:
-        access_token(rt, identity_id, force_refresh=options.force_token_update)
-    except KeyError:
-        raise ApiError(501, f"Token refresh is not available for {identity.provider} yet.", "not_supported") from None
+        token_now = access_token(rt, identity_id, force_refresh=options.force_token_update)
+        if options.update_user_data:
+            _update_profile(rt, identity_id, identity.provider, token_now)
     except ProviderError as exc:
         raise ApiError(exc.status if exc.status < 500 else 502, exc.info, exc.reason) from None
     with rt.db.session() as session:
         return success({"identity": render(session.get(Identity, identity_id))})
+
+
+def _update_profile(rt, identity_id: int, provider: str, token: str) -> None:
+    """Read the account's current profile at the provider and merge it in."""
+    from app.connect.flows import flow_for
+
+    account = flow_for(provider, rt.settings).account(token)
+    with rt.db.session() as session:
+        identity = session.get(Identity, identity_id)
+        identity.profile = {**(identity.profile or {}), **account.profile}
+        identity.updated_at = utcnow()

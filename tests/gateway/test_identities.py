@@ -70,6 +70,8 @@ def test_synchronize_refreshes_through_the_provider(api, app, fake_x):
     resp = api.put(f"/identities/{token}/synchronize.json",
                    {"request": {"synchronize": {"force_token_update": True}}})
     assert resp.status_code == 200, resp.json
+    profile = data(resp)["identity"]["profile"]
+    assert profile["username"] == "sync_user" and profile["num_followers"] is not None  # read from the provider
     rt = app.extensions["pushwire"]
     with rt.db.session() as session:
         row = session.scalar(select(Identity).where(Identity.token == token))
