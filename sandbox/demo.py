@@ -58,9 +58,9 @@ def wait_for(url: str, timeout: float = 60) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
-            requests.get(url, timeout=1)
+            requests.get(url, timeout=10)
             return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or busy starting
             time.sleep(0.3)
     raise SystemExit(f"{url} did not come up")
 
