@@ -1,0 +1,1 @@
+"""Pushwire benchmarks: ``python -m bench [--quick] [--only NAME]`` writes bench/RESULTS.md."""

@@ -1,0 +1,87 @@
+"""Target 5: accept rate and latency of ``twitter/video.json`` under 32 concurrent clients.
+
+The gateway (gunicorn, 2 workers x 8 threads, as the Procfile) only accepts
+and queues (no worker runs); the baseline is ``bench.naive_app`` (one INSERT
+and one Celery publish) under the same gunicorn options, same database and
+broker, same run. 32 client threads (one ``requests.Session`` each) post for
+a fixed time; accept rate and latency percentiles of 2xx answers are compared.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import requests
+
+from bench.env import BenchEnv
+from bench.posts import prepare
+from bench.result import Result, margin
+
+CLIENTS = 32
+P99_MS = 100.0
+
+
+def run(quick: bool = False) -> list[Result]:
+    seconds = 5 if quick else 20
+    with BenchEnv(providers=("twitter",)) as env:
+        stack = env.stack()
+        stack.start_gateway()
+        client, identities = prepare(env, stack, identities=1)
+        body = {"request": {"push": {"video": {"video_url": env.origin.url_for(1024 * 1024)}}}}
+        ours = _load(stack.url + f"/push/identities/{identities[0]}/twitter/video.json", body,
+                     client.http.auth, seconds)
+        stack.kill("web", 15)
+        env.sql_exec("create table if not exists bench_naive (id bigserial primary key, body jsonb not null, "
+                     "created_at timestamptz default now())")
+        naive = env.stack(BENCH_NAIVE_DB=env.db_url, BENCH_NAIVE_BROKER=env.redis_url, BENCH_NAIVE_PREFIX=env.prefix)
+        naive.start_gateway(app="bench.naive_app:create_app()", health="/health")
+        base = _load(naive.url + "/naive", body, None, seconds)
+    ratio = ours["rate"] / base["rate"]
+    return [
+        Result("gateway", f"twitter/video.json accept rate, {CLIENTS} clients", ours["rate"], "req/s",
+               baseline=base["rate"], ratio=ratio, target=">= 1x naive endpoint", met=ratio >= 1 and not ours["errors"],
+               margin=margin(ratio, 1.0, True), note=_note(ours, base)),
+        Result("gateway", "twitter/video.json p99 latency", ours["p99"], "ms", baseline=base["p99"],
+               target=f"< {P99_MS:g} ms", met=ours["p99"] < P99_MS, margin=margin(ours["p99"], P99_MS, False)),
+    ]
+
+
+def _load(url: str, body: dict, auth, seconds: float) -> dict:
+    """``CLIENTS`` threads POST ``body`` to ``url`` for ``seconds`` (after a 1 s warm-up)."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    start, stop = time.perf_counter() + 1.0, time.perf_counter() + 1.0 + seconds
+
+    def client() -> None:
+        http = requests.Session()
+        http.auth = auth
+        while (now := time.perf_counter()) < stop:
+            try:
+                resp = http.post(url, json=body, timeout=30)
+                ok = resp.status_code in (200, 202)
+            except requests.RequestException as exc:
+                ok, resp = False, exc
+            took = time.perf_counter() - now
+            if now >= start:
+                with lock:
+                    (latencies.append(took) if ok else errors.append(str(getattr(resp, "status_code", resp))))
+
+    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    latencies.sort()
+    pct = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else None  # noqa: E731
+    return {"rate": len(latencies) / seconds, "p50": pct(0.5), "p99": pct(0.99), "errors": len(errors),
+            "error_sample": errors[:3], "n": len(latencies)}
+
+
+def _note(ours: dict, base: dict) -> str:
+    text = (f"pushwire: {ours['n']} accepted, p50 {ours['p50']:.0f} ms, p99 {ours['p99']:.0f} ms; naive: {base['n']} "
+            f"accepted, p50 {base['p50']:.0f} ms, p99 {base['p99']:.0f} ms")
+    if ours["errors"] or base["errors"]:
+        text += f"; errors: pushwire {ours['errors']} {ours['error_sample']}, naive {base['errors']}"
+    return text

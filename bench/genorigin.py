@@ -1,0 +1,53 @@
+"""A loopback origin that generates sample videos on the fly (constant memory).
+
+``GeneratedOrigin().url_for(size, seed)`` returns a URL whose body is an MP4
+signature followed by pseudo-random bytes, ``size`` bytes long, produced one
+1 MiB block at a time: a 2 GiB video costs the benchmark process 1 MiB.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from werkzeug.wrappers import Request, Response
+
+from sandbox.common import serve
+from tests.support.origin import MP4_HEAD
+
+BLOCK = 1024 * 1024
+
+
+def generate(size: int, seed: int = 0, block: int = BLOCK):
+    """Yield ``size`` bytes of sample video in ``block``-sized pieces."""
+    filler = hashlib.sha256(str(seed).encode()).digest() * (block // 32)
+    first = (MP4_HEAD + filler)[:block]
+    sent = 0
+    piece = first
+    while sent < size:
+        out = piece[: size - sent]
+        sent += len(out)
+        yield out
+        piece = filler
+
+
+class GeneratedOrigin:
+    """Serves ``/gen/<size>/<seed>.mp4``; stop() when done."""
+
+    def __init__(self):
+        self.handle = serve(self.app)
+        self.url = self.handle.url
+
+    def url_for(self, size: int, seed: int = 0) -> str:
+        return f"{self.url}/gen/{size}/{seed}.mp4"
+
+    def app(self, environ, start_response):
+        parts = Request(environ).path.strip("/").split("/")
+        if len(parts) != 3 or parts[0] != "gen" or not parts[1].isdigit():
+            return Response("not found", status=404)(environ, start_response)
+        size, seed = int(parts[1]), parts[2].split(".")[0]
+        resp = Response(generate(size, int(seed) if seed.isdigit() else 0),
+                        headers={"Content-Length": str(size)}, content_type="video/mp4")
+        return resp(environ, start_response)
+
+    def stop(self) -> None:
+        self.handle.stop()

@@ -1,0 +1,70 @@
+"""Targets 3 and 7: text posts when every provider call takes 500 ms, and fleet scaling.
+
+Every call to the fake X sleeps 500 ms (the fakes' ``slow`` fault on every
+endpoint). 1,000 posts (quick: 200) are queued, then the upload+callback
+worker runs them with a thread pool sized for I/O (``-P threads -c 200``);
+the database pool stays small (sessions are short; PostgreSQL's 100 clients
+are shared by every process). Then the same with 1, 2 and 4
+worker processes of ``-c 50`` each (target 7: near-linear scaling), and one
+prefork run (a process per upload, what peers do) as the contrast.
+"""
+
+from __future__ import annotations
+
+from bench.env import BenchEnv
+from bench.posts import measure_posts, prepare
+from bench.result import Result, margin
+
+DELAY = 0.5
+TARGET = 100.0
+
+
+def run(quick: bool = False) -> list[Result]:
+    n = 200 if quick else 1000
+    results = []
+    with BenchEnv(providers=("twitter",)) as env:
+        env.fakes["twitter"].state.faults.add("*", "slow", count=10**8, delay=DELAY)
+        stack = env.stack()
+        stack.start_gateway()
+        client, identities = prepare(env, stack)
+        for pool, conc, dbpool in _configs(quick):
+            got = measure_posts(env, stack, client, identities, n, 1, pool, conc, timeout=n / 2 + 120,
+                                worker_env={"PUSHWIRE_DATABASE_POOL_SIZE": str(dbpool)})
+            met = got["rate"] >= TARGET and not got["failed"]
+            results.append(Result("slow_providers", f"{n} posts, 1 node, -P {pool} -c {conc}, db pool {dbpool}",
+                                  got["rate"], "posts/s", target=f">= {TARGET:g} posts/s",
+                                  met=met if (pool, conc, dbpool) == ("threads", 200, 10) else None,
+                                  margin=margin(got["rate"], TARGET, True), note=_note(got)))
+        results.extend(_fleet(env, stack, client, identities, n, quick))
+    return results
+
+
+def _configs(quick: bool):
+    """(pool, concurrency, database pool size) of the one-node runs."""
+    if quick:
+        return [("threads", 200, 10)]
+    # PostgreSQL allows 100 clients here (shared with other runs): a pool of P
+    # opens up to 2P (overflow), so the pool stays small; sessions are short.
+    return [("threads", 200, 10), ("threads", 200, 5), ("threads", 100, 10)]
+
+
+def _fleet(env, stack, client, identities, n: int, quick: bool) -> list[Result]:
+    rates, out = {}, []
+    for workers in ((1, 2) if quick else (1, 2, 4)):
+        got = measure_posts(env, stack, client, identities, n, workers, "threads", 50, timeout=n / 2 + 120,
+                            worker_env={"PUSHWIRE_DATABASE_POOL_SIZE": "5"})
+        rates[workers] = got["rate"]
+        ideal = rates[1] * workers
+        out.append(Result("fleet", f"{n} slow posts, {workers} worker process(es) x -P threads -c 50", got["rate"],
+                          "posts/s", baseline=rates[1], ratio=got["rate"] / rates[1], target=f"~{workers}x (linear)",
+                          met=(got["rate"] >= 0.8 * ideal and not got["failed"]) if workers > 1 else None,
+                          margin=f"{got['rate'] / ideal * 100:.0f}% of linear" if workers > 1 else "",
+                          note=_note(got)))
+    return out
+
+
+def _note(got: dict) -> str:
+    text = f"{got['n']} posts in {got['seconds']:.1f} s"
+    if got["failed"]:
+        text += f"; {got['failed']} FAILED ({got['reason']})"
+    return text
