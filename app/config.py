@@ -22,7 +22,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
 
     database_url: str = ""  # default: sqlite:///<data_dir>/pushwire.sqlite
-    database_pool_size: int = 10
+    database_pool_size: int = 10  # connections kept per process
+    database_max_overflow: int = 10  # extra connections a process may open under load
+    database_pool_recycle: int = 300  # seconds before a pooled connection is replaced
 
     broker_url: str = ""  # default: kombu's SQLAlchemy transport on a SQLite file
     broker_key_prefix: str = ""  # Redis brokers: prefix every key (several installations on one Redis)

@@ -61,6 +61,11 @@ def bind(**fields) -> contextvars.Token:
     return _context.set({**_context.get(), **{k: v for k, v in fields.items() if v is not None}})
 
 
+def bind_request(push) -> None:
+    """Tag the rest of this task's log lines (and metrics) with the push it works on."""
+    bind(request_token=push.token, site=push.site_id, provider=push.provider)
+
+
 def unbind(token: contextvars.Token) -> None:
     """Restore the context as it was before the matching ``bind``."""
     try:

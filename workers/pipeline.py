@@ -34,22 +34,32 @@ def push_chain(celery, request_id: int, staged: bool):
     return chain(*(celery.signature(name, args=(request_id,), immutable=True, **ROUTES[name]) for name in steps))
 
 
-def enqueue_push(rt, request_id: int, staged: bool) -> bool:
-    """Publish the chain of a committed request and mark it enqueued.
+def enqueue_push(rt, request_id: int, staged: bool, mark_enqueued: bool = False) -> bool:
+    """Publish the chain of a committed request.
 
-    If the broker is down the request stays committed with ``enqueued_at`` empty
-    and the sweeper publishes it later: an accepted push is never lost.
+    The gateway commits requests with ``enqueued_at`` already set (saving a
+    second transaction per accept); if publishing fails, ``enqueued_at`` is
+    cleared so the sweeper publishes the request later: an accepted push is
+    never lost. Should the gateway die between commit and publish, the request
+    shows no activity and the stall sweep enqueues it. ``mark_enqueued`` sets
+    the time after a successful publish (the sweeper's re-publishing).
     """
     try:
         push_chain(rt.celery, request_id, staged).apply_async()
     except Exception:  # broker unreachable, connection reset, ...
         log.exception("could not enqueue request %s; the sweeper will retry", request_id)
+        _set_enqueued(rt, request_id, None)
         return False
+    if mark_enqueued:
+        _set_enqueued(rt, request_id, utcnow())
+    return True
+
+
+def _set_enqueued(rt, request_id: int, when) -> None:
     with rt.db.session() as session:
         session.query(PushRequest).filter(PushRequest.id == request_id).update(
-            {"enqueued_at": utcnow()}, synchronize_session=False
+            {"enqueued_at": when}, synchronize_session=False
         )
-    return True
 
 
 def enqueue_callback(rt, request_id: int, countdown: float = 0) -> None:

@@ -16,7 +16,6 @@ Every handler swallows its own errors: observability never fails a task.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import time
 
@@ -27,7 +26,7 @@ log = logging.getLogger(__name__)
 PREFIX = "pushwire."
 FINAL_UPLOAD_RESULTS = ("succeeded", "failed", "unconfirmed")
 MB = 1024 * 1024
-_started: dict[str, tuple[float, dt.datetime, dict]] = {}
+_started: dict[str, float] = {}
 _connected: list = []
 
 
@@ -60,53 +59,42 @@ def _request_id(args) -> int | None:
 
 
 def _prerun(task_id=None, task=None, args=None, **_kw) -> None:
+    """Start the clock and the log context; the pipeline adds the request's fields
+    (``app.logs.bind_request``) once it has read the row, so no query happens here."""
     stage = _stage(task)
     if stage is None:
         return
-    try:
-        from app.logs import bind, clear
+    from app.logs import bind, clear
 
-        clear()
-        info = _request_info(task, _request_id(args))
-        _started[task_id] = (time.monotonic(), _utcnow(), info)
-        bind(task_id=task_id, stage=stage, attempt=task.request.retries + 1, **info)
-    except Exception:
-        log.warning("could not set the log context of %s", task_id, exc_info=True)
+    clear()
+    _started[task_id] = time.monotonic()
+    bind(task_id=task_id, stage=stage, attempt=task.request.retries + 1)
 
 
 def _postrun(task_id=None, task=None, args=None, retval=None, state=None, **_kw) -> None:
     stage = _stage(task)
     if stage is None:
         return
+    from app.logs import clear, current_context
+
     try:
-        started, started_at, info = _started.pop(task_id, (None, None, {}))
+        started = _started.pop(task_id, None)
         result = retval if isinstance(retval, str) else ("retry" if state == "RETRY" else str(state).lower())
-        _record(task, stage, result, _request_id(args), info, started, started_at)
+        _record(stage, result, current_context().get("provider") or "unknown", started)
     except Exception:
         log.warning("could not record metrics of %s", task_id, exc_info=True)
     finally:
-        from app.logs import clear
-
         clear()
 
 
-def _record(task, stage, result, request_id, info, started, started_at) -> None:
-    from app.ops.metrics import BYTES_MOVED, CALLBACKS, PUSHES, STAGE_DURATION
+def _record(stage: str, result: str, provider: str, started: float | None) -> None:
+    """Durations and final outcomes; bytes and callback outcomes are counted by the pipeline."""
+    from app.ops.metrics import PUSHES, STAGE_DURATION
 
     if started is not None:
         STAGE_DURATION.labels(stage, result).observe(time.monotonic() - started)
-    provider = info.get("provider") or "unknown"
-    if request_id is None or result == "skipped":
-        return
     if (stage == "upload" and result in FINAL_UPLOAD_RESULTS) or (stage == "stage" and result == "failed"):
         PUSHES.labels(provider, result).inc()
-    if stage in ("stage", "upload"):
-        moved = _bytes_moved(task, request_id, stage)
-        if moved:
-            BYTES_MOVED.labels(provider, stage).inc(moved)
-    elif stage == "callback" and started_at is not None:
-        for outcome in _callback_outcomes(task, request_id, started_at):
-            CALLBACKS.labels(outcome).inc()
 
 
 def _retry(sender=None, reason=None, **_kw) -> None:
@@ -120,63 +108,6 @@ def _retry(sender=None, reason=None, **_kw) -> None:
         RETRIES.labels(stage, getattr(cause, "reason", None) or type(cause).__name__).inc()
     except Exception:
         log.warning("could not count a retry", exc_info=True)
-
-
-# -- reading the rows -----------------------------------------------------------
-
-
-def _db(task):
-    from workers.context import runtime
-
-    return runtime(task.app).db
-
-
-def _request_info(task, request_id: int | None) -> dict:
-    """request_token, site and provider of the request (empty when unknown)."""
-    if request_id is None:
-        return {}
-    from sqlalchemy import select
-
-    from app.models import PushRequest, Site
-
-    with _db(task).session() as session:
-        row = session.execute(
-            select(PushRequest.token, PushRequest.provider, Site.name)
-            .join(Site, Site.id == PushRequest.site_id).where(PushRequest.id == request_id)
-        ).first()
-    return {"request_token": row[0], "provider": row[1], "site": row[2]} if row else {}
-
-
-def _bytes_moved(task, request_id: int, stage: str) -> int:
-    """Bytes of the latest attempt of ``stage`` (the one this task just ran)."""
-    from sqlalchemy import select
-
-    from app.models import StageAttempt
-
-    with _db(task).session() as session:
-        return session.scalar(
-            select(StageAttempt.bytes_moved).where(StageAttempt.request_id == request_id, StageAttempt.stage == stage)
-            .order_by(StageAttempt.id.desc()).limit(1)
-        ) or 0
-
-
-def _callback_outcomes(task, request_id: int, since: dt.datetime) -> list[str]:
-    """Outcomes of the callback attempts this task made."""
-    from sqlalchemy import select
-
-    from app.models import CallbackAttempt
-
-    with _db(task).session() as session:
-        return list(session.scalars(
-            select(CallbackAttempt.outcome).where(CallbackAttempt.request_id == request_id,
-                                                  CallbackAttempt.at >= since)
-        ))
-
-
-def _utcnow() -> dt.datetime:
-    from app.models import utcnow
-
-    return utcnow()
 
 
 # -- progress as a custom task state ---------------------------------------------

@@ -21,7 +21,9 @@ from sqlalchemy import select, update
 from standardwebhooks.webhooks import Webhook
 
 from app.api.envelope import SUCCESS_INFO
+from app.logs import bind_request
 from app.models import CallbackAttempt, PushRequest, utcnow
+from app.ops.metrics import CALLBACKS
 from app.net import UnsafeURLError, safe_request
 from app.states import DELIVERING_CALLBACK, transition
 
@@ -66,6 +68,7 @@ def run_callback(rt, request_id: int) -> float | None:
         return None
     with rt.db.session() as session:
         push = session.get(PushRequest, request_id)
+        bind_request(push)
         if not push.webhook_id:
             push.webhook_id = f"msg_{uuid.uuid4().hex}"
         body = json.dumps(build_payload(push), separators=(",", ":"))
@@ -106,9 +109,11 @@ def _record(rt, request_id, number, webhook_id, status, error, elapsed) -> float
         next_at = None
         if not delivered and number < len(delays) and not (error or "").startswith("refused"):
             next_at = first + dt.timedelta(seconds=delays[number])
+        outcome = "delivered" if delivered else ("retrying" if next_at else "abandoned")
+        CALLBACKS.labels(outcome).inc()
         session.add(CallbackAttempt(
             request_id=request_id, attempt=number, webhook_id=webhook_id, status_code=status,
-            outcome="delivered" if delivered else ("retrying" if next_at else "abandoned"),
+            outcome=outcome,
             error=error or (None if delivered else f"HTTP {status}"),
             duration_ms=int(elapsed * 1000), next_attempt_at=next_at,
         ))

@@ -14,8 +14,10 @@ import time
 
 import requests
 
+from app.logs import bind_request
 from app.models import PushRequest, StageAttempt, utcnow
 from app.net import UnsafeURLError, safe_get
+from app.ops.metrics import BYTES_MOVED
 from app.pipeline.heartbeat import heartbeat
 from app.pipeline.outcome import Retry, give_up_after_crashes, record_failure, retry_or_fail
 from app.sniff import SNIFF_BYTES, detect_video_format, video_mime_type
@@ -39,6 +41,7 @@ def run_stage(rt, request_id: int, task_id: str | None = None) -> str:
         push = session.get(PushRequest, request_id, with_for_update=True)
         if push is None or push.state not in (QUEUED, STAGING) or push.outcome or push.staged_key:
             return "skipped"
+        bind_request(push)
         try:
             attempt = begin_attempt(session, push, "stage", task_id, lease=dt.timedelta(seconds=rt.settings.attempt_lease))
         except DuplicateTask as exc:
@@ -68,6 +71,7 @@ def run_stage(rt, request_id: int, task_id: str | None = None) -> str:
         push.staged_key, push.staged_bytes = key, size
         push.progress = {**(push.progress or {}), "format": fmt, "mime_type": video_mime_type(fmt)}
         end_attempt(session.get(StageAttempt, attempt_id), "succeeded", bytes_moved=size)
+    BYTES_MOVED.labels(push.provider, "stage").inc(size)
     return "staged"
 
 

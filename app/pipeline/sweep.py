@@ -38,7 +38,7 @@ def sweep(rt) -> dict:
             ).limit(500)
         ).all()
     for request_id, payload in lost:
-        if enqueue_push(rt, request_id, staged=bool(payload.get("video_url"))):
+        if enqueue_push(rt, request_id, staged=bool(payload.get("video_url")), mark_enqueued=True):
             counts["requeued"] += 1
     with rt.db.session() as session:
         due = session.scalars(

@@ -9,7 +9,9 @@ import time
 
 from app.events import emit_upload
 from app.identities.tokens import access_token
+from app.logs import bind_request
 from app.models import PushRequest, StageAttempt, utcnow
+from app.ops.metrics import BYTES_MOVED
 from app.pipeline.heartbeat import heartbeat
 from app.pipeline.media import download_image
 from app.limits import Limit
@@ -34,6 +36,7 @@ def run_upload(rt, request_id: int, task_id: str | None = None) -> str:
         push = session.get(PushRequest, request_id, with_for_update=True)
         if push is None or push.outcome or push.state not in (QUEUED, STAGING, UPLOADING, PROCESSING):
             return "skipped"
+        bind_request(push)
         adapter = rt.adapter(push.provider)
         staged = adapter.needs_staging(push.kind) and bool(push.payload.get("video_url"))
         if staged and not push.staged_key:
@@ -85,6 +88,8 @@ def run_upload(rt, request_id: int, task_id: str | None = None) -> str:
         succeed(session, push, outcome.data, outcome.provider_ids)
         if staged_media is not None:
             emit_upload(session, push)
+    if staged_media is not None:
+        BYTES_MOVED.labels(push.provider, "upload").inc(staged_media.size)
     _drop_staged(rt, staged_media)
     return "succeeded"
 

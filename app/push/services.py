@@ -122,6 +122,7 @@ def create_request(session: Session, site: Site, identity: Identity, endpoint: E
         idempotency_key=key,
         body_hash=digest,
         state="queued",
+        enqueued_at=utcnow(),  # cleared again if publishing fails (workers.pipeline.enqueue_push)
     )
     session.add(push)
     session.flush()

@@ -69,6 +69,7 @@ class Stack:
     def start_worker(self, name: str = "worker") -> None:
         self._spawn(name, [str(BIN / "celery"), "-A", "workers.worker", "worker", "-l", "info",
                            "-Q", self.queues, "-c", str(self.concurrency), "-n", f"{name}-{self.port}@%h",
+                           "-P", os.environ.get("PUSHWIRE_TEST_POOL", "prefork"),
                            "--without-gossip", "--without-mingle"])
 
     def _spawn(self, name: str, argv: list[str]) -> None:
