@@ -98,8 +98,10 @@ def keys_reencrypt(rt: Runtime) -> None:
 
 from app.cli_client import push, requests_group  # noqa: E402  (API-client commands)
 from app.dashboard.cli import dashboard  # noqa: E402
+
 for _group in (dashboard, push, requests_group):
     main.add_command(_group)
 
 from app.connect.cli import callback  # noqa: E402  (site callback add|list|remove)
+
 site.add_command(callback)

@@ -70,7 +70,7 @@ def run(rt, base: str, gateway, sites: list[tuple[int, str]], args) -> dict:
     ready.wait(timeout=120)
     idle_rss = _rss(gateway.pid)
     committed = _produce(rt, [site_id for site_id, _ in sites], args.rate, args.seconds)
-    time.sleep(2.0)  # drain; the streams stay open until the gateway stops
+    _drain(received, lock, len(committed), timeout=30.0)  # the streams stay open until the gateway stops
     latencies = [got - committed[eid] for eid, times in received.items() if eid in committed for got in times]
     delivered = len(latencies)
     latencies.sort()
@@ -83,6 +83,17 @@ def run(rt, base: str, gateway, sites: list[tuple[int, str]], args) -> dict:
         "latency_ms_p99": round(1000 * latencies[int(0.99 * (len(latencies) - 1))], 2) if latencies else None,
         "gateway_rss_mb_idle_streams": idle_rss, "gateway_rss_mb_after": _rss(gateway.pid),
     }
+
+
+def _drain(received: dict, lock, expected: int, timeout: float) -> None:
+    """Wait until every committed event reached its stream (or ``timeout`` passed):
+    a fixed short wait undercounts deliveries that are merely queued."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with lock:
+            if sum(len(times) for times in received.values()) >= expected:
+                return
+        time.sleep(0.2)
 
 
 def _read(base, key, n, received, lock, ready) -> None:

@@ -16,7 +16,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select, update
 
 from app.crypto import resolve_secret_key
-from app.models import Connection, ConnectFlow, SiteCallbackUrl, utcnow
+from app.models import ConnectFlow, Connection, SiteCallbackUrl, utcnow
 
 COOKIE = "pushwire_connect"
 

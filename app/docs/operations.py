@@ -10,7 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from app.docs.envelopes import (
-    DETAIL_EXAMPLE, IDENTITY_EXAMPLE, IDENTITY_TOKEN, REQUEST_TOKEN, STATES, SUMMARY_EXAMPLE, ref,
+    DETAIL_EXAMPLE,
+    IDENTITY_EXAMPLE,
+    IDENTITY_TOKEN,
+    REQUEST_TOKEN,
+    STATES,
+    SUMMARY_EXAMPLE,
+    ref,
 )
 from app.identities.schemas import PROVIDERS
 

@@ -20,12 +20,12 @@ from sqlalchemy import func, select
 from app.api.auth import current_site
 from app.api.envelope import success
 from app.api.errors import ApiError, bad_request, not_found
+from app.api.paging import paging
 from app.identities.schemas import IdentityImport, Synchronize
 from app.identities.tokens import access_token
 from app.models import Identity, utcnow
 from app.providers.errors import ProviderError
 from app.status.render import iso
-from app.status.views import _paging
 
 bp = Blueprint("identities", __name__)
 
@@ -93,7 +93,7 @@ def import_identity():
 @bp.get("/identities.json")
 def list_identities():
     rt = current_app.extensions["pushwire"]
-    page, per_page = _paging()
+    page, per_page = paging()
     with rt.db.session() as session:
         site = current_site(session)
         query = select(Identity).where(Identity.site_id == site.id)

@@ -8,7 +8,8 @@ Errors are reported as short, redacted sentences (never URLs with passwords).
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 
 from sqlalchemy import text
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 import os
 import socket
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, values
 from prometheus_client import REGISTRY as PROCESS_REGISTRY
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, values
 
 if values.ValueClass is not values.MutexValue:
     # Multiprocess mode: name files by host and pid, not pid alone, so

@@ -23,8 +23,8 @@ from standardwebhooks.webhooks import Webhook
 from app.api.envelope import SUCCESS_INFO
 from app.logs import bind_request
 from app.models import CallbackAttempt, PushRequest, utcnow
-from app.ops.metrics import CALLBACKS
 from app.net import UnsafeURLError, safe_request
+from app.ops.metrics import CALLBACKS
 from app.states import DELIVERING_CALLBACK, transition
 
 LEASE = dt.timedelta(minutes=10)

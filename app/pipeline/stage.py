@@ -9,7 +9,6 @@ the whole download.
 from __future__ import annotations
 
 import datetime as dt
-
 import time
 
 import requests

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-
 import random
 import time
 
 from app.events import emit_upload
 from app.identities.tokens import access_token
+from app.limits import Limit
 from app.logs import bind_request
 from app.models import PushRequest, StageAttempt, utcnow
 from app.ops.metrics import BYTES_MOVED
 from app.pipeline.heartbeat import heartbeat
 from app.pipeline.media import download_image
-from app.limits import Limit
 from app.pipeline.outcome import Retry, give_up_after_crashes, record_failure, retry_or_fail, succeed
 from app.providers.base import PushContext, StagedMedia
 from app.providers.errors import AuthExpired, OutcomeUnknown, ProviderError, RateLimited

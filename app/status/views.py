@@ -15,16 +15,16 @@ from sqlalchemy import func, select
 
 from app.api.auth import current_site
 from app.api.envelope import success
-from app.api.errors import bad_request, not_found
+from app.api.errors import ApiError, bad_request, not_found
+from app.api.paging import paging
 from app.models import Identity, PushRequest
 from app.providers.errors import ProviderError
 from app.states import CANCELLED, QUEUED, transition
-from app.stream.producers import delete_pushed_video, is_pushed_video
 from app.status.render import render_request, render_summary
+from app.stream.producers import delete_pushed_video, is_pushed_video
 
 bp = Blueprint("status", __name__)
 
-MAX_PAGE = 1_000_000
 STATES = ("queued", "staging", "uploading", "processing", "delivering_callback",
           "succeeded", "failed", "cancelled", "unconfirmed")
 
@@ -49,7 +49,7 @@ def show(token: str):
 def index():
     """Requests of this site, newest first; filters identity_token, provider, state; page, per_page."""
     rt = current_app.extensions["pushwire"]
-    page, per_page = _paging()
+    page, per_page = paging()
     with rt.db.session() as session:
         site = current_site(session)
         query = select(PushRequest).where(PushRequest.site_id == site.id)
@@ -81,25 +81,10 @@ def cancel(token: str):
             try:
                 deleted = delete_pushed_video(rt, session, push)
             except ProviderError as exc:
-                from app.api.errors import ApiError
-
                 raise ApiError(exc.status if exc.status in (400, 403, 422, 429) else 502,
                                f"The video could not be deleted: {exc.info}", exc.reason) from None
             return success({"request": {**render_summary(push), "deleted_at_provider": deleted}})
         if push.state != QUEUED:
-            from app.api.errors import ApiError
-
             raise ApiError(409, f"The request is {push.state}; only queued requests can be cancelled.", "not_cancellable")
         transition(session, push, CANCELLED, "cancelled by the site")
         return success({"request": render_summary(push)})
-
-
-def _paging() -> tuple[int, int]:
-    try:
-        page = int(request.args.get("page", 1))
-        per_page = int(request.args.get("per_page", 50))
-    except ValueError:
-        raise bad_request("page and per_page must be whole numbers.", "invalid_paging") from None
-    if not 1 <= page <= MAX_PAGE or not 1 <= per_page <= 500:
-        raise bad_request(f"page is between 1 and {MAX_PAGE}; per_page is between 1 and 500.", "invalid_paging")
-    return page, per_page
