@@ -19,6 +19,17 @@ from tests.support.stack import Client, Stack
 _redis_db = itertools.count(5)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_log_context():
+    """Pipeline functions called in-process tag the log context (Celery's signals clear
+    it between tasks in a worker); start and end every test without one."""
+    from app.logs import clear
+
+    clear()
+    yield
+    clear()
+
+
 @pytest.fixture(scope="session")
 def pg_url():
     url, drop = create_database()
