@@ -78,9 +78,13 @@ class StagingStore(ABC):
     def size(self, key: str) -> int:
         """Return the object's size in bytes; StagedObjectMissing if absent."""
 
-    @abstractmethod
     def exists(self, key: str) -> bool:
-        """Return True if the object exists."""
+        """Return True if the object exists (asks ``size``)."""
+        try:
+            self.size(key)
+        except StagedObjectMissing:
+            return False
+        return True
 
     @abstractmethod
     def read_range(self, key: str, start: int, length: int) -> bytes:

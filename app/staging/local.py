@@ -89,14 +89,6 @@ class LocalStagingStore(StagingStore):
         """Return the file size; StagedObjectMissing if absent."""
         return self._stat(key).st_size
 
-    def exists(self, key: str) -> bool:
-        """Return True if ``key`` is a regular file in the store."""
-        try:
-            self._stat(key)
-        except StagedObjectMissing:
-            return False
-        return True
-
     def read_range(self, key: str, start: int, length: int) -> bytes:
         """Return up to ``length`` bytes at ``start`` (short only at EOF)."""
         check_range_args(start, length)

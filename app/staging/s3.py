@@ -157,14 +157,6 @@ class S3StagingStore(StagingStore):
             head = self._client().head_object(Bucket=self.bucket, Key=self.s3_key(key))
         return int(head["ContentLength"])
 
-    def exists(self, key: str) -> bool:
-        """Return True if the object exists (HEAD)."""
-        try:
-            self.size(key)
-        except StagedObjectMissing:
-            return False
-        return True
-
     def read_range(self, key: str, start: int, length: int) -> bytes:
         """Return up to ``length`` bytes at ``start`` with one ranged GET."""
         check_range_args(start, length)
