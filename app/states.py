@@ -118,6 +118,8 @@ def begin_attempt(session: Session, request: PushRequest, stage: str, task_id: s
     attempt = StageAttempt(request_id=request.id, stage=stage, attempt=len(prior) + 1, task_id=task_id)
     session.add(attempt)
     session.flush()
+    # How often this stage's worker died so far (for bounded redelivery), without another query.
+    attempt.crashes = sum(1 for row in prior if row.outcome == "interrupted")
     return attempt
 
 

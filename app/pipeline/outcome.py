@@ -95,8 +95,7 @@ def fail_unexpectedly(rt, request_id: int, task_name: str, exc: Exception) -> No
 def give_up_after_crashes(session: Session, push: PushRequest, attempt: StageAttempt, limit: int) -> bool:
     """Fail the push when its stage's worker died ``limit`` times (a poison message:
     a file that crashes the process, memory exhaustion): redelivery is bounded."""
-    crashes = session.query(StageAttempt).filter_by(
-        request_id=push.id, stage=attempt.stage, outcome="interrupted").count()
+    crashes = attempt.crashes  # counted by begin_attempt
     if crashes < limit:
         return False
     info = (f"The worker running the {attempt.stage} stage stopped {crashes} times before finishing "

@@ -38,7 +38,8 @@ def sweep(rt) -> dict:
             ).limit(500)
         ).all()
     for request_id, payload in lost:
-        if enqueue_push(rt, request_id, staged=bool(payload.get("video_url")), mark_enqueued=True):
+        if enqueue_push(rt, request_id, staged=bool(payload.get("video_url")), mark_enqueued=True,
+                        callback=bool(payload.get("callback_url"))):
             counts["requeued"] += 1
     with rt.db.session() as session:
         due = session.scalars(
@@ -94,6 +95,7 @@ def _requeue_stalled(rt, now: dt.datetime) -> int:
             ).rowcount
         if claimed:
             log.warning("request %s stalled; enqueuing it again", request_id)
-            enqueue_push(rt, request_id, staged=bool(payload.get("video_url")) and not staged_key)
+            enqueue_push(rt, request_id, staged=bool(payload.get("video_url")) and not staged_key,
+                         callback=bool(payload.get("callback_url")))
             count += 1
     return count

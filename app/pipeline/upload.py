@@ -6,8 +6,10 @@ import datetime as dt
 import random
 import time
 
+from sqlalchemy import update
+
 from app.events import emit_upload
-from app.identities.tokens import access_token
+from app.identities.tokens import access_token, needs_refresh
 from app.limits import Limit
 from app.logs import bind_request
 from app.models import PushRequest, StageAttempt, utcnow
@@ -63,11 +65,13 @@ def run_upload(rt, request_id: int, task_id: str | None = None) -> str:
             staged_media = StagedMedia(rt.store, push.staged_key, push.staged_bytes,
                                        push.progress.get("format", ""), push.progress.get("mime_type", "video/mp4"))
         identity_id = identity.id
+        # The common case needs no second read: the token is fresh.
+        token = None if needs_refresh(identity) else rt.cipher.decrypt(identity.access_token_enc)
     ctx = PushContext(access_token="", staged=staged_media, **ctx_args)
     _wire_callbacks(rt, ctx, request_id, attempt_id)
     try:
         with heartbeat(rt, attempt_id):
-            outcome = _push_with_refresh(rt, adapter, ctx, identity_id)
+            outcome = _push_with_refresh(rt, adapter, ctx, identity_id, token)
     except OutcomeUnknown as exc:
         record_failure(rt, request_id, attempt_id, reason=exc.reason, info=exc.info, code=exc.status, unconfirmed=True)
         return "unconfirmed"
@@ -102,9 +106,9 @@ def _throttle(rt, push) -> float:
     return wait + random.uniform(0, 1) if wait else 0.0
 
 
-def _push_with_refresh(rt, adapter, ctx: PushContext, identity_id: int):
+def _push_with_refresh(rt, adapter, ctx: PushContext, identity_id: int, token: str | None = None):
     """Push with a fresh token; on a 401, refresh once and push again."""
-    ctx.access_token = access_token(rt, identity_id)
+    ctx.access_token = token or access_token(rt, identity_id)
     try:
         return adapter.push(ctx)
     except AuthExpired:
@@ -117,8 +121,9 @@ def _wire_callbacks(rt, ctx: PushContext, request_id: int, attempt_id: int) -> N
     last = [0.0]
 
     def save_progress(progress: dict) -> None:
+        # One UPDATE, no SELECT: publish_once calls this twice per post.
         with rt.db.session() as session:
-            session.get(PushRequest, request_id).progress = dict(progress)
+            session.execute(update(PushRequest).where(PushRequest.id == request_id).values(progress=dict(progress)))
 
     def report_bytes(total: int) -> None:
         now = time.monotonic()
@@ -142,7 +147,7 @@ def _wire_callbacks(rt, ctx: PushContext, request_id: int, attempt_id: int) -> N
 
     def heartbeat() -> None:
         with rt.db.session() as session:
-            session.get(StageAttempt, attempt_id).progress_at = utcnow()
+            session.execute(update(StageAttempt).where(StageAttempt.id == attempt_id).values(progress_at=utcnow()))
 
     ctx.sleep = sleep
     ctx.download = lambda url, max_bytes: download_image(rt, url, max_bytes)

@@ -47,7 +47,8 @@ def _make_view(endpoint: Endpoint):
             if not replay:
                 push = services.create_request(session, site, identity, endpoint, request.path, payload, key, digest)
         if not replay:
-            enqueue_push(rt, push.id, staged=services.is_asynchronous(payload))
+            enqueue_push(rt, push.id, staged=services.is_asynchronous(payload),
+                         callback=bool(payload.get("callback_url")))
         return _answer(rt, endpoint, push, wait=not services.is_asynchronous(payload))
 
     view.__name__ = "push_" + endpoint.path.replace("/", "_").replace("<", "").replace(">", "")
