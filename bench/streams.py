@@ -100,7 +100,9 @@ def _read(base, key, n, received, lock, ready) -> None:
     # Each stream is its own IP so the per-IP connection limit does not apply.
     resp = requests.get(base + "/stream/api/", params={"token": key}, stream=True, timeout=(10, 60),
                         headers={"X-Forwarded-For": f"10.{n // 65536}.{n // 256 % 256}.{n % 256}"})
-    lines = resp.iter_lines(chunk_size=None, delimiter=b"\r\n")
+    # Default line splitting: with delimiter=b"\r\n", requests can mis-split a \r\n
+    # that straddles two network chunks.
+    lines = resp.iter_lines(chunk_size=None)
     next(lines)  # the first keep-alive: subscribed
     ready.wait(timeout=120)
     try:
@@ -110,7 +112,7 @@ def _read(base, key, n, received, lock, ready) -> None:
                 event_id = int(json.loads(line)["id"])
                 with lock:
                     received.setdefault(event_id, []).append(now)
-    except (requests.RequestException, AttributeError, ValueError):
+    except (requests.RequestException, AttributeError):
         pass  # closed at the end of the run
 
 
