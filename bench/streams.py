@@ -107,11 +107,15 @@ def _read(base, key, n, received, lock, ready) -> None:
     ready.wait(timeout=120)
     try:
         for line in lines:
-            if line:
-                now = time.time()
+            if not line:
+                continue
+            now = time.time()
+            try:
                 event_id = int(json.loads(line)["id"])
-                with lock:
-                    received.setdefault(event_id, []).append(now)
+            except (ValueError, KeyError):
+                continue  # an error element or a damaged line: count what arrives intact
+            with lock:
+                received.setdefault(event_id, []).append(now)
     except (requests.RequestException, AttributeError):
         pass  # closed at the end of the run
 
