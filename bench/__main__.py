@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         results.extend(_run_one(name, args.quick))
         print(report.table(results[-20:]) if args.verbose else f"[bench] {name} done", flush=True)
     print(report.table(results))
-    if not args.no_write:
+    if not args.no_write and not args.only:  # a subset must not replace the full table
         print(f"written to {report.write(results, args.quick, time.time() - started)}")
     return 1 if any(r.metric == "crashed" for r in results) else 0
 
@@ -54,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="small sizes: checks that every benchmark runs")
     p.add_argument("--only", help=f"comma-separated subset of {', '.join(BENCHES)}")
-    p.add_argument("--no-write", action="store_true", help="do not rewrite bench/RESULTS.md")
+    p.add_argument("--no-write", action="store_true", help="do not rewrite bench/RESULTS.md (a --only run never does)")
     p.add_argument("--verbose", action="store_true", help="print the table after every benchmark")
     return p
 
