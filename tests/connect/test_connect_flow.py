@@ -40,12 +40,7 @@ def authorize_query(result, fakes, provider) -> dict:
 
 def push(client, identity: str, path: str, node: str, body: dict) -> dict:
     resp = client.post(f"/push/identities/{identity}/{path}.json", {"request": {"push": {node: body}}})
-    assert resp.status_code in (200, 202), resp.text
-    data = resp.json()["response"]["result"]["data"]
-    if resp.status_code == 202:
-        final = client.wait_final(data["request_token"])
-        assert final["state"] == "succeeded", final
-    return data
+    return client.settled(resp)
 
 
 def test_x_connect_uses_pkce_sets_a_safe_cookie_and_the_identity_can_post(browser, connect_site, client, fakes):

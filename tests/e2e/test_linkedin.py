@@ -22,17 +22,6 @@ def _push(client, identity: str, path: str, node: dict):
     return client.post(f"/push/identities/{identity}/linkedin/{path}.json", {"request": {"push": {"post": node}}})
 
 
-def _result(client, resp) -> dict:
-    """The success data, waiting for the worker when the gateway answered 202."""
-    assert resp.status_code in (200, 202), resp.text
-    data = resp.json()["response"]["result"]["data"]
-    if resp.status_code == 202:
-        final = client.wait_final(data["request_token"])
-        assert final["state"] == "succeeded", json.dumps(final, indent=1)
-        return {**final["result"], "request_token": data["request_token"]}
-    return data
-
-
 def _check_post_data(data: dict, fake, author: str) -> dict:
     assert data["provider"] == "linkedin" and data["object"] == "post" and data["request_token"]
     assert data["url"] == f"https://www.linkedin.com/feed/update/{data['post_id']}"
@@ -48,7 +37,7 @@ def test_member_text_and_link_post(client, make_identity, fakes):
     before = fake.created("posts")
     resp = _push(client, user["identity"], "post", {"message": "Hello (world) #1", "link": "https://example.com/x",
                                                       "title": "X", "description": "About X"})
-    data = _result(client, resp)
+    data = client.settled(resp)
     post = _check_post_data(data, fake, f"urn:li:person:{user['user_id']}")
     assert post["text"] == "Hello (world) #1" and not post["truncated"]
     assert post["content"] == {"article": {"source": "https://example.com/x", "title": "X", "description": "About X"}}
@@ -60,7 +49,7 @@ def test_member_picture_post(client, make_identity, fakes, origin):
     user = make_identity("linkedin")
     picture = PNG + os.urandom(40_000)
     url = origin.add("li-picture.png", picture)
-    data = _result(client, _push(client, user["identity"], "post", {"message": "pic", "picture": url}))
+    data = client.settled(_push(client, user["identity"], "post", {"message": "pic", "picture": url}))
     post = _check_post_data(data, fake, f"urn:li:person:{user['user_id']}")
     image = fake.images[post["content"]["media"]["id"]]
     assert image.sha256 == hashlib.sha256(picture).hexdigest() and len(image.puts) == 1
@@ -72,7 +61,7 @@ def test_company_post_with_picture(client, make_identity, fakes, origin):
     user = make_identity("linkedin")
     org = user["organization_id"]
     url = origin.add("li-company.png", PNG + os.urandom(1000))
-    data = _result(client, _push(client, user["identity"], "company/post",
+    data = client.settled(_push(client, user["identity"], "company/post",
                                  {"company": org, "message": "We are hiring", "picture": url}))
     post = _check_post_data(data, fake, f"urn:li:organization:{org}")
     assert fake.images[post["content"]["media"]["id"]].owner == f"urn:li:organization:{org}"

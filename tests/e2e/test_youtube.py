@@ -33,17 +33,6 @@ def push(client, user, path: str, node: str, body: dict):
                        {"request": {"push": {node: body}}})
 
 
-def settled(client, resp) -> dict:
-    """The result data of a synchronous push (200), or of its request once final (202)."""
-    assert resp.status_code in (200, 202), resp.text
-    data = resp.json()["response"]["result"]["data"]
-    if resp.status_code == 202:
-        final = client.wait_final(data["request_token"])
-        assert final["state"] == "succeeded", json.dumps(final, indent=1)
-        return {**final["result"], "request_token": data["request_token"]}
-    return data
-
-
 def callback_for(receiver, token):
     got = receiver.wait_for(lambda all_: any(token.encode() in c["body"] and c["status"] == 204 for c in all_))
     return [c for c in got if token.encode() in c["body"] and c["status"] == 204][-1]
@@ -83,18 +72,18 @@ def test_playlist_item_playlist_and_section_answer_with_the_providers_ids(client
     user = make_identity("youtube")
     before = dict(fake.created)
 
-    playlist = settled(client, push(client, user, "playlist", "playlist",
+    playlist = client.settled(push(client, user, "playlist", "playlist",
                                     {"title": "Best of", "privacy_status": "public", "default_language": "en"}))
     assert playlist["object"] == "playlist" and playlist["provider"] == "youtube"
     assert fake.playlists[playlist["playlist_id"]]["snippet"]["title"] == "Best of"
 
     video_id = fake.add_video(user["channel_id"])
-    item = settled(client, push(client, user, f"playlist/{playlist['playlist_id']}/video", "video",
+    item = client.settled(push(client, user, f"playlist/{playlist['playlist_id']}/video", "video",
                                 {"video_id": video_id, "position": 0}))
     assert item["playlist_item_id"] in fake.playlist_items and item["video_id"] == video_id
     assert fake.playlists[playlist["playlist_id"]]["items"] == [item["playlist_item_id"]]
 
-    section = settled(client, push(client, user, "channel/section", "section",
+    section = client.settled(push(client, user, "channel/section", "section",
                                    {"type": "multiplePlaylists", "title": "Picks",
                                     "playlists": [playlist["playlist_id"], user["playlist_id"]]}))
     assert section["object"] == "section" and section["section_id"] in fake.sections
@@ -131,6 +120,6 @@ def test_permanent_error_surfaces_its_reason(client, make_identity, fake):
 def test_rejected_access_token_is_refreshed_once_and_the_push_goes_through(client, make_identity, fake):
     user = make_identity("youtube")
     fake.expire_token(user["access_token"])  # YouTube answers 401 authError; the worker refreshes at /token
-    playlist = settled(client, push(client, user, "playlist", "playlist", {"title": "After refresh"}))
+    playlist = client.settled(push(client, user, "playlist", "playlist", {"title": "After refresh"}))
     assert playlist["playlist_id"] in fake.playlists
     assert fake.calls.count(endpoint="token", status=200) >= 1

@@ -144,6 +144,17 @@ class Client:
         assert resp.status_code == 200, resp.text
         return resp.json()["response"]["result"]["data"]["request"]
 
+    def settled(self, resp) -> dict:
+        """The success data of a push: the answer itself (200), or, when the gateway
+        answered 202, the request's result once the worker finished it."""
+        assert resp.status_code in (200, 202), resp.text
+        data = resp.json()["response"]["result"]["data"]
+        if resp.status_code == 202:
+            final = self.wait_final(data["request_token"])
+            assert final["state"] == "succeeded", json.dumps(final, indent=1)
+            return {**final["result"], "request_token": data["request_token"]}
+        return data
+
     def wait_final(self, token: str, timeout: float = 90) -> dict:
         deadline = time.time() + timeout
         while time.time() < deadline:
