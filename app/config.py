@@ -135,6 +135,8 @@ class Settings(BaseSettings):
     # -- ops settings --
     # "user:password" (comma-separate several); Flower then requires HTTP basic auth.
     flower_basic_auth: str = ""
+    # Celery task events on all the time; off, Flower switches them on while it watches.
+    task_events: bool = False
     log_level: str = "INFO"
     readiness_timeout: float = 5.0  # seconds /readyz waits for each dependency
     # -- end ops settings --

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.models import PushRequest, RequestTransition, StageAttempt, utcnow
@@ -43,33 +43,62 @@ class InvalidTransition(Exception):
     """A state change the machine does not allow (a bug or a stale redelivery)."""
 
 
+class MovedConcurrently(InvalidTransition):
+    """The request left the expected state before the guarded update ran."""
+
+
 def transition(session: Session, request: PushRequest, to_state: str, reason: str | None = None) -> None:
     """Move ``request`` to ``to_state`` and append the audit row, in one transaction.
 
     The update is guarded on the current state (compare-and-set), so two workers
     racing on a redelivered message cannot both move the request.
     """
-    from_state = request.state
+    try:
+        values = move(session, request.id, request.state, to_state, reason)
+    except MovedConcurrently:
+        session.refresh(request)
+        raise InvalidTransition(f"request moved to {request.state} concurrently") from None
+    for key, value in values.items():
+        setattr(request, key, value)
+
+
+_REQUESTS, _TRANSITIONS = PushRequest.__table__, RequestTransition.__table__
+_INSERT_TRANSITION = insert(_TRANSITIONS)
+_moves: dict[tuple[str, ...], object] = {}
+
+
+def _move_statement(columns: tuple[str, ...]):
+    """The guarded UPDATE setting ``columns``, built once per column set (Core, on
+    the table: no ORM bulk-update machinery, and a memoized cache key)."""
+    stmt = _moves.get(columns)
+    if stmt is None:
+        stmt = _moves[columns] = (
+            update(_REQUESTS)
+            .where(_REQUESTS.c.id == bindparam("_id"), _REQUESTS.c.state == bindparam("_from"))
+            .values({name: bindparam(name) for name in columns})
+        )
+    return stmt
+
+
+def move(session, request_id: int, from_state: str, to_state: str, reason: str | None = None,
+         **values) -> dict:
+    """``transition()`` by id, for callers that hold no ORM object: one guarded
+    UPDATE (which may set other ``values`` too) and one INSERT of the audit row,
+    on a Session or a Connection. Returns the columns written."""
     if to_state == from_state:
-        return
+        return {}
     if to_state not in ALLOWED[from_state]:
         raise InvalidTransition(f"{from_state} -> {to_state} is not allowed")
     now = utcnow()
-    values = {"state": to_state, "updated_at": now}
+    values = {**values, "state": to_state, "updated_at": now}
     if to_state in FINAL_STATES:
         values["finished_at"] = now
-    result = session.execute(
-        update(PushRequest)
-        .where(PushRequest.id == request.id, PushRequest.state == from_state)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
+    result = session.execute(_move_statement(tuple(sorted(values))), {**values, "_id": request_id, "_from": from_state})
     if result.rowcount != 1:
-        session.refresh(request)
-        raise InvalidTransition(f"request moved to {request.state} concurrently")
-    session.add(RequestTransition(request_id=request.id, from_state=from_state, to_state=to_state, reason=reason, at=now))
-    for key, value in values.items():
-        setattr(request, key, value)
+        raise MovedConcurrently(f"request {request_id} is no longer {from_state} (moved concurrently)")
+    session.execute(_INSERT_TRANSITION, {"request_id": request_id, "from_state": from_state, "to_state": to_state,
+                                         "reason": reason, "at": now})
+    return values
 
 
 #: A running attempt whose heartbeat is older than this is presumed dead.
@@ -86,7 +115,7 @@ class DuplicateTask(Exception):
 
 
 def begin_attempt(session: Session, request: PushRequest, stage: str, task_id: str | None = None,
-                  lease: dt.timedelta = ATTEMPT_LEASE) -> StageAttempt:
+                  lease: dt.timedelta = ATTEMPT_LEASE, first: bool = False) -> StageAttempt:
     """Open the audit row of a new attempt of ``stage`` (numbered from 1).
 
     A running attempt whose heartbeat (written every few seconds by the task
@@ -98,8 +127,12 @@ def begin_attempt(session: Session, request: PushRequest, stage: str, task_id: s
     as ``interrupted``, so the audit shows the crash instead of a gap. Callers
     lock the request row (``SELECT ... FOR UPDATE``) first, so two tasks cannot
     both get past here.
+
+    ``first=True`` says the caller knows no attempt of this stage exists (the
+    request has not reached the stage's state, which is entered in the same
+    transaction as its first attempt), which saves the query.
     """
-    prior = session.scalars(
+    prior = [] if first else session.scalars(
         select(StageAttempt).where(StageAttempt.request_id == request.id, StageAttempt.stage == stage)
     ).all()
     now = utcnow()

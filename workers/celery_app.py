@@ -11,6 +11,8 @@ Settings chosen for long, non-idempotent uploads (see README "Reliability"):
   retry countdown, so Redis does not redeliver a task still running.
 * hard/soft time limits well above the longest legitimate upload.
 * results are not stored: state lives in the database.
+* task events only when ``PUSHWIRE_TASK_EVENTS`` is on or a monitor (Flower)
+  enables them at run time.
 """
 
 from __future__ import annotations
@@ -46,8 +48,10 @@ def make_celery(settings: Settings) -> Celery:
         task_time_limit=SIX_HOURS,
         task_soft_time_limit=SIX_HOURS - 300,
         task_track_started=True,
-        worker_send_task_events=True,
-        task_send_sent_event=True,
+        # Events cost a broker publish each (three per task): sent only when asked
+        # for. Flower enables them in running workers while it watches.
+        worker_send_task_events=settings.task_events,
+        task_send_sent_event=settings.task_events,
         broker_connection_retry_on_startup=True,
         broker_transport_options=_transport_options(settings),
         beat_schedule={

@@ -6,7 +6,8 @@ import datetime as dt
 import random
 import time
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import joinedload
 
 from app.events import emit_upload
 from app.identities.tokens import access_token, needs_refresh
@@ -20,21 +21,32 @@ from app.pipeline.outcome import Retry, give_up_after_crashes, record_failure, r
 from app.providers.base import PushContext, StagedMedia
 from app.providers.errors import AuthExpired, OutcomeUnknown, ProviderError, RateLimited
 from app.states import (
+    DELIVERING_CALLBACK,
     PROCESSING,
+    SUCCEEDED,
     QUEUED,
     STAGING,
     UPLOADING,
     DuplicateTask,
     begin_attempt,
     end_attempt,
+    move,
     transition,
 )
 
 
 def run_upload(rt, request_id: int, task_id: str | None = None) -> str:
-    """Run the adapter for the request; returns what it did."""
+    """Run the adapter for the request; returns what it did.
+
+    Three transactions for a text post: open the attempt (request and identity
+    read in one locked query), the publish marker (``publish_once``), and the
+    success with the created id, written by id without reading rows back.
+    """
     with rt.db.session() as session:
-        push = session.get(PushRequest, request_id, with_for_update=True)
+        push = session.scalar(
+            select(PushRequest).where(PushRequest.id == request_id)
+            .options(joinedload(PushRequest.identity)).with_for_update(of=PushRequest)
+        )
         if push is None or push.outcome or push.state not in (QUEUED, STAGING, UPLOADING, PROCESSING):
             return "skipped"
         bind_request(push)
@@ -46,7 +58,9 @@ def run_upload(rt, request_id: int, task_id: str | None = None) -> str:
         if wait:
             raise Retry(wait, "throttled", "Pushwire's own per-identity or per-provider limit was reached.")
         try:
-            attempt = begin_attempt(session, push, "upload", task_id, lease=dt.timedelta(seconds=rt.settings.attempt_lease))
+            # QUEUED/STAGING: the upload stage was never entered, so it has no attempts yet.
+            attempt = begin_attempt(session, push, "upload", task_id, lease=dt.timedelta(seconds=rt.settings.attempt_lease),
+                                    first=push.state in (QUEUED, STAGING))
         except DuplicateTask as exc:
             raise Retry(exc.wait + 1, "duplicate", str(exc)) from None
         if push.state != PROCESSING:
@@ -67,8 +81,10 @@ def run_upload(rt, request_id: int, task_id: str | None = None) -> str:
         identity_id = identity.id
         # The common case needs no second read: the token is fresh.
         token = None if needs_refresh(identity) else rt.cipher.decrypt(identity.access_token_enc)
+        known_ids, has_callback, provider = dict(push.provider_ids or {}), bool(push.callback_url), push.provider
+        started_in = push.state  # uploading, or processing when a redelivery resumes a poll
     ctx = PushContext(access_token="", staged=staged_media, **ctx_args)
-    _wire_callbacks(rt, ctx, request_id, attempt_id)
+    state = _wire_callbacks(rt, ctx, request_id, attempt_id, started_in)
     try:
         with heartbeat(rt, attempt_id):
             outcome = _push_with_refresh(rt, adapter, ctx, identity_id, token)
@@ -83,18 +99,33 @@ def run_upload(rt, request_id: int, task_id: str | None = None) -> str:
             record_failure(rt, request_id, attempt_id, reason=exc.reason, info=exc.info, code=exc.status)
         _drop_staged(rt, staged_media)
         return "failed"
-    with rt.db.session() as session:
-        push = session.get(PushRequest, request_id)
-        end_attempt(session.get(StageAttempt, attempt_id), "succeeded",
-                    bytes_moved=staged_media.size if staged_media else 0)
-        push.progress = ctx.progress
-        succeed(session, push, outcome.data, outcome.provider_ids)
-        if staged_media is not None:
+    if staged_media is None:  # by id, on a plain connection: nothing to read back
+        with rt.db.engine.begin() as conn:
+            now = utcnow()
+            conn.execute(_END_ATTEMPT, {"_id": attempt_id, "outcome": "succeeded", "ended_at": now})
+            values = dict(outcome="succeeded", result=outcome.data, progress=ctx.progress,
+                          provider_ids={**known_ids, **{k: v for k, v in outcome.provider_ids.items() if v}})
+            if has_callback:
+                values["next_callback_at"] = now
+            move(conn, request_id, state["current"], DELIVERING_CALLBACK if has_callback else SUCCEEDED,
+                 "provider work done", **values)
+    else:
+        with rt.db.session() as session:
+            push = session.get(PushRequest, request_id)
+            end_attempt(session.get(StageAttempt, attempt_id), "succeeded", bytes_moved=staged_media.size)
+            push.progress = ctx.progress
+            succeed(session, push, outcome.data, outcome.provider_ids)
             emit_upload(session, push)
     if staged_media is not None:
-        BYTES_MOVED.labels(push.provider, "upload").inc(staged_media.size)
+        BYTES_MOVED.labels(provider, "upload").inc(staged_media.size)
     _drop_staged(rt, staged_media)
     return "succeeded"
+
+
+_REQUESTS, _ATTEMPTS = PushRequest.__table__, StageAttempt.__table__
+_SAVE_PROGRESS = update(_REQUESTS).where(_REQUESTS.c.id == bindparam("_id")).values(progress=bindparam("progress"))
+_END_ATTEMPT = (update(_ATTEMPTS).where(_ATTEMPTS.c.id == bindparam("_id"))
+                .values(outcome=bindparam("outcome"), ended_at=bindparam("ended_at")))
 
 
 def _throttle(rt, push) -> float:
@@ -116,14 +147,16 @@ def _push_with_refresh(rt, adapter, ctx: PushContext, identity_id: int, token: s
         return adapter.push(ctx)
 
 
-def _wire_callbacks(rt, ctx: PushContext, request_id: int, attempt_id: int) -> None:
-    """Let the adapter persist resumable progress and report bytes and processing."""
+def _wire_callbacks(rt, ctx: PushContext, request_id: int, attempt_id: int, started_in: str) -> dict:
+    """Let the adapter persist resumable progress and report bytes and processing;
+    returns ``{"current": state}``, the request's state as this task moved it."""
     last = [0.0]
+    state = {"current": started_in}
 
     def save_progress(progress: dict) -> None:
-        # One UPDATE, no SELECT: publish_once calls this twice per post.
-        with rt.db.session() as session:
-            session.execute(update(PushRequest).where(PushRequest.id == request_id).values(progress=dict(progress)))
+        # One UPDATE, no SELECT, no ORM session: publish_once's marker.
+        with rt.db.engine.begin() as conn:
+            conn.execute(_SAVE_PROGRESS, {"_id": request_id, "progress": dict(progress)})
 
     def report_bytes(total: int) -> None:
         now = time.monotonic()
@@ -139,6 +172,7 @@ def _wire_callbacks(rt, ctx: PushContext, request_id: int, attempt_id: int) -> N
             push = session.get(PushRequest, request_id)
             if push.state == UPLOADING:
                 transition(session, push, PROCESSING, "uploaded; the provider is processing the media")
+            state["current"] = push.state
 
     ctx.save_progress, ctx.report_bytes, ctx.mark_processing = save_progress, report_bytes, mark_processing
     def sleep(seconds: float) -> None:
@@ -151,6 +185,7 @@ def _wire_callbacks(rt, ctx: PushContext, request_id: int, attempt_id: int) -> N
 
     ctx.sleep = sleep
     ctx.download = lambda url, max_bytes: download_image(rt, url, max_bytes)
+    return state
 
 
 def _drop_staged(rt, staged: StagedMedia | None) -> None:

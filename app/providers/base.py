@@ -188,10 +188,12 @@ class ProviderAdapter:
             ) from exc
 
 
-def publish_once(ctx: PushContext, id_key: str, create, provider: str) -> str:
+def publish_once(ctx: PushContext, id_key: str, create, provider: str, last: bool = False) -> str:
     """Run a non-idempotent publish step at most once across retries and crashes.
 
-    A marker is saved before the call; the created id right after it. A task
+    A marker is saved before the call; the created id right after it (``last``:
+    the push's final step, whose id is saved with the push's success, in the
+    same transaction, instead of a transaction of its own). A task
     that finds the marker without an id cannot know whether the first attempt
     published (a worker killed mid-request), so it reports OutcomeUnknown
     instead of posting again. Refusals that prove nothing was created (4xx,
@@ -217,5 +219,6 @@ def publish_once(ctx: PushContext, id_key: str, create, provider: str) -> str:
                              "it may or may not have been published, so it was not sent again.") from exc
     ctx.progress[id_key] = created
     ctx.progress.pop(f"{id_key}_publishing", None)
-    ctx.save_progress(ctx.progress)
+    if not last:
+        ctx.save_progress(ctx.progress)
     return created

@@ -93,9 +93,8 @@ class LinkedInAdapter(ProviderAdapter):
                                      "(x-restli-id); check the account before pushing again.")
             return urn
 
-        urn = publish_once(ctx, "post_urn", create, "LinkedIn")
+        urn = publish_once(ctx, "post_urn", create, "LinkedIn", last=True)
         created = ctx.progress.setdefault("created", time.time())
-        ctx.save_progress(ctx.progress)
         provider_ids = {"post_urn": urn, "author": author}
         if image:
             provider_ids["image_urn"] = image

@@ -81,7 +81,7 @@ class TwitterAdapter(ProviderAdapter):
             resp = self.request("POST", "/2/tweets", headers=headers, json=body, publish=True)
             return str(self._data(resp)["id"])
 
-        tweet_id = publish_once(ctx, "tweet_id", create, "X")
+        tweet_id = publish_once(ctx, "tweet_id", create, "X", last=True)
         return PushOutcome(
             provider_ids={"tweet_id": tweet_id},
             data={"provider": "twitter", "object": "post", "post_id": tweet_id,

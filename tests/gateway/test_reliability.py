@@ -105,3 +105,42 @@ def test_sweeper_republishes_requests_whose_message_was_lost(app, site_a, broker
     counts = sweep(rt)
     assert counts["stalled"] == 1 and broker.llen("staging") == 1
     assert sweep(rt)["stalled"] == 0, "re-published once, not on every sweep"
+
+
+def test_one_heartbeat_thread_keeps_every_running_attempt_alive(app, site_a, origin):
+    """Attempts inside ``heartbeat()`` get a fresh progress_at from the process's one
+    heartbeat thread (one UPDATE for all); attempts that left it, or ended, do not."""
+    import threading
+
+    from app.pipeline.heartbeat import heartbeat, registry
+
+    rt = app.extensions["pushwire"]
+    identity = make_identity(app, site_a)
+    ids = []
+    for n in range(3):
+        token = _push(ApiClient(app.test_client(), site_a), identity, origin.add(f"hb{n}.mp4", make_video(1000, seed=n)))
+        with rt.db.session() as session:
+            push = session.query(PushRequest).filter_by(token=token).one()
+            ids.append(begin_attempt(session, push, "stage", f"task-{n}").id)
+    old = utcnow() - dt.timedelta(minutes=5)
+    with rt.db.session() as session:
+        session.query(StageAttempt).filter(StageAttempt.id.in_(ids)).update({"progress_at": old})
+        session.get(StageAttempt, ids[2]).outcome = "succeeded"
+
+    before = threading.active_count()
+    with heartbeat(rt, ids[0]), heartbeat(rt, ids[2]):
+        with heartbeat(rt, ids[1]):
+            pass  # left again: no longer beaten
+        assert sorted(registry(rt).running()) == sorted([ids[0], ids[2]])
+        assert registry(rt).beat() == 1, "only the running attempt is written"
+        assert threading.active_count() <= before + 1, "one thread for all attempts"
+    assert registry(rt).running() == []
+    with rt.db.session() as session:
+        fresh = {row.id: row.progress_at for row in session.query(StageAttempt).filter(StageAttempt.id.in_(ids))}
+
+    def aware(value):
+        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+    assert aware(fresh[ids[0]]) > utcnow() - dt.timedelta(seconds=30)
+    assert aware(fresh[ids[1]]) < utcnow() - dt.timedelta(minutes=4)
+    assert aware(fresh[ids[2]]) < utcnow() - dt.timedelta(minutes=4)

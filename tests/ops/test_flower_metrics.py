@@ -33,6 +33,9 @@ class ProgressEvents:
         assert self.ready.wait(20), "no worker event seen"
 
     def _run(self) -> None:
+        # Workers send events only while a monitor asks for them (PUSHWIRE_TASK_EVENTS
+        # is off): ask, as Flower does.
+        self.app.control.enable_events()
         with self.app.connection() as conn:
             self.receiver = self.app.events.Receiver(conn, handlers={"*": self._on_event})
             # wakeup: workers answer with a heartbeat, which tells us we are subscribed.
