@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from flask import g, request
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 
 from app.api.errors import ApiError
 from app.crypto import hash_key, key_matches
-from app.models import Site
+from app.models import Identity, Site
 
 # A constant hash to compare against when the public key is unknown, so timing
 # does not reveal which public keys exist.
@@ -18,26 +20,65 @@ def current_site(session) -> Site:
     """The authenticated site, or a 401 envelope."""
     if getattr(g, "site", None) is not None:
         return g.site
-    auth = request.authorization
-    if auth is None or auth.type != "basic" or not auth.username or auth.password is None:
-        raise _unauthorized("Authenticate with HTTP Basic auth: your site's public key as user name and its private key as password.")
+    auth = _credentials()
     site = session.scalar(select(Site).where(Site.public_key == auth.username))
-    ok = key_matches(auth.password, site.private_key_hash if site else _DUMMY_HASH)
-    if site is None or not ok:
-        raise _unauthorized("The public key or private key is wrong. Check the keys printed by 'pushwire site create'.")
-    _check_rate(site)
+    _verify(auth.password, site.private_key_hash if site else None)
+    _check_rate(site.id)
     g.site = site
     return site
 
 
-def _check_rate(site: Site) -> None:
+class Caller(NamedTuple):
+    """An authenticated site and what it holds under the identity token in the path."""
+
+    site_id: int
+    identity_id: int | None  # None: the site has no identity with that token
+    identity_provider: str | None
+
+
+_SITES, _IDENTITIES = Site.__table__, Identity.__table__
+#: The push endpoints' one query: the site by public key, and its identity by token.
+_SITE_AND_IDENTITY = (
+    select(_SITES.c.id.label("site_id"), _SITES.c.private_key_hash,
+           _IDENTITIES.c.id.label("identity_id"), _IDENTITIES.c.provider.label("identity_provider"))
+    .select_from(_SITES.outerjoin(_IDENTITIES, and_(_IDENTITIES.c.site_id == _SITES.c.id,
+                                                    _IDENTITIES.c.token == bindparam("identity_token"))))
+    .where(_SITES.c.public_key == bindparam("public_key"))
+)
+
+
+def authenticate_push(conn, identity_token: str) -> Caller:
+    """``current_site`` for the push endpoints: the site and the identity in the
+    path are read in one statement (another site's identity is not found)."""
+    auth = _credentials()
+    row = conn.execute(_SITE_AND_IDENTITY, {"public_key": auth.username, "identity_token": identity_token}).first()
+    _verify(auth.password, row.private_key_hash if row else None)
+    _check_rate(row.site_id)
+    return Caller(row.site_id, row.identity_id, row.identity_provider)
+
+
+def _credentials():
+    auth = request.authorization
+    if auth is None or auth.type != "basic" or not auth.username or auth.password is None:
+        raise _unauthorized("Authenticate with HTTP Basic auth: your site's public key as user name and its private key as password.")
+    return auth
+
+
+def _verify(private_key: str, stored_hash: str | None) -> None:
+    # An unknown public key is compared against a dummy hash: the same time either way.
+    ok = key_matches(private_key, stored_hash or _DUMMY_HASH)
+    if stored_hash is None or not ok:
+        raise _unauthorized("The public key or private key is wrong. Check the keys printed by 'pushwire site create'.")
+
+
+def _check_rate(site_id: int) -> None:
     """429 with Retry-After when the site exceeds PUSHWIRE_SITE_RATE_LIMIT."""
     from flask import current_app
 
     from app.limits import Limit
 
     rt = current_app.extensions["pushwire"]
-    wait = rt.limiter.hit(f"site:{site.id}", Limit.parse(rt.settings.site_rate_limit))
+    wait = rt.limiter.hit(f"site:{site_id}", Limit.parse(rt.settings.site_rate_limit))
     if wait:
         raise ApiError(429, f"Too many requests for this site; retry in {int(wait) + 1} seconds.",
                        "rate_limited", {"Retry-After": str(int(wait) + 1)})

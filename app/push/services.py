@@ -7,12 +7,14 @@ import hashlib
 import json
 import re
 
-from pydantic import ValidationError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from typing import NamedTuple
 
+from pydantic import ValidationError
+from sqlalchemy import bindparam, insert, select, update
+
+from app.api.auth import Caller
 from app.api.errors import ApiError, bad_request, not_found
-from app.models import Identity, PushRequest, RequestTransition, Site, utcnow
+from app.models import PushRequest, RequestTransition, utcnow
 from app.push.endpoints import Endpoint
 
 IDEMPOTENCY_WINDOW = dt.timedelta(hours=24)
@@ -63,23 +65,20 @@ def path_params(params: dict) -> dict:
     return params
 
 
-def find_identity(session: Session, site: Site, identity_token: str, provider: str) -> Identity:
-    """The site's identity with that token, for that provider; 404 otherwise.
+def identity_for(caller: Caller, identity_token: str, provider: str) -> int:
+    """The id of the site's identity with that token, for that provider; 404 otherwise.
 
     Another site's identity is reported exactly like an unknown one, so tokens
     of other tenants cannot be probed.
     """
-    identity = session.scalar(
-        select(Identity).where(Identity.token == identity_token, Identity.site_id == site.id)
-    )
-    if identity is None:
+    if caller.identity_id is None:
         raise not_found(f"No identity {identity_token!r} belongs to this site. Import or connect it first.", "unknown_identity")
-    if identity.provider != provider:
+    if caller.identity_provider != provider:
         raise bad_request(
-            f"Identity {identity_token!r} is a {identity.provider} account; this endpoint needs a {provider} identity.",
+            f"Identity {identity_token!r} is a {caller.identity_provider} account; this endpoint needs a {provider} identity.",
             "identity_provider_mismatch",
         )
-    return identity
+    return caller.identity_id
 
 
 def body_hash(resource: str, payload: dict) -> str:
@@ -87,47 +86,62 @@ def body_hash(resource: str, payload: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def find_replay(session: Session, site: Site, key: str | None, digest: str) -> PushRequest | None:
+class Accepted(NamedTuple):
+    """A push request as the gateway answers for it."""
+
+    id: int
+    token: str
+
+
+_REQUESTS = PushRequest.__table__
+_BY_KEY = select(_REQUESTS.c.id, _REQUESTS.c.token, _REQUESTS.c.created_at, _REQUESTS.c.body_hash).where(
+    _REQUESTS.c.site_id == bindparam("site_id"), _REQUESTS.c.idempotency_key == bindparam("key"))
+_FREE_KEY = update(_REQUESTS).where(_REQUESTS.c.id == bindparam("_id")).values(idempotency_key=None)
+_INSERT = insert(_REQUESTS).returning(_REQUESTS.c.id, _REQUESTS.c.token)
+_INSERT_TRANSITION = insert(RequestTransition.__table__)
+
+
+def find_replay(conn, site_id: int, key: str | None, digest: str) -> Accepted | None:
     """The earlier request with this Idempotency-Key, or None; 409 if the body differs."""
     if not key:
         return None
     if len(key) > 200:
         raise bad_request("The Idempotency-Key header is longer than 200 characters.", "invalid_idempotency_key")
-    earlier = session.scalar(
-        select(PushRequest).where(PushRequest.site_id == site.id, PushRequest.idempotency_key == key)
-    )
+    earlier = conn.execute(_BY_KEY, {"site_id": site_id, "key": key}).first()
     if earlier is None:
         return None
     created = earlier.created_at if earlier.created_at.tzinfo else earlier.created_at.replace(tzinfo=dt.timezone.utc)
     if utcnow() - created > IDEMPOTENCY_WINDOW:
-        earlier.idempotency_key = None  # expired: free the key for this new request
-        session.flush()
+        conn.execute(_FREE_KEY, {"_id": earlier.id})  # expired: free the key for this new request
         return None
     if earlier.body_hash != digest:
         raise ApiError(409, "This Idempotency-Key was already used with a different request body in the last 24 hours. Use a new key for a new push.", "idempotency_key_reused")
-    return earlier
+    return Accepted(earlier.id, earlier.token)
 
 
-def create_request(session: Session, site: Site, identity: Identity, endpoint: Endpoint,
-                   resource: str, payload: dict, key: str | None, digest: str) -> PushRequest:
-    """Persist a new push request in state ``queued`` (the caller commits, then enqueues)."""
-    push = PushRequest(
-        site_id=site.id,
-        identity_id=identity.id,
-        provider=endpoint.provider,
-        kind=endpoint.kind,
-        resource=resource,
-        payload=payload,
-        callback_url=payload.get("callback_url"),
-        idempotency_key=key,
-        body_hash=digest,
-        state="queued",
-        enqueued_at=utcnow(),  # cleared again if publishing fails (workers.pipeline.enqueue_push)
-    )
-    session.add(push)
-    session.flush()
-    session.add(RequestTransition(request_id=push.id, from_state=None, to_state="queued", reason="accepted"))
-    return push
+def create_request(conn, site_id: int, identity_id: int, endpoint: Endpoint,
+                   resource: str, payload: dict, key: str | None, digest: str) -> Accepted:
+    """Persist a new push request in state ``queued`` with its first audit row
+    (the caller commits, then enqueues): two INSERTs, no ORM flush."""
+    now = utcnow()
+    row = conn.execute(_INSERT, {
+        "site_id": site_id,
+        "identity_id": identity_id,
+        "provider": endpoint.provider,
+        "kind": endpoint.kind,
+        "resource": resource,
+        "payload": payload,
+        "callback_url": payload.get("callback_url"),
+        "idempotency_key": key,
+        "body_hash": digest,
+        "state": "queued",
+        "created_at": now,
+        "updated_at": now,
+        "enqueued_at": now,  # cleared again if publishing fails (workers.pipeline.enqueue_push)
+    }).one()
+    conn.execute(_INSERT_TRANSITION, {"request_id": row.id, "from_state": None, "to_state": "queued",
+                                      "reason": "accepted", "at": now})
+    return Accepted(row.id, row.token)
 
 
 def is_asynchronous(payload: dict) -> bool:
