@@ -135,6 +135,8 @@ class Settings(BaseSettings):
     # -- ops settings --
     # "user:password" (comma-separate several); Flower then requires HTTP basic auth.
     flower_basic_auth: str = ""
+    # Most pushes one gateway process writes in one transaction (group commit).
+    intake_batch: int = 64
     # Celery task events on all the time; off, Flower switches them on while it watches.
     task_events: bool = False
     log_level: str = "INFO"

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from functools import cached_property
 from typing import Iterator
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
@@ -54,6 +55,17 @@ class Database:
         self.settings = settings
         self.engine = engine or make_engine(settings)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @cached_property
+    def autocommit(self) -> Engine:
+        """The engine in autocommit mode (same pool): a lone read without BEGIN and ROLLBACK round trips."""
+        return self.engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    @contextmanager
+    def reader(self) -> Iterator[Connection]:
+        """A connection for reads that need no transaction."""
+        with self.autocommit.connect() as conn:
+            yield conn
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -17,6 +17,7 @@ import requests
 from bench.env import BenchEnv
 from bench.posts import prepare
 from bench.result import Result, margin
+from bench.rss import cpu_seconds
 
 CLIENTS = 32
 P99_MS = 100.0
@@ -29,14 +30,14 @@ def run(quick: bool = False) -> list[Result]:
         stack.start_gateway()
         client, identities = prepare(env, stack, identities=1)
         body = {"request": {"push": {"video": {"video_url": env.origin.url_for(1024 * 1024)}}}}
-        ours = _load(stack.url + f"/push/identities/{identities[0]}/twitter/video.json", body,
-                     client.http.auth, seconds)
+        ours = _measured(stack, lambda: _load(stack.url + f"/push/identities/{identities[0]}/twitter/video.json",
+                                              body, client.http.auth, seconds))
         stack.kill("web", 15)
         env.sql_exec("create table if not exists bench_naive (id bigserial primary key, body jsonb not null, "
                      "created_at timestamptz default now())")
         naive = env.stack(BENCH_NAIVE_DB=env.db_url, BENCH_NAIVE_BROKER=env.redis_url, BENCH_NAIVE_PREFIX=env.prefix)
         naive.start_gateway(app="bench.naive_app:create_app()", health="/health")
-        base = _load(naive.url + "/naive", body, None, seconds)
+        base = _measured(naive, lambda: _load(naive.url + "/naive", body, None, seconds))
     ratio = ours["rate"] / base["rate"]
     return [
         Result("gateway", f"twitter/video.json accept rate, {CLIENTS} clients", ours["rate"], "req/s",
@@ -51,6 +52,7 @@ def _load(url: str, body: dict, auth, seconds: float) -> dict:
     """``CLIENTS`` threads POST ``body`` to ``url`` for ``seconds`` (after a 1 s warm-up)."""
     latencies: list[float] = []
     errors: list[str] = []
+    warmup = [0]
     lock = threading.Lock()
     start, stop = time.perf_counter() + 1.0, time.perf_counter() + 1.0 + seconds
 
@@ -64,8 +66,10 @@ def _load(url: str, body: dict, auth, seconds: float) -> dict:
             except requests.RequestException as exc:
                 ok, resp = False, exc
             took = time.perf_counter() - now
-            if now >= start:
-                with lock:
+            with lock:
+                if now < start:
+                    warmup[0] += 1
+                else:
                     (latencies.append(took) if ok else errors.append(str(getattr(resp, "status_code", resp))))
 
     threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
@@ -76,12 +80,22 @@ def _load(url: str, body: dict, auth, seconds: float) -> dict:
     latencies.sort()
     pct = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else None  # noqa: E731
     return {"rate": len(latencies) / seconds, "p50": pct(0.5), "p99": pct(0.99), "errors": len(errors),
-            "error_sample": errors[:3], "n": len(latencies)}
+            "error_sample": errors[:3], "n": len(latencies), "warmup": warmup[0]}
+
+
+def _measured(stack, load) -> dict:
+    """``load()`` plus the gateway processes' CPU time per answered request."""
+    before = cpu_seconds(stack.procs["web"].pid)
+    got = load()
+    used = cpu_seconds(stack.procs["web"].pid) - before
+    got["cpu_ms"] = used * 1000 / max(1, got["n"] + got["errors"] + got["warmup"])
+    return got
 
 
 def _note(ours: dict, base: dict) -> str:
-    text = (f"pushwire: {ours['n']} accepted, p50 {ours['p50']:.0f} ms, p99 {ours['p99']:.0f} ms; naive: {base['n']} "
-            f"accepted, p50 {base['p50']:.0f} ms, p99 {base['p99']:.0f} ms")
+    text = (f"pushwire: {ours['n']} accepted, p50 {ours['p50']:.0f} ms, p99 {ours['p99']:.0f} ms, gateway CPU "
+            f"{ours['cpu_ms']:.2f} ms/request; naive: {base['n']} accepted, p50 {base['p50']:.0f} ms, p99 "
+            f"{base['p99']:.0f} ms, {base['cpu_ms']:.2f} ms/request")
     if ours["errors"] or base["errors"]:
         text += f"; errors: pushwire {ours['errors']} {ours['error_sample']}, naive {base['errors']}"
     return text

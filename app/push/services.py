@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, insert, select, update
 
 from app.api.auth import Caller
 from app.api.errors import ApiError, bad_request, not_found
-from app.models import PushRequest, RequestTransition, utcnow
+from app.models import PushRequest, RequestTransition, new_token, utcnow
 from app.push.endpoints import Endpoint
 
 IDEMPOTENCY_WINDOW = dt.timedelta(hours=24)
@@ -119,12 +119,12 @@ def find_replay(conn, site_id: int, key: str | None, digest: str) -> Accepted | 
     return Accepted(earlier.id, earlier.token)
 
 
-def create_request(conn, site_id: int, identity_id: int, endpoint: Endpoint,
-                   resource: str, payload: dict, key: str | None, digest: str) -> Accepted:
-    """Persist a new push request in state ``queued`` with its first audit row
-    (the caller commits, then enqueues): two INSERTs, no ORM flush."""
+def request_row(site_id: int, identity_id: int, endpoint: Endpoint, resource: str, payload: dict,
+                key: str | None, digest: str) -> dict:
+    """The push_requests columns of a new request in state ``queued``."""
     now = utcnow()
-    row = conn.execute(_INSERT, {
+    return {
+        "token": new_token(),
         "site_id": site_id,
         "identity_id": identity_id,
         "provider": endpoint.provider,
@@ -138,10 +138,19 @@ def create_request(conn, site_id: int, identity_id: int, endpoint: Endpoint,
         "created_at": now,
         "updated_at": now,
         "enqueued_at": now,  # cleared again if publishing fails (workers.pipeline.enqueue_push)
-    }).one()
-    conn.execute(_INSERT_TRANSITION, {"request_id": row.id, "from_state": None, "to_state": "queued",
-                                      "reason": "accepted", "at": now})
-    return Accepted(row.id, row.token)
+        "provider_ids": {},
+        "progress": {},
+        "callback_attempts_made": 0,
+    }
+
+
+def create_request(conn, row: dict) -> Accepted:
+    """Persist a new push request (``request_row``) with its first audit row
+    (the caller commits, then enqueues): two INSERTs, no ORM flush."""
+    created = conn.execute(_INSERT, row).one()
+    conn.execute(_INSERT_TRANSITION, {"request_id": created.id, "from_state": None, "to_state": "queued",
+                                      "reason": "accepted", "at": row["created_at"]})
+    return Accepted(created.id, created.token)
 
 
 def is_asynchronous(payload: dict) -> bool:

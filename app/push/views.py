@@ -21,6 +21,7 @@ from app.api.errors import bad_request
 from app.models import PushRequest
 from app.push import services
 from app.push.endpoints import ENDPOINTS, Endpoint
+from app.push.intake import IntakeUnavailable, intake
 from app.states import FINAL_STATES
 from workers.pipeline import enqueue_push
 
@@ -34,23 +35,31 @@ QUEUED_TEXT = {
 def _make_view(endpoint: Endpoint):
     def view(identity_token: str, **params):
         rt = current_app.extensions["pushwire"]
-        # One connection, no ORM: the accept path is the gateway's hot path.
-        with rt.db.engine.begin() as conn:
+        # The accept path is the gateway's hot path: no ORM, one autocommit read
+        # (site and identity together), then the process's group-committing intake.
+        with rt.db.reader() as conn:
             caller = authenticate_push(conn, identity_token)
-            body = _json_body()
-            payload = services.parse_body(endpoint, body)
-            payload.update(services.path_params(params))  # e.g. playlist_id from the path
-            identity_id = services.identity_for(caller, identity_token, endpoint.provider)
-            digest = services.body_hash(request.path, payload)
-            key = request.headers.get("Idempotency-Key")
-            push = services.find_replay(conn, caller.site_id, key, digest)
-            replay = push is not None
+        payload = services.parse_body(endpoint, _json_body())
+        payload.update(services.path_params(params))  # e.g. playlist_id from the path
+        identity_id = services.identity_for(caller, identity_token, endpoint.provider)
+        digest = services.body_hash(request.path, payload)
+        key = request.headers.get("Idempotency-Key")
+        row = services.request_row(caller.site_id, identity_id, endpoint, request.path, payload, key, digest)
+        staged, callback = services.is_asynchronous(payload), bool(payload.get("callback_url"))
+        if key:  # the replay check and the insert share one transaction of their own
+            with rt.db.engine.begin() as conn:
+                push = services.find_replay(conn, caller.site_id, key, digest)
+                replay = push is not None
+                if not replay:
+                    push = services.create_request(conn, row)
             if not replay:
-                push = services.create_request(conn, caller.site_id, identity_id, endpoint, request.path, payload,
-                                               key, digest)
-        if not replay:
-            enqueue_push(rt, push.id, staged=services.is_asynchronous(payload),
-                         callback=bool(payload.get("callback_url")))
+                enqueue_push(rt, push.id, staged=staged, callback=callback)
+        else:
+            try:
+                push = intake(rt).accept(row, staged, callback)
+            except IntakeUnavailable:
+                return error(503, "Pushwire could not store the push in time; nothing was accepted. Retry shortly.",
+                             "temporarily_unavailable")
         return _answer(rt, endpoint, push, wait=not services.is_asynchronous(payload))
 
     view.__name__ = "push_" + endpoint.path.replace("/", "_").replace("<", "").replace(">", "")
