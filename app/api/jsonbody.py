@@ -15,9 +15,13 @@ MAX_DEPTH = 64
 
 
 def nesting_depth(text: str | bytes) -> int:
-    """Deepest bracket nesting outside of strings (a linear scan, no recursion)."""
+    """Deepest bracket nesting outside of strings (a linear scan, no recursion);
+    for texts with at most ``MAX_DEPTH`` brackets, their count (an upper bound)."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
+    opened = text.count("[") + text.count("{")
+    if opened <= MAX_DEPTH:
+        return opened  # an upper bound, and under the limit: no need to scan (the common case)
     depth = deepest = 0
     in_string = escaped = False
     for char in text:
