@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.models import PushRequest, RequestTransition, StageAttempt, utcnow
 
@@ -58,11 +59,12 @@ def transition(session: Session, request: PushRequest, to_state: str, reason: st
     except MovedConcurrently:
         session.refresh(request)
         raise InvalidTransition(f"request moved to {request.state} concurrently") from None
-    for key, value in values.items():
-        setattr(request, key, value)
+    for key, value in values.items():  # already written: refresh the object without dirtying it
+        set_committed_value(request, key, value)
 
 
 _REQUESTS, _TRANSITIONS = PushRequest.__table__, RequestTransition.__table__
+_INSERT_ATTEMPT = insert(StageAttempt.__table__).returning(StageAttempt.__table__.c.id)
 _INSERT_TRANSITION = insert(_TRANSITIONS)
 _moves: dict[tuple[str, ...], object] = {}
 
@@ -148,9 +150,21 @@ def begin_attempt(session: Session, request: PushRequest, stage: str, task_id: s
             row.ended_at = utcnow()
             row.error_reason = "worker_lost"
             row.error_info = "The worker running this attempt stopped before finishing it."
-    attempt = StageAttempt(request_id=request.id, stage=stage, attempt=len(prior) + 1, task_id=task_id)
-    session.add(attempt)
-    session.flush()
+    if first:
+        # One INSERT, no unit-of-work flush; the row then joins the session as a
+        # persistent object, so later changes to it are written as usual.
+        now = utcnow()
+        values = dict(request_id=request.id, stage=stage, attempt=1, task_id=task_id, started_at=now,
+                      outcome="running", bytes_moved=0)
+        new_id = session.execute(_INSERT_ATTEMPT, values).scalar_one()
+        attempt = StageAttempt(id=new_id, ended_at=None, error_reason=None, error_info=None, progress_at=None,
+                               retry_at=None, **values)
+        make_transient_to_detached(attempt)
+        session.add(attempt)
+    else:
+        attempt = StageAttempt(request_id=request.id, stage=stage, attempt=len(prior) + 1, task_id=task_id)
+        session.add(attempt)
+        session.flush()
     # How often this stage's worker died so far (for bounded redelivery), without another query.
     attempt.crashes = sum(1 for row in prior if row.outcome == "interrupted")
     return attempt
