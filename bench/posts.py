@@ -49,13 +49,21 @@ def queue_posts(env: BenchEnv, client, identities: list[str], n: int) -> int:
 
 def measure_posts(env: BenchEnv, stack: BenchStack, client, identities: list[str], n: int, workers: int,
                   pool: str, concurrency: int, timeout: float, worker_env: dict | None = None,
-                  profile: str | None = None) -> dict:
-    """Queue ``n`` posts, start ``workers`` processes, wait; returns rate and failures."""
+                  profile: str | None = None, ready_first: bool = False) -> dict:
+    """Queue ``n`` posts, start ``workers`` processes, wait; returns rate and failures.
+
+    ``ready_first``: start the workers, wait until every one answers a ping, then
+    queue the posts, so that no process starts late (comparing fleet sizes)."""
+    names = [f"w{next(_runs)}" for _ in range(workers)]
+    if ready_first:
+        for name in names:
+            stack.start_pool_worker(name, pool, concurrency, queues="upload,callback", env=worker_env)
+        _wait_ready(env, stack, names)
     before = queue_posts(env, client, identities, n)
     xacts = _commits(env)
-    names = [f"w{next(_runs)}" for _ in range(workers)]
-    for name in names:
-        stack.start_pool_worker(name, pool, concurrency, queues="upload,callback", env=worker_env)
+    if not ready_first:
+        for name in names:
+            stack.start_pool_worker(name, pool, concurrency, queues="upload,callback", env=worker_env)
     profiler = None
     if profile:
         time.sleep(0.3)  # py-spy needs the interpreter up
@@ -76,6 +84,22 @@ def measure_posts(env: BenchEnv, stack: BenchStack, client, identities: list[str
     seconds = (last - first).total_seconds()
     return {"n": n, "seconds": seconds, "rate": n / seconds, "failed": failed, "reason": reason,
             "cpu_ms": cpu * 1000 / n, "xacts": (_commits(env) - xacts) / n}
+
+
+def _wait_ready(env: BenchEnv, stack: BenchStack, names: list[str], timeout: float = 60) -> None:
+    """Block until every named worker answers a remote-control ping."""
+    from celery import Celery
+
+    app = Celery("bench-ping", broker=env.redis_url)
+    app.conf.broker_transport_options = {"global_keyprefix": env.prefix}
+    wanted = {f"{name}-{stack.port}" for name in names}
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        replies = app.control.ping(timeout=1.0) or []
+        seen = {host.split("@", 1)[0] for reply in replies for host in reply}
+        if wanted <= seen:
+            return
+    raise TimeoutError(f"workers {sorted(wanted)} did not answer a ping in {timeout:.0f} s")
 
 
 def _commits(env: BenchEnv) -> int:

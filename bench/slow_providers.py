@@ -5,8 +5,11 @@ endpoint). 1,000 posts (quick: 200) are queued, then the upload+callback
 worker runs them with a thread pool sized for I/O (``-P threads -c 200``);
 the database pool stays small (sessions are short; PostgreSQL's 100 clients
 are shared by every process). Then the same with 1, 2 and 4
-worker processes of ``-c 50`` each (target 7: near-linear scaling), and one
-prefork run (a process per upload, what peers do) as the contrast.
+worker processes of ``-c 10`` each (target 7: near-linear scaling for I/O-bound
+work). Ten slots per process keep each process I/O-bound (at most 10 / 0.5 s =
+20 posts/s, far below what one process's CPU allows), so the figures show
+what adding processes adds, not where a 2-core machine's CPU runs out (that
+is what the one-node rows above measure).
 """
 
 from __future__ import annotations
@@ -48,14 +51,20 @@ def _configs(quick: bool):
     return [("threads", 200, 10), ("threads", 200, 5), ("threads", 100, 10)]
 
 
+FLEET_CONCURRENCY = 10
+
+
 def _fleet(env, stack, client, identities, n: int, quick: bool) -> list[Result]:
     rates, out = {}, []
+    n = n // 2  # 20 posts/s per process at most: keep the one-process run short
     for workers in ((1, 2) if quick else (1, 2, 4)):
-        got = measure_posts(env, stack, client, identities, n, workers, "threads", 50, timeout=n / 2 + 120,
-                            worker_env={"PUSHWIRE_DATABASE_POOL_SIZE": "5"})
+        got = measure_posts(env, stack, client, identities, n, workers, "threads", FLEET_CONCURRENCY,
+                            timeout=n / 2 + 120, worker_env={"PUSHWIRE_DATABASE_POOL_SIZE": "5"},
+                            ready_first=True)
         rates[workers] = got["rate"]
         ideal = rates[1] * workers
-        out.append(Result("fleet", f"{n} slow posts, {workers} worker process(es) x -P threads -c 50", got["rate"],
+        out.append(Result("fleet", f"{n} slow posts, {workers} worker process(es) x -P threads -c {FLEET_CONCURRENCY}",
+                          got["rate"],
                           "posts/s", baseline=rates[1], ratio=got["rate"] / rates[1], target=f"~{workers}x (linear)",
                           met=(got["rate"] >= 0.8 * ideal and not got["failed"]) if workers > 1 else None,
                           margin=f"{got['rate'] / ideal * 100:.0f}% of linear" if workers > 1 else "",
