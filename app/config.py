@@ -135,6 +135,8 @@ class Settings(BaseSettings):
     # -- ops settings --
     # "user:password" (comma-separate several); Flower then requires HTTP basic auth.
     flower_basic_auth: str = ""
+    # Seconds a gateway process remembers a verified (site keys, identity) pair; 0: never.
+    auth_cache_seconds: float = 5.0
     # Most pushes one gateway process writes in one transaction (group commit).
     intake_batch: int = 64
     # Celery task events on all the time; off, Flower switches them on while it watches.

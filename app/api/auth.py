@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import NamedTuple
 
 from flask import g, request
@@ -47,14 +49,72 @@ _SITE_AND_IDENTITY = (
 )
 
 
-def authenticate_push(conn, identity_token: str) -> Caller:
+def authenticate_push(rt, identity_token: str, fresh: bool = False) -> Caller:
     """``current_site`` for the push endpoints: the site and the identity in the
-    path are read in one statement (another site's identity is not found)."""
+    path, read in one statement (another site's identity is not found).
+
+    A verified (keys, identity) combination is remembered for
+    ``PUSHWIRE_AUTH_CACHE_SECONDS``, so a site pushing for the same account again
+    costs no read. The cache holds no key, only its hash; the insert that follows
+    still goes through the database's foreign keys, and the push endpoints
+    re-check with ``fresh=True`` when it fails (a site or identity deleted within
+    the window). The per-site rate limit is counted on every request.
+    """
     auth = _credentials()
-    row = conn.execute(_SITE_AND_IDENTITY, {"public_key": auth.username, "identity_token": identity_token}).first()
-    _verify(auth.password, row.private_key_hash if row else None)
-    _check_rate(row.site_id)
-    return Caller(row.site_id, row.identity_id, row.identity_provider)
+    ttl = rt.settings.auth_cache_seconds
+    key = (id(rt), auth.username, hash_key(auth.password), identity_token)
+    caller = None if fresh or ttl <= 0 else _AUTH_CACHE.get(key)
+    if caller is None:
+        with rt.db.reader() as conn:
+            row = conn.execute(_SITE_AND_IDENTITY, {"public_key": auth.username,
+                                                    "identity_token": identity_token}).first()
+        _verify(auth.password, row.private_key_hash if row else None)
+        caller = Caller(row.site_id, row.identity_id, row.identity_provider)
+        if ttl > 0 and caller.identity_id is not None:  # never remember "not found": it may be imported next
+            _AUTH_CACHE.put(key, caller, ttl)
+        elif fresh:
+            _AUTH_CACHE.drop(key)
+    _check_rate(caller.site_id)
+    return caller
+
+
+def forget_push_caller(identity_token: str) -> None:
+    """Drop remembered callers of this identity token (the token failed a write)."""
+    _AUTH_CACHE.drop_identity(identity_token)
+
+
+class _CallerCache:
+    """A small TTL map from (public key, private key hash, identity token) to Caller."""
+
+    MAX_ITEMS = 10_000
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._items: dict[tuple, tuple[float, Caller]] = {}
+
+    def get(self, key: tuple) -> Caller | None:
+        item = self._items.get(key)
+        if item is None or item[0] < time.monotonic():
+            return None
+        return item[1]
+
+    def put(self, key: tuple, caller: Caller, ttl: float) -> None:
+        with self._lock:
+            if len(self._items) >= self.MAX_ITEMS:
+                self._items.clear()
+            self._items[key] = (time.monotonic() + ttl, caller)
+
+    def drop(self, key: tuple) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
+    def drop_identity(self, identity_token: str) -> None:
+        with self._lock:
+            for key in [k for k in self._items if k[3] == identity_token]:
+                del self._items[key]
+
+
+_AUTH_CACHE = _CallerCache()
 
 
 def _credentials():

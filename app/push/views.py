@@ -14,10 +14,11 @@ from __future__ import annotations
 import time
 
 from flask import Blueprint, current_app, request
+from sqlalchemy.exc import IntegrityError
 
-from app.api.auth import authenticate_push
+from app.api.auth import authenticate_push, forget_push_caller
 from app.api.envelope import error, success
-from app.api.errors import bad_request
+from app.api.errors import ApiError, bad_request
 from app.models import PushRequest
 from app.push import services
 from app.push.endpoints import ENDPOINTS, Endpoint
@@ -35,36 +36,48 @@ QUEUED_TEXT = {
 def _make_view(endpoint: Endpoint):
     def view(identity_token: str, **params):
         rt = current_app.extensions["pushwire"]
-        # The accept path is the gateway's hot path: no ORM, one autocommit read
-        # (site and identity together), then the process's group-committing intake.
-        with rt.db.reader() as conn:
-            caller = authenticate_push(conn, identity_token)
+        # The accept path is the gateway's hot path: no ORM, at most one autocommit
+        # read (site and identity together), then the process's group-committing intake.
+        caller = authenticate_push(rt, identity_token)
         payload = services.parse_body(endpoint, _json_body())
         payload.update(services.path_params(params))  # e.g. playlist_id from the path
         identity_id = services.identity_for(caller, identity_token, endpoint.provider)
         digest = services.body_hash(request.path, payload)
         key = request.headers.get("Idempotency-Key")
-        row = services.request_row(caller.site_id, identity_id, endpoint, request.path, payload, key, digest)
         staged, callback = services.is_asynchronous(payload), bool(payload.get("callback_url"))
-        if key:  # the replay check and the insert share one transaction of their own
-            with rt.db.engine.begin() as conn:
-                push = services.find_replay(conn, caller.site_id, key, digest)
-                replay = push is not None
-                if not replay:
-                    push = services.create_request(conn, row)
-            if not replay:
-                enqueue_push(rt, push.id, staged=staged, callback=callback)
-        else:
-            try:
-                push = intake(rt).accept(row, staged, callback)
-            except IntakeUnavailable:
-                return error(503, "Pushwire could not store the push in time; nothing was accepted. Retry shortly.",
-                             "temporarily_unavailable")
-        return _answer(rt, endpoint, push, wait=not services.is_asynchronous(payload))
+        try:
+            push = _store(rt, caller, identity_id, endpoint, payload, key, digest, staged, callback)
+        except IntegrityError:
+            # A remembered caller whose identity (or site) was deleted since: the
+            # foreign keys refused the row. Re-check with a fresh read: 401/404 then.
+            forget_push_caller(identity_token)
+            services.identity_for(authenticate_push(rt, identity_token, fresh=True), identity_token, endpoint.provider)
+            raise
+        return _answer(rt, endpoint, push, wait=not staged)
 
     view.__name__ = "push_" + endpoint.path.replace("/", "_").replace("<", "").replace(">", "")
     view.__doc__ = f"POST {endpoint.path}.json (body node '{endpoint.node}')"
     return view
+
+
+def _store(rt, caller, identity_id: int, endpoint: Endpoint, payload: dict, key: str | None, digest: str,
+           staged: bool, callback: bool) -> services.Accepted:
+    """Write and publish the push: through the process's intake (group commit),
+    or, with an Idempotency-Key, in a transaction of its own with the replay check."""
+    row = services.request_row(caller.site_id, identity_id, endpoint, request.path, payload, key, digest)
+    if not key:
+        try:
+            return intake(rt).accept(row, staged, callback)
+        except IntakeUnavailable:
+            raise ApiError(503, "Pushwire could not store the push in time; nothing was accepted. Retry shortly.",
+                           "temporarily_unavailable") from None
+    with rt.db.engine.begin() as conn:
+        push = services.find_replay(conn, caller.site_id, key, digest)
+        if push is not None:
+            return push  # the earlier request, already published
+        push = services.create_request(conn, row)
+    enqueue_push(rt, push.id, staged=staged, callback=callback)
+    return push
 
 
 def _json_body():

@@ -164,3 +164,27 @@ def test_malformed_playlist_id_in_the_path_is_400(api, app, site_a, broker):
     resp = api.post(f"/push/identities/{identity}/youtube/playlist/bad%20id!/video.json", body)
     assert resp.status_code == 400 and "playlist_id" in status_of(resp)["info"]
     assert queued(broker) == 0
+
+
+def test_remembered_callers_do_not_outlive_a_deleted_identity_or_a_wrong_key(app, api, site_a, broker):
+    """The push endpoints remember a verified (keys, identity) pair for a few
+    seconds; a deleted identity is still 404 within that window, and a wrong
+    private key is still 401 (the cache is keyed by the key's hash)."""
+    from app.models import Identity
+
+    identity = make_identity(app, site_a)
+    push = body(video_url="https://example.com/a.mp4")
+    path = f"/push/identities/{identity}/twitter/video.json"
+    assert api.post(path, push).status_code == 200  # verified and remembered
+    wrong = dict(site_a, private_key=site_a["private_key"] + "x")
+    from tests.gateway.conftest import ApiClient
+
+    assert ApiClient(app.test_client(), wrong).post(path, push).status_code == 401
+
+    rt = app.extensions["pushwire"]
+    with rt.db.session() as session:
+        session.delete(session.query(Identity).filter_by(token=identity).one())
+    resp = api.post(path, push)
+    assert resp.status_code == 404, resp.json
+    assert status_of(resp)["reason"] == "unknown_identity"
+    assert queued(broker) == 1, "only the first push was queued"
