@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -52,16 +53,20 @@ def measure_posts(env: BenchEnv, stack: BenchStack, client, identities: list[str
                   profile: str | None = None, ready_first: bool = False) -> dict:
     """Queue ``n`` posts, start ``workers`` processes, wait; returns rate and failures.
 
-    ``ready_first``: start the workers, wait until every one answers a ping, then
-    queue the posts, so that no process starts late (comparing fleet sizes)."""
+    ``ready_first``: start the workers on the callback queue only, wait until
+    every one answers a ping, queue the posts, then tell them all at once to
+    consume the upload queue, so that no process starts late (comparing fleet sizes)."""
     names = [f"w{next(_runs)}" for _ in range(workers)]
     if ready_first:
         for name in names:
-            stack.start_pool_worker(name, pool, concurrency, queues="upload,callback", env=worker_env)
-        _wait_ready(env, stack, names)
+            stack.start_pool_worker(name, pool, concurrency, queues="callback", env=worker_env)
+        control = _wait_ready(env, stack, names)
     before = queue_posts(env, client, identities, n)
     xacts = _commits(env)
-    if not ready_first:
+    if ready_first:
+        control.add_consumer("upload", destination=[f"{name}-{stack.port}@{socket.gethostname()}" for name in names],
+                             reply=True, timeout=5)
+    else:
         for name in names:
             stack.start_pool_worker(name, pool, concurrency, queues="upload,callback", env=worker_env)
     profiler = None
@@ -86,8 +91,8 @@ def measure_posts(env: BenchEnv, stack: BenchStack, client, identities: list[str
             "cpu_ms": cpu * 1000 / n, "xacts": (_commits(env) - xacts) / n}
 
 
-def _wait_ready(env: BenchEnv, stack: BenchStack, names: list[str], timeout: float = 60) -> None:
-    """Block until every named worker answers a remote-control ping."""
+def _wait_ready(env: BenchEnv, stack: BenchStack, names: list[str], timeout: float = 60):
+    """Block until every named worker answers a remote-control ping; returns the control handle."""
     from celery import Celery
 
     app = Celery("bench-ping", broker=env.redis_url)
@@ -98,7 +103,7 @@ def _wait_ready(env: BenchEnv, stack: BenchStack, names: list[str], timeout: flo
         replies = app.control.ping(timeout=1.0) or []
         seen = {host.split("@", 1)[0] for reply in replies for host in reply}
         if wanted <= seen:
-            return
+            return app.control
     raise TimeoutError(f"workers {sorted(wanted)} did not answer a ping in {timeout:.0f} s")
 
 
