@@ -165,16 +165,20 @@ class Publisher:
     (the row is committed, and ``since`` replays recover anything missed)."""
 
     def __init__(self, redis_url: str):
-        import redis
+        from app.redisclient import client as redis_client
 
-        self.client = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
+        self.client = redis_client(redis_url, 5)
         self.channel = channel(redis_url)
+
+    #: Events of one commit travel in one Redis message (a JSON array) of at most
+    #: this many: a subscriber parses one message instead of hundreds.
+    BATCH = 500
 
     def publish(self, messages: list[dict]) -> None:
         try:
             pipe = self.client.pipeline(transaction=False)
-            for message in messages:
-                pipe.publish(self.channel, json.dumps(message, separators=(",", ":")))
+            for start in range(0, len(messages), self.BATCH):
+                pipe.publish(self.channel, json.dumps(messages[start:start + self.BATCH], separators=(",", ":")))
             pipe.execute()
         except Exception:  # noqa: BLE001 - Redis down must not fail the committed work
             log.warning("could not publish %d stream events", len(messages), exc_info=True)

@@ -40,9 +40,9 @@ class Limiter:
         self.prefix = prefix
         self._redis = None
         if redis_url:
-            import redis
+            from app.redisclient import client as redis_client
 
-            self._redis = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+            self._redis = redis_client(redis_url, 2)
         self._local: dict[str, tuple[int, int]] = {}
         self._lock = threading.Lock()
 

@@ -13,6 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import selectors
+import socket
 import statistics
 import subprocess
 import sys
@@ -60,17 +63,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(rt, base: str, gateway, sites: list[tuple[int, str]], args) -> dict:
     """Open the streams, produce for ``args.seconds``, drain, and measure."""
-    received: dict[int, list[float]] = {}
-    lock = threading.Lock()
-    ready = threading.Barrier(args.streams + 1)
-    readers = [threading.Thread(target=_read, args=(base, key, n, received, lock, ready), daemon=True)
-               for n, (_, key) in enumerate(sites)]
-    for reader in readers:
-        reader.start()
-    ready.wait(timeout=120)
+    reader = StreamReader(base, [key for _, key in sites])
+    reader.open(timeout=120)
     idle_rss = _rss(gateway.pid)
     committed = _produce(rt, [site_id for site_id, _ in sites], args.rate, args.seconds)
-    _drain(received, lock, len(committed), timeout=30.0)  # the streams stay open until the gateway stops
+    reader.drain(len(committed), timeout=30.0)  # the streams stay open until the gateway stops
+    received = reader.stop()
     latencies = [got - committed[eid] for eid, times in received.items() if eid in committed for got in times]
     delivered = len(latencies)
     latencies.sort()
@@ -85,39 +83,100 @@ def run(rt, base: str, gateway, sites: list[tuple[int, str]], args) -> dict:
     }
 
 
-def _drain(received: dict, lock, expected: int, timeout: float) -> None:
-    """Wait until every committed event reached its stream (or ``timeout`` passed):
-    a fixed short wait undercounts deliveries that are merely queued."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with lock:
-            if sum(len(times) for times in received.values()) >= expected:
-                return
-        time.sleep(0.2)
+_EVENT_ID = re.compile(rb'\{"id":(\d+)[,}]')  # app.stream.render writes the id first
 
 
-def _read(base, key, n, received, lock, ready) -> None:
-    # Each stream is its own IP so the per-IP connection limit does not apply.
-    resp = requests.get(base + "/stream/api/", params={"token": key}, stream=True, timeout=(10, 60),
-                        headers={"X-Forwarded-For": f"10.{n // 65536}.{n // 256 % 256}.{n % 256}"})
-    # Default line splitting: with delimiter=b"\r\n", requests can mis-split a \r\n
-    # that straddles two network chunks.
-    lines = resp.iter_lines(chunk_size=None)
-    next(lines)  # the first keep-alive: subscribed
-    ready.wait(timeout=120)
-    try:
-        for line in lines:
-            if not line:
+class StreamReader:
+    """Every stream read by one thread with a selector (the measuring client must
+    not compete with the gateway for the 2 cores with a thousand threads of its own).
+
+    HTTP/1.0 requests, so the body arrives as written (no chunked framing): lines
+    of JSON separated by CRLF, keep-alives as empty lines. Each line is stamped
+    when it is read; the event id is taken from it without a full JSON parse.
+    """
+
+    def __init__(self, base: str, keys: list[str]):
+        host, port = base.removeprefix("http://").split(":")
+        self.addr, self.keys = (host, int(port)), keys
+        self.selector = selectors.DefaultSelector()
+        self.received: dict[int, list[float]] = {}
+        self.count = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def open(self, timeout: float) -> None:
+        """Connect every stream and wait until each has sent its first keep-alive (subscribed)."""
+        pending = {}
+        for n, key in enumerate(self.keys):
+            sock = socket.create_connection(self.addr, timeout=10)
+            # Each stream is its own IP so the per-IP connection limit does not apply.
+            sock.sendall((f"GET /stream/api/?token={key} HTTP/1.0\r\nHost: bench\r\n"
+                          f"X-Forwarded-For: 10.{n // 65536}.{n // 256 % 256}.{n % 256}\r\n\r\n").encode())
+            sock.setblocking(False)
+            state = {"buf": b"", "head": True, "ready": False}
+            self.selector.register(sock, selectors.EVENT_READ, state)
+            pending[sock] = state
+        deadline = time.monotonic() + timeout
+        while any(not st["ready"] for st in pending.values()):
+            if time.monotonic() > deadline:
+                closed = sum(1 for st in pending.values() if st.get("closed"))
+                waiting = sum(1 for st in pending.values() if not st["ready"])
+                sample = next((st["buf"][:300] for st in pending.values() if not st["ready"]), b"")
+                raise TimeoutError(f"{waiting} of {len(pending)} streams did not subscribe ({closed} closed; {sample!r})")
+            self._poll(0.5)
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._poll(0.2)
+
+    def _poll(self, timeout: float) -> None:
+        for key, _ in self.selector.select(timeout):
+            sock, state = key.fileobj, key.data
+            try:
+                data = sock.recv(65536)
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                self.selector.unregister(sock)
+                sock.close()
+                state["closed"] = True
                 continue
             now = time.time()
-            try:
-                event_id = int(json.loads(line)["id"])
-            except (ValueError, KeyError):
-                continue  # an error element or a damaged line: count what arrives intact
-            with lock:
-                received.setdefault(event_id, []).append(now)
-    except (requests.RequestException, AttributeError):
-        pass  # closed at the end of the run
+            buf = state["buf"] + data
+            if state["head"]:
+                end = buf.find(b"\r\n\r\n")
+                if end < 0:
+                    state["buf"] = buf
+                    continue
+                state["status"] = buf[:end].split(b"\r\n", 1)[0]
+                buf, state["head"] = buf[end + 4:], False
+            *lines, state["buf"] = buf.split(b"\r\n")
+            for line in lines:
+                if not line:
+                    state["ready"] = True  # a keep-alive
+                    continue
+                match = _EVENT_ID.match(line)
+                if match:  # an error element or a damaged line is not counted
+                    self.received.setdefault(int(match.group(1)), []).append(now)
+                    self.count += 1
+
+    def drain(self, expected: int, timeout: float) -> None:
+        """Wait until every committed event reached its stream (or ``timeout`` passed)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.count < expected:
+            time.sleep(0.2)
+
+    def stop(self) -> dict[int, list[float]]:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        for key in list(self.selector.get_map().values()):
+            key.fileobj.close()
+        return self.received
 
 
 def _produce(rt, site_ids: list[int], rate: float, seconds: float) -> dict[int, float]:

@@ -38,9 +38,9 @@ def _redis_keys(queue: str, prefix: str = "") -> list[str]:
 
 
 def _redis_depths(url: str, prefix: str, timeout: float) -> dict[str, int]:
-    import redis
+    from app.redisclient import client as redis_client
 
-    client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    client = redis_client(url, timeout)
     try:
         pipe = client.pipeline(transaction=False)
         for queue in QUEUES:

@@ -39,9 +39,9 @@ class RedisFeed:
     """Redis pub/sub fan-out; reconnects on its own after Redis faults."""
 
     def __init__(self, redis_url: str):
-        import redis
+        from app.redisclient import client as redis_client
 
-        self.client = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
+        self.client = redis_client(redis_url, 5)
         self.events_channel, self.control_channel = channel(redis_url), channel(redis_url, CONTROL)
         self.stopping = threading.Event()
         self.ready = threading.Event()
@@ -93,8 +93,9 @@ class RedisFeed:
             message = json.loads(data)
             if name.decode() == self.control_channel:
                 hub.replace_older(int(message["site_id"]), int(message["generation"]))
-            else:
-                hub.dispatch(StreamEvent.from_message(message))
+            else:  # a commit's events as one array (or, from older publishers, one event)
+                for item in message if isinstance(message, list) else [message]:
+                    hub.dispatch(StreamEvent.from_message(item))
         except (ValueError, KeyError, TypeError):
             log.warning("stream feed: ignoring malformed message on %s", name)
 

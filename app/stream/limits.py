@@ -56,9 +56,9 @@ class RedisLimiter:
     """
 
     def __init__(self, redis_url: str, max_attempts: int, window: float, ban_seconds: float):
-        import redis
+        from app.redisclient import client as redis_client
 
-        self.client = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
+        self.client = redis_client(redis_url, 5)
         self.max_attempts, self.window, self.ban_seconds = max_attempts, window, ban_seconds
 
     def attempt(self, ip: str) -> float | None:
