@@ -39,17 +39,38 @@ WAIT_SECONDS = 60.0
 
 
 class IntakeUnavailable(Exception):
-    """The intake thread did not finish the push in time (the database is stuck)."""
+    """The intake thread did not finish the push in time (the database is stuck).
+
+    ``written_maybe`` False: the push was withdrawn before the intake took it, so
+    nothing was stored; True: it was being written, so it may have been accepted."""
+
+    def __init__(self, message: str, written_maybe: bool):
+        super().__init__(message)
+        self.written_maybe = written_maybe
 
 
 class _Ticket:
-    __slots__ = ("row", "staged", "callback", "done", "result", "error")
+    __slots__ = ("row", "staged", "callback", "done", "result", "error", "lock", "state")
 
     def __init__(self, row: dict, staged: bool, callback: bool):
         self.row, self.staged, self.callback = row, staged, callback
         self.done = threading.Event()
         self.result: Accepted | None = None
         self.error: BaseException | None = None
+        self.lock = threading.Lock()
+        self.state = "waiting"  # -> "taken" by the intake thread, or "withdrawn" by a request that gave up
+
+    def take(self) -> bool:
+        with self.lock:
+            if self.state == "waiting":
+                self.state = "taken"
+            return self.state == "taken"
+
+    def withdraw(self) -> bool:
+        with self.lock:
+            if self.state == "waiting":
+                self.state = "withdrawn"
+            return self.state == "withdrawn"
 
 
 class Intake:
@@ -70,7 +91,10 @@ class Intake:
         self._ensure_thread()
         self._queue.put(ticket)
         if not ticket.done.wait(WAIT_SECONDS):
-            raise IntakeUnavailable("the push was not written in time")
+            if ticket.withdraw():  # never taken: it will not be written, a retry cannot duplicate it
+                raise IntakeUnavailable("the push was not written in time", written_maybe=False)
+            if not ticket.done.wait(WAIT_SECONDS):
+                raise IntakeUnavailable("the push was being written when time ran out", written_maybe=True)
         if ticket.error is not None:
             raise ticket.error
         return ticket.result
@@ -92,6 +116,9 @@ class Intake:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
+            batch = [ticket for ticket in batch if ticket.take()]  # skip pushes their requests withdrew
+            if not batch:
+                continue
             try:
                 self._handle(batch)
             except BaseException as exc:  # never let the thread die with requests waiting

@@ -68,7 +68,11 @@ def _store(rt, caller, identity_id: int, endpoint: Endpoint, payload: dict, key:
     if not key:
         try:
             return intake(rt).accept(row, staged, callback)
-        except IntakeUnavailable:
+        except IntakeUnavailable as exc:
+            if exc.written_maybe:  # never invite a retry that could post twice
+                raise ApiError(503, "Pushwire's database did not confirm the push in time; it may have been "
+                               "accepted. Check GET /push/requests.json before pushing it again.",
+                               "outcome_unknown") from None
             raise ApiError(503, "Pushwire could not store the push in time; nothing was accepted. Retry shortly.",
                            "temporarily_unavailable") from None
     with rt.db.engine.begin() as conn:

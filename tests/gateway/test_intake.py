@@ -95,3 +95,38 @@ def test_concurrent_requests_each_get_their_own_request(app, site_a, broker):
         for n, token in tokens:
             assert session.query(PushRequest).filter_by(token=token).one().payload["video_url"].endswith(f"/c{n}.mp4")
     assert broker.llen("staging") == 24
+
+
+def test_a_push_withdrawn_after_a_timeout_is_never_written(app, site_a, broker, monkeypatch):
+    """A request that gave up waiting (503 "nothing was accepted") must not have its
+    push written later, or the client's retry would post twice."""
+    import app.push.intake as intake_module
+
+    rt = app.extensions["pushwire"]
+    identity = make_identity(app, site_a)
+    intake = Intake(rt, max_batch=64)
+    blocker = threading.Event()
+    real_handle = intake._handle
+    monkeypatch.setattr(intake, "_handle", lambda batch: (blocker.wait(10), real_handle(batch)))
+    monkeypatch.setattr(intake_module, "WAIT_SECONDS", 0.3)
+
+    first = _Ticket(_row(rt, site_a, identity, 1), staged=True, callback=False)
+    intake._queue.put(first)
+    intake._ensure_thread()  # the intake thread takes `first` and blocks on it
+    import time
+
+    time.sleep(0.1)
+    late = _row(rt, site_a, identity, 2)
+    try:
+        intake.accept(late, staged=True, callback=False)
+    except intake_module.IntakeUnavailable as exc:
+        assert exc.written_maybe is False
+    else:
+        raise AssertionError("the request should have given up")
+    blocker.set()
+    assert first.done.wait(10) and first.error is None
+    time.sleep(0.3)
+    with rt.db.session() as session:
+        assert session.query(PushRequest).filter_by(token=late["token"]).count() == 0
+        assert session.query(PushRequest).filter_by(token=first.row["token"]).count() == 1
+    assert broker.llen("staging") == 1
