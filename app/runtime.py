@@ -22,6 +22,20 @@ class Runtime:
         return Database(self.settings)
 
     @cached_property
+    def heartbeats(self):
+        """The attempts running in this process and the one thread that keeps them alive."""
+        from app.pipeline.heartbeat import Heartbeats
+
+        return Heartbeats(self)
+
+    @cached_property
+    def intake(self):
+        """The gateway process's group-committing intake of accepted pushes."""
+        from app.push.intake import Intake
+
+        return Intake(self, self.settings.intake_batch)
+
+    @cached_property
     def cipher(self) -> TokenCipher:
         return TokenCipher(resolve_secret_key(self.settings.secret_key, self.settings.data_dir))
 

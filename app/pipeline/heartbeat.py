@@ -80,23 +80,10 @@ class Heartbeats:
                 log.warning("heartbeat of attempts %s failed", self.running(), exc_info=True)
 
 
-_registries: dict[int, Heartbeats] = {}
-_registries_lock = threading.Lock()
-
-
-def registry(rt) -> Heartbeats:
-    """The process's heartbeat registry for ``rt``."""
-    with _registries_lock:
-        beats = _registries.get(id(rt))
-        if beats is None or beats.rt is not rt:
-            beats = _registries[id(rt)] = Heartbeats(rt)
-        return beats
-
-
 @contextmanager
 def heartbeat(rt, attempt_id: int) -> Iterator[None]:
     """Keep the attempt's heartbeat fresh (every ``PUSHWIRE_HEARTBEAT_INTERVAL`` seconds) until the block ends."""
-    beats = registry(rt)
+    beats = rt.heartbeats
     beats.add(attempt_id)
     try:
         yield

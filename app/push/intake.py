@@ -22,17 +22,15 @@ import os
 import queue
 import threading
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 
-from app.models import PushRequest, RequestTransition
-from app.push.services import Accepted
+from app.models import PushRequest
+from app.push.services import Accepted, create_requests
 from workers.pipeline import publish_chain
 
 log = logging.getLogger(__name__)
 
 _REQUESTS = PushRequest.__table__
-_INSERT = insert(_REQUESTS).returning(_REQUESTS.c.id, _REQUESTS.c.token, sort_by_parameter_order=True)
-_INSERT_TRANSITIONS = insert(RequestTransition.__table__)
 
 #: How long a request thread waits for its batch before answering 503.
 WAIT_SECONDS = 60.0
@@ -147,14 +145,10 @@ class Intake:
 
     def _write(self, batch: list[_Ticket]) -> None:
         with self.rt.db.engine.begin() as conn:
-            rows = conn.execute(_INSERT, [t.row for t in batch]).all()
-            conn.execute(_INSERT_TRANSITIONS, [
-                {"request_id": row.id, "from_state": None, "to_state": "queued", "reason": "accepted",
-                 "at": t.row["created_at"]} for t, row in zip(batch, rows)
-            ])
+            accepted = create_requests(conn, [t.row for t in batch])
         self.batches += 1
-        for ticket, row in zip(batch, rows):
-            ticket.result = Accepted(row.id, row.token)
+        for ticket, result in zip(batch, accepted):
+            ticket.result = result
 
     def _publish(self, written: list[_Ticket]) -> None:
         """Publish each chain through one producer; clear enqueued_at of those that failed."""
@@ -176,16 +170,3 @@ class Intake:
         if failed:
             with self.rt.db.engine.begin() as conn:
                 conn.execute(update(_REQUESTS).where(_REQUESTS.c.id.in_(failed)).values(enqueued_at=None))
-
-
-_intakes: dict[int, Intake] = {}
-_intakes_lock = threading.Lock()
-
-
-def intake(rt) -> Intake:
-    """The process's intake for ``rt``."""
-    with _intakes_lock:
-        found = _intakes.get(id(rt))
-        if found is None or found.rt is not rt:
-            found = _intakes[id(rt)] = Intake(rt, rt.settings.intake_batch)
-        return found

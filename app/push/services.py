@@ -97,7 +97,7 @@ _REQUESTS = PushRequest.__table__
 _BY_KEY = select(_REQUESTS.c.id, _REQUESTS.c.token, _REQUESTS.c.created_at, _REQUESTS.c.body_hash).where(
     _REQUESTS.c.site_id == bindparam("site_id"), _REQUESTS.c.idempotency_key == bindparam("key"))
 _FREE_KEY = update(_REQUESTS).where(_REQUESTS.c.id == bindparam("_id")).values(idempotency_key=None)
-_INSERT = insert(_REQUESTS).returning(_REQUESTS.c.id, _REQUESTS.c.token)
+_INSERT = insert(_REQUESTS).returning(_REQUESTS.c.id, _REQUESTS.c.token, sort_by_parameter_order=True)
 _INSERT_TRANSITION = insert(RequestTransition.__table__)
 
 
@@ -144,13 +144,15 @@ def request_row(site_id: int, identity_id: int, endpoint: Endpoint, resource: st
     }
 
 
-def create_request(conn, row: dict) -> Accepted:
-    """Persist a new push request (``request_row``) with its first audit row
-    (the caller commits, then enqueues): two INSERTs, no ORM flush."""
-    created = conn.execute(_INSERT, row).one()
-    conn.execute(_INSERT_TRANSITION, {"request_id": created.id, "from_state": None, "to_state": "queued",
-                                      "reason": "accepted", "at": row["created_at"]})
-    return Accepted(created.id, created.token)
+def create_requests(conn, rows: list[dict]) -> list[Accepted]:
+    """Persist new push requests (``request_row``) with their first audit rows, in
+    order (the caller commits, then enqueues): one multi-row INSERT each for the
+    requests and their transitions, no ORM flush."""
+    created = conn.execute(_INSERT, rows).all()
+    conn.execute(_INSERT_TRANSITION, [{"request_id": new.id, "from_state": None, "to_state": "queued",
+                                       "reason": "accepted", "at": row["created_at"]}
+                                      for row, new in zip(rows, created)])
+    return [Accepted(new.id, new.token) for new in created]
 
 
 def is_asynchronous(payload: dict) -> bool:

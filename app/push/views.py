@@ -22,7 +22,7 @@ from app.api.errors import ApiError, bad_request
 from app.models import PushRequest
 from app.push import services
 from app.push.endpoints import ENDPOINTS, Endpoint
-from app.push.intake import IntakeUnavailable, intake
+from app.push.intake import IntakeUnavailable
 from app.states import FINAL_STATES
 from workers.pipeline import enqueue_push
 
@@ -67,7 +67,7 @@ def _store(rt, caller, identity_id: int, endpoint: Endpoint, payload: dict, key:
     row = services.request_row(caller.site_id, identity_id, endpoint, request.path, payload, key, digest)
     if not key:
         try:
-            return intake(rt).accept(row, staged, callback)
+            return rt.intake.accept(row, staged, callback)
         except IntakeUnavailable as exc:
             if exc.written_maybe:  # never invite a retry that could post twice
                 raise ApiError(503, "Pushwire's database did not confirm the push in time; it may have been "
@@ -79,7 +79,7 @@ def _store(rt, caller, identity_id: int, endpoint: Endpoint, payload: dict, key:
         push = services.find_replay(conn, caller.site_id, key, digest)
         if push is not None:
             return push  # the earlier request, already published
-        push = services.create_request(conn, row)
+        push = services.create_requests(conn, [row])[0]
     enqueue_push(rt, push.id, staged=staged, callback=callback)
     return push
 

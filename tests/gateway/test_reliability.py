@@ -112,7 +112,7 @@ def test_one_heartbeat_thread_keeps_every_running_attempt_alive(app, site_a, ori
     heartbeat thread (one UPDATE for all); attempts that left it, or ended, do not."""
     import threading
 
-    from app.pipeline.heartbeat import heartbeat, registry
+    from app.pipeline.heartbeat import heartbeat
 
     rt = app.extensions["pushwire"]
     identity = make_identity(app, site_a)
@@ -131,10 +131,10 @@ def test_one_heartbeat_thread_keeps_every_running_attempt_alive(app, site_a, ori
     with heartbeat(rt, ids[0]), heartbeat(rt, ids[2]):
         with heartbeat(rt, ids[1]):
             pass  # left again: no longer beaten
-        assert sorted(registry(rt).running()) == sorted([ids[0], ids[2]])
-        assert registry(rt).beat() == 1, "only the running attempt is written"
+        assert sorted(rt.heartbeats.running()) == sorted([ids[0], ids[2]])
+        assert rt.heartbeats.beat() == 1, "only the running attempt is written"
         assert threading.active_count() <= before + 1, "one thread for all attempts"
-    assert registry(rt).running() == []
+    assert rt.heartbeats.running() == []
     with rt.db.session() as session:
         fresh = {row.id: row.progress_at for row in session.query(StageAttempt).filter(StageAttempt.id.in_(ids))}
 
