@@ -20,7 +20,7 @@ from typing import Iterator
 
 import requests
 
-from app.providers.base import ProviderAdapter, PushContext, PushOutcome, TokenSet
+from app.providers.base import ProviderAdapter, PushContext, PushOutcome, TokenSet, publish_once
 from app.providers.errors import (
     AuthExpired,
     InvalidInput,
@@ -74,13 +74,14 @@ class PinterestAdapter(ProviderAdapter):
     def picture_pin(self, ctx: PushContext) -> PushOutcome:
         """Download the picture ourselves (Pinterest cannot reach private origins) and
         send jpeg/png inline as base64; other formats go by URL."""
-        url = ctx.payload["picture"]
-        data, fmt = ctx.download(url, PICTURE_CAP)
-        if fmt in BASE64_FORMATS:
-            source = {"source_type": "image_base64", "content_type": BASE64_FORMATS[fmt],
-                      "data": base64.b64encode(data).decode()}
-        else:
-            source = {"source_type": "image_url", "url": url}
+        url, source = ctx.payload["picture"], None
+        if not (ctx.progress.get("pin") or ctx.progress.get("pin_publishing")):  # else: nothing to send
+            data, fmt = ctx.download(url, PICTURE_CAP)
+            if fmt in BASE64_FORMATS:
+                source = {"source_type": "image_base64", "content_type": BASE64_FORMATS[fmt],
+                          "data": base64.b64encode(data).decode()}
+            else:
+                source = {"source_type": "image_url", "url": url}
         return self._outcome(self._create_pin(ctx, source), {})
 
     def video_pin(self, ctx: PushContext) -> PushOutcome:
@@ -151,17 +152,23 @@ class PinterestAdapter(ProviderAdapter):
                     reason="processing_timeout")
             ctx.sleep(self.poll_interval)
 
-    def _create_pin(self, ctx: PushContext, media_source: dict) -> dict:
-        """The publish step: a fault here means the Pin may or may not exist."""
+    def _create_pin(self, ctx: PushContext, media_source: dict | None) -> dict:
+        """The publish step, at most once (see ``publish_once``): a fault here means
+        the Pin may or may not exist."""
         payload = ctx.payload
-        body = {"board_id": str(payload["board"]), "media_source": media_source}
-        for name in ("title", "description", "link"):
-            if payload.get(name):
-                body[name] = payload[name]
-        resp = self.request("POST", "/v5/pins", publish=True, headers=self._headers(ctx), json=body)
-        if resp.status_code >= 500:
-            raise _publish_unknown(resp)
-        return _checked(resp, "board").json()
+
+        def create() -> dict:
+            body = {"board_id": str(payload["board"]), "media_source": media_source}
+            for name in ("title", "description", "link"):
+                if payload.get(name):
+                    body[name] = payload[name]
+            resp = self.request("POST", "/v5/pins", publish=True, headers=self._headers(ctx), json=body)
+            if resp.status_code >= 500:
+                raise _publish_unknown(resp)
+            pin = _checked(resp, "board").json()
+            return {k: pin.get(k) for k in ("id", "board_id", "created_at", "media")}
+
+        return publish_once(ctx, "pin", create, "Pinterest", last=True)
 
     def _outcome(self, pin: dict, extra_ids: dict) -> PushOutcome:
         pin_id = str(pin["id"])

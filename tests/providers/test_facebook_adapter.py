@@ -334,3 +334,37 @@ def test_comments_exists_and_delete(adapter, fake, user, tmp_path):
     assert adapter.delete("page/video", ids, token) is True
     assert adapter.exists("page/video", ids, token) is False
     assert video_id in fake.deleted
+
+
+# --------------------------------------------------------------------------- at most once
+
+
+@pytest.mark.parametrize("kind", ["page/post", "page/picture"])
+def test_publish_marker_is_saved_before_the_call_and_an_interrupted_publish_is_not_repeated(kind, adapter, fake,
+                                                                                            user):
+    """A worker killed after Facebook created the post but before the id was saved
+    leaves the marker: the redelivery reports outcome unknown instead of posting again."""
+    page = user["page_id"]
+    payload = {"id": page, "message": "marker"} if kind == "page/post" else \
+        {"id": page, "url": "https://cdn.example/p.png", "description": "marker", "create_post": True}
+    ctx = make_ctx(kind, payload, user["access_token"], picture=png())
+    adapter.push(ctx)
+    key = "post_id" if kind == "page/post" else "picture_id"
+    assert ctx.saved[0].get(f"{key}_publishing") is True and key not in ctx.saved[0], "marker first, alone"
+    before = fake.creations()
+
+    crashed = make_ctx(kind, payload, user["access_token"], picture=png())
+    crashed.progress = dict(ctx.saved[0])  # what the database holds after the crash
+    with pytest.raises(OutcomeUnknown) as err:
+        adapter.push(crashed)
+    assert "not sent again" in err.value.info
+    assert fake.creations() == before
+
+
+def test_a_refused_publish_clears_the_marker_so_a_retry_may_post(adapter, fake, user):
+    page = user["page_id"]
+    ctx = make_ctx("page/post", {"id": page, "message": "dup"}, user["access_token"])
+    adapter.push(make_ctx("page/post", {"id": page, "message": "dup"}, user["access_token"]))
+    with pytest.raises(InvalidInput):
+        adapter.push(ctx)  # Facebook's duplicate check: nothing was created
+    assert "post_id_publishing" not in ctx.saved[-1]

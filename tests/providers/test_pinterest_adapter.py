@@ -274,3 +274,26 @@ def test_refresh_rate_limit_is_transient(adapter, fake, user):
     fake.faults.add("token", "429")
     with pytest.raises(RateLimited):
         adapter.refresh(user["refresh_token"])
+
+
+# --------------------------------------------------------------------------- at most once
+
+
+def test_interrupted_pin_create_is_not_sent_again(adapter, fake, user):
+    """The marker is saved before ``POST /v5/pins``; a redelivery that finds it
+    (worker killed before the Pin's id was saved) reports outcome unknown."""
+    ctx = picture_ctx(user, description="once")
+    saved = []
+    ctx.save_progress = lambda progress: saved.append(dict(progress))
+    first = adapter.push(ctx)
+    assert saved[0] == {"pin_publishing": True}
+    pins = len(fake.pins)
+
+    crashed = picture_ctx(user, description="once")
+    crashed.progress = dict(saved[0])
+    crashed.download = lambda url, max_bytes: pytest.fail("no download for a Pin that is not sent again")
+    with pytest.raises(OutcomeUnknown):
+        adapter.push(crashed)
+    assert len(fake.pins) == pins
+    assert adapter.push(ctx).provider_ids["pin_id"] == first.provider_ids["pin_id"], "id kept in progress"
+    assert len(fake.pins) == pins

@@ -325,3 +325,15 @@ def test_comments_exists_and_delete(fake, adapter, make_ctx, user):
     assert adapter.exists("video", ids, user["access_token"]) is True
     assert adapter.delete("video", ids, user["access_token"]) is True
     assert adapter.exists("video", ids, user["access_token"]) is False and fake.deleted == [video_id]
+
+
+def test_an_interrupted_create_is_not_sent_again(fake, adapter, make_ctx):
+    ctx = make_ctx("playlist", title="Interrupted")
+    adapter.push(ctx)
+    (marker, value), = ctx.saved[0].items()  # saved before the insert, alone
+    assert marker.startswith("created:") and marker.endswith("/playlists_publishing") and value is True
+    crashed = make_ctx("playlist", title="Interrupted")
+    crashed.progress = dict(ctx.saved[0])
+    with pytest.raises(OutcomeUnknown):
+        adapter.push(crashed)
+    assert fake.created["playlists"] == 1

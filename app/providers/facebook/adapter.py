@@ -13,7 +13,7 @@ import email.utils
 import json
 import time
 
-from app.providers.base import ProviderAdapter, PushContext, PushOutcome, TokenSet
+from app.providers.base import ProviderAdapter, PushContext, PushOutcome, TokenSet, publish_once
 from app.providers.errors import InvalidInput, NotFound, PermissionDenied, ReconnectRequired
 from app.providers.facebook import video
 from app.providers.facebook.graph import translate
@@ -93,15 +93,19 @@ class FacebookAdapter(ProviderAdapter):
         return handler(ctx, target, token, ids)
 
     def _post(self, ctx: PushContext, target: str, token: str, ids: dict) -> PushOutcome:
-        """``POST /{target}/feed`` with message, link or attached (unpublished) photos."""
+        """``POST /{target}/feed`` with message, link or attached (unpublished) photos:
+        the publish step, so at most once (see ``publish_once``)."""
         p = ctx.payload
-        if not ctx.progress.get("post_id"):
+
+        def create() -> str:
             form = {k: p[k] for k in ("message", "link") if p.get(k)}
             if p.get("attachments"):
                 form["attached_media"] = json.dumps([{"media_fbid": str(i)} for i in p["attachments"]])
             body = self.graph("POST", f"/{target}/feed", token, ctx.kind, data=form, publish=True)
-            self._remember(ctx, post_id=body["id"])
-        post_id = ctx.progress["post_id"]
+            ctx.progress["created"] = time.time()
+            return body["id"]
+
+        post_id = publish_once(ctx, "post_id", create, "Facebook", last=True)
         owner, _, local = post_id.partition("_")
         return PushOutcome({"post_id": post_id, **ids}, self._data(ctx, "post", post_id=post_id,
                                                                   url=f"{WEB}/{owner}/posts/{local}"))
@@ -110,21 +114,33 @@ class FacebookAdapter(ProviderAdapter):
         """Upload the picture bytes as ``source`` (we fetch it: Meta cannot reach private URLs)."""
         p = ctx.payload
         create_post = p.get("create_post", True)
-        if not ctx.progress.get("picture_id"):
-            data, fmt = ctx.download(p["url"], DOWNLOAD_CAP)
+        upload = None
+        if not (ctx.progress.get("picture_id") or ctx.progress.get("picture_id_publishing")):
+            data, fmt = ctx.download(p["url"], DOWNLOAD_CAP)  # before the marker: its faults are plain
             if fmt not in PHOTO_TYPES:
                 raise InvalidInput(f"Facebook accepts only JPG and PNG photos; this picture is {fmt}. "
                                    "Convert it and push again.", reason="unsupported_picture_format")
             if len(data) >= MAX_PHOTO:
                 raise InvalidInput("Facebook accepts photos under 4 MB; this picture is larger.",
                                    reason="picture_too_large")
+            name, mime = PHOTO_TYPES[fmt]
+            upload = (name, data, mime)
+
+        def create() -> str:
             form = {"published": "true" if create_post else "false"}
             if p.get("description"):
                 form["caption"] = p["description"]
-            name, mime = PHOTO_TYPES[fmt]
             body = self.graph("POST", f"/{target}/photos", token, ctx.kind, data=form,
-                              files={"source": (name, data, mime)}, publish=create_post)
-            self._remember(ctx, picture_id=body["id"], post_id=body.get("post_id"))
+                              files={"source": upload}, publish=create_post)
+            ctx.progress["created"] = time.time()
+            if body.get("post_id"):
+                ctx.progress["post_id"] = body["post_id"]
+            return body["id"]
+
+        if create_post:
+            publish_once(ctx, "picture_id", create, "Facebook", last=True)
+        elif not ctx.progress.get("picture_id"):  # an unpublished photo: a retry makes nothing public
+            ctx.progress["picture_id"] = create()
         picture_id, post_id = ctx.progress["picture_id"], ctx.progress.get("post_id")
         extra = {"post_id": post_id} if post_id else {}
         return PushOutcome({"picture_id": picture_id, **extra, **ids},
@@ -136,12 +152,6 @@ class FacebookAdapter(ProviderAdapter):
         return video.push_video(self, ctx, target, token, ids)
 
     # -- helpers ------------------------------------------------------------
-    @staticmethod
-    def _remember(ctx: PushContext, **ids) -> None:
-        """Save ids the moment Facebook returns them, so a re-run never publishes twice."""
-        ctx.progress.update({k: v for k, v in ids.items() if v}, created=time.time())
-        ctx.save_progress(ctx.progress)
-
     @staticmethod
     def _data(ctx: PushContext, obj: str, **fields) -> dict:
         created = ctx.progress.get("created", time.time())

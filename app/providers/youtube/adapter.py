@@ -15,7 +15,7 @@ import time
 
 import requests
 
-from app.providers.base import ProviderAdapter, PushContext, PushOutcome, TokenSet
+from app.providers.base import ProviderAdapter, PushContext, PushOutcome, TokenSet, publish_once
 from app.providers.errors import (
     InvalidInput,
     OutcomeUnknown,
@@ -181,17 +181,17 @@ class YouTubeAdapter(ProviderAdapter):
         return PushOutcome({"section_id": section["id"]}, data)
 
     def _create(self, ctx: PushContext, path: str, part: str, body: dict, what: str) -> dict:
-        """One insert (a publish step); its resource is kept in progress against a redelivery."""
-        key = f"created:{path}"
-        if ctx.progress.get(key):
-            return ctx.progress[key]
-        resp = self.request("POST", path, publish=True, params={"part": part}, json=body, headers=self._auth(ctx))
-        if resp.status_code >= 500:
-            raise _unknown_after(resp, what)  # a 5xx on a create: it may have happened
-        resource = self._json(resp, what)
-        ctx.progress[key] = {"id": resource["id"], "snippet": resource.get("snippet") or {}}
-        ctx.save_progress(ctx.progress)
-        return ctx.progress[key]
+        """One insert: a publish step, so at most once across redeliveries (``publish_once``)."""
+
+        def create() -> dict:
+            resp = self.request("POST", path, publish=True, params={"part": part}, json=body,
+                                headers=self._auth(ctx))
+            if resp.status_code >= 500:
+                raise _unknown_after(resp, what)  # a 5xx on a create: it may have happened
+            resource = self._json(resp, what)
+            return {"id": resource["id"], "snippet": resource.get("snippet") or {}}
+
+        return publish_once(ctx, f"created:{path}", create, "YouTube")
 
     # -- optional hooks -----------------------------------------------------
     def delete(self, kind: str, provider_ids: dict, access_token: str) -> bool:
