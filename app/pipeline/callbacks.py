@@ -27,7 +27,15 @@ from app.net import UnsafeURLError, safe_request
 from app.ops.metrics import CALLBACKS
 from app.states import DELIVERING_CALLBACK, transition
 
-LEASE = dt.timedelta(minutes=10)
+LEASE_SLACK = 10.0  # seconds beyond the delivery's own timeouts
+
+
+def lease(settings) -> dt.timedelta:
+    """How long a claimed delivery is left alone: one attempt's connect and answer
+    timeouts plus slack. A worker killed mid-delivery delays the retry by this much,
+    no more (the sweeper takes it up after); a delivery outliving it may be sent again
+    with the same ``webhook-id``, which receivers deduplicate on."""
+    return dt.timedelta(seconds=settings.outbound_connect_timeout + settings.callback_timeout + LEASE_SLACK)
 
 
 def build_payload(push: PushRequest) -> dict:
@@ -57,7 +65,7 @@ def claim(rt, request_id: int) -> bool:
             update(PushRequest)
             .where(PushRequest.id == request_id, PushRequest.state == DELIVERING_CALLBACK,
                    PushRequest.next_callback_at <= now + dt.timedelta(seconds=1))
-            .values(next_callback_at=now + LEASE)
+            .values(next_callback_at=now + lease(rt.settings))
         )
         return result.rowcount == 1
 

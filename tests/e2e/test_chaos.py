@@ -178,7 +178,8 @@ def test_chaos_every_push_once_every_callback_no_gaps(chaos_stack, fakes, origin
     chaos.join()
     stop.set()
 
-    finals = [client.wait_final(p["token"], timeout=240) for p in plan]
+    finals, stuck = _wait_all(client, plan, timeout=180)
+    assert not stuck, "pushes that never ended (chaos: " + "; ".join(events) + "):\n" + "\n".join(stuck)
     counts = {"pushes": len(plan), "succeeded": 0, "unconfirmed": 0, "failed": 0, "created_once": 0,
               "callbacks": 0, "kills": sum("SIGKILL" in e for e in events)}
     problems = []
@@ -202,6 +203,19 @@ def test_chaos_every_push_once_every_callback_no_gaps(chaos_stack, fakes, origin
     print("\nchaos:", counts, "\n  " + "\n  ".join(events))
     assert not problems, "\n".join(problems)
     assert counts["kills"] >= 3
+
+
+def _wait_all(client, plan: list[dict], timeout: float) -> tuple[list[dict], list[str]]:
+    """Every push's final status, or, for those still in flight at the deadline,
+    their state and audit (so a stuck push is reported, not a test timeout)."""
+    deadline = time.time() + timeout
+    finals, stuck = [], []
+    for push in plan:
+        try:
+            finals.append(client.wait_final(push["token"], timeout=max(1.0, deadline - time.time())))
+        except AssertionError as exc:
+            stuck.append(f"{push['path']}: {exc}")
+    return finals, stuck
 
 
 def _audit_gaps(push: dict, final: dict) -> list[str]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 
 import pytest
 
@@ -102,9 +104,62 @@ def test_sweeper_republishes_requests_whose_message_was_lost(app, site_a, broker
         busy_push = session.query(PushRequest).filter_by(token=busy).one()
         attempt = begin_attempt(session, busy_push, "stage", "task-live")
         attempt.progress_at = utcnow()  # still moving bytes: not stalled
-    counts = sweep(rt)
-    assert counts["stalled"] == 1 and broker.llen("staging") == 1
-    assert sweep(rt)["stalled"] == 0, "re-published once, not on every sweep"
+    lost_id, busy_id = (_request_id(rt, token) for token in (lost, busy))
+    # Other tests' requests share this database and may be stalled too: judge by these two.
+    assert sweep(rt)["stalled"] >= 1
+    assert lost_id in _published(broker, "staging") and busy_id not in _published(broker, "staging")
+    claimed = _enqueued_at(rt, lost_id)
+    assert claimed > old + dt.timedelta(minutes=4) and _enqueued_at(rt, busy_id) == old
+    broker.flushdb()
+    sweep(rt)
+    assert lost_id not in _published(broker, "staging"), "re-published once, not on every sweep"
+    assert _enqueued_at(rt, lost_id) == claimed
+
+
+def test_a_callback_claimed_by_a_worker_that_died_is_retried_after_the_delivery_timeouts(app, site_a, broker):
+    """The claim's lease is one delivery's timeouts plus slack (not minutes): a worker
+    killed mid-delivery delays the callback by that much, then the sweeper re-sends it."""
+    from app.pipeline.callbacks import claim, lease
+
+    rt = app.extensions["pushwire"]
+    token = _push(ApiClient(app.test_client(), site_a), make_identity(app, site_a))
+    request_id = _request_id(rt, token)
+    with rt.db.session() as session:
+        push = session.get(PushRequest, request_id)
+        push.state, push.outcome, push.next_callback_at = "delivering_callback", "succeeded", utcnow()
+        push.callback_url = "https://example.com/hook"
+    assert claim(rt, request_id) and not claim(rt, request_id), "one claimant at a time"
+    with rt.db.session() as session:
+        held = session.get(PushRequest, request_id).next_callback_at - utcnow()
+    expected = rt.settings.outbound_connect_timeout + rt.settings.callback_timeout
+    assert expected < held.total_seconds() <= lease(rt.settings).total_seconds() <= expected + 30
+    broker.flushdb()
+    sweep(rt)
+    assert request_id not in _published(broker, "callback"), "held while the lease runs"
+    with rt.db.session() as session:  # the worker died; the lease runs out
+        session.get(PushRequest, request_id).next_callback_at = utcnow() - dt.timedelta(seconds=6)
+    sweep(rt)
+    assert request_id in _published(broker, "callback")
+
+
+def _request_id(rt, token: str) -> int:
+    with rt.db.session() as session:
+        return session.query(PushRequest.id).filter_by(token=token).scalar()
+
+
+def _enqueued_at(rt, request_id: int) -> dt.datetime:
+    with rt.db.session() as session:
+        return session.get(PushRequest, request_id).enqueued_at
+
+
+def _published(broker, queue: str) -> set[int]:
+    """Request ids of the Celery messages waiting on ``queue`` (protocol 2: [args, kwargs, embed])."""
+    ids = set()
+    for raw in broker.lrange(queue, 0, -1):
+        message = json.loads(raw)
+        args = json.loads(base64.b64decode(message["body"]))[0]
+        ids.add(args[0])
+    return ids
 
 
 def test_one_heartbeat_thread_keeps_every_running_attempt_alive(app, site_a, origin):
