@@ -3,8 +3,9 @@
 Starts one gunicorn gateway (gthread, ``--threads`` >= N + 16: a stream holds a
 thread) on a throwaway PostgreSQL database and Redis, opens N concurrent streams
 (one site each: a key holds one connection), commits R events per second per
-site the way a worker does (insert, then publish after commit; one transaction
-per tick for all sites), and prints deliveries per second, commit-to-client
+site the way a worker does (insert, then publish after commit), spread over
+``--commits`` transactions per second (``--commits 0``: one burst transaction per
+tick for all sites), and prints deliveries per second, commit-to-client
 latency p50/p99 and the gateway's RSS (master + worker).
 """
 
@@ -62,24 +63,36 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(rt, base: str, gateway, sites: list[tuple[int, str]], args) -> dict:
-    """Open the streams, produce for ``args.seconds``, drain, and measure."""
+    """Open the streams, produce for ``args.seconds``, drain, and measure (then,
+    with ``--burst``, the same again with one burst commit per tick)."""
     reader = StreamReader(base, [key for _, key in sites])
     reader.open(timeout=120)
     idle_rss = _rss(gateway.pid)
-    committed = _produce(rt, [site_id for site_id, _ in sites], args.rate, args.seconds)
-    reader.drain(len(committed), timeout=30.0)  # the streams stay open until the gateway stops
-    received = reader.stop()
-    latencies = [got - committed[eid] for eid, times in received.items() if eid in committed for got in times]
-    delivered = len(latencies)
-    latencies.sort()
+    site_ids = [site_id for site_id, _ in sites]
+    phases = [args.commits] + ([0] if args.burst and args.commits else [])
+    out, expected = {}, 0
+    for commits in phases:
+        committed = _produce(rt, site_ids, args.rate, args.seconds, commits)
+        expected += len(committed)
+        reader.drain(expected, timeout=30.0)  # the streams stay open until the gateway stops
+        summary = _summary(committed, reader.received, args.seconds)
+        summary["commits_per_s"] = commits
+        if not out:
+            out = {"streams": args.streams, "rate": args.rate, "seconds": args.seconds, **summary}
+        else:
+            out["burst"] = summary
+    reader.stop()
+    out.update(gateway_rss_mb_idle_streams=idle_rss, gateway_rss_mb_after=_rss(gateway.pid))
+    return out
+
+
+def _summary(committed: dict[int, float], received: dict[int, list[float]], seconds: float) -> dict:
+    latencies = sorted(got - at for eid, at in committed.items() for got in received.get(eid, ()))
     return {
-        "streams": args.streams, "rate": args.rate, "seconds": args.seconds,
-        "events_committed": len(committed), "deliveries": delivered,
-        "deliveries_expected": len(committed),
-        "deliveries_per_s": round(delivered / args.seconds, 1),
+        "events_committed": len(committed), "deliveries": len(latencies), "deliveries_expected": len(committed),
+        "deliveries_per_s": round(len(latencies) / seconds, 1),
         "latency_ms_p50": round(1000 * statistics.median(latencies), 2) if latencies else None,
         "latency_ms_p99": round(1000 * latencies[int(0.99 * (len(latencies) - 1))], 2) if latencies else None,
-        "gateway_rss_mb_idle_streams": idle_rss, "gateway_rss_mb_after": _rss(gateway.pid),
     }
 
 
@@ -179,17 +192,28 @@ class StreamReader:
         return self.received
 
 
-def _produce(rt, site_ids: list[int], rate: float, seconds: float) -> dict[int, float]:
-    """Each tick (``rate`` per second) commit one event per site in one transaction;
-    returns event id -> time just before the commit."""
-    committed, start, n = {}, time.monotonic(), 0
+def _produce(rt, site_ids: list[int], rate: float, seconds: float, commits: float = 0) -> dict[int, float]:
+    """Commit ``rate`` events per second per site for ``seconds``; returns event id ->
+    time just before its commit.
+
+    ``commits`` per second (as workers do: each upload's events are committed by
+    its own task) spread the total evenly, each commit writing the next sites'
+    events in turn; 0 bursts instead: one commit per tick with an event for every
+    site (``rate`` ticks per second).
+    """
+    total = rate * len(site_ids)
+    per_s = min(commits, total) if commits else rate
+    per_commit = len(site_ids) if not commits else max(1, round(total / per_s))
+    committed, start, n, turn = {}, time.monotonic(), 0, 0
     while time.monotonic() - start < seconds:
-        due = start + n / rate
+        due = start + n / per_s
         time.sleep(max(0.0, due - time.monotonic()))
+        batch = [site_ids[(turn + i) % len(site_ids)] for i in range(per_commit)]
+        turn += per_commit
         with rt.db.session() as session:
             bind_settings(session, rt.settings)
             ids = [emit_event(session, site_id, "upload", {"video": {"guid": str(n), "text": "bench"}}).id
-                   for site_id in site_ids]
+                   for site_id in batch]
             now = time.time()
         committed.update((event_id, now) for event_id in ids)
         n += 1
@@ -247,6 +271,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--streams", type=int, default=200)
     parser.add_argument("--rate", type=float, default=5.0, help="events per second per stream (site)")
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--commits", type=float, default=50.0,
+                        help="commits per second spreading the events (0: burst, one commit for all sites per tick)")
+    parser.add_argument("--burst", action="store_true", help="then measure again with one burst commit per tick")
     parser.add_argument("--threads", type=int, default=0, help="gunicorn threads (default: streams + 16)")
     return parser
 
