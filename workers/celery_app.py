@@ -21,7 +21,10 @@ from celery import Celery
 from kombu import Exchange, Queue
 
 from app.config import Settings
+from workers import redis_transport
 from workers.pipeline import QUEUES, ROUTES
+
+redis_transport.install()
 
 SIX_HOURS = 6 * 3600
 
