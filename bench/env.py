@@ -35,7 +35,7 @@ _ids = itertools.count(1)
 class BenchStack(Stack):
     """A ``Stack`` whose workers take pool options (``-P threads -c 200``)."""
 
-    def start_gateway(self, workers: int = 2, threads: int = 8, app: str = "app:create_app()",
+    def start_gateway(self, workers: int = 2, threads: int = 32, app: str = "app:create_app()",
                       health: str = "/push/requests.json") -> None:
         """gunicorn (gthread, as the Procfile) serving ``app``; returns once it answers."""
         if app.startswith("app:"):
