@@ -237,3 +237,4 @@ def test_curl_sees_events_incrementally(gateways, new_site, produce, ip):
     finally:
         curl.kill()
         curl.wait()
+        curl.stdout.close()
