@@ -188,6 +188,12 @@ class ProviderAdapter:
             ) from exc
 
 
+def publish_started(ctx: PushContext, id_key: str) -> bool:
+    """Whether ``publish_once(ctx, id_key, ...)`` ran before (done, or interrupted):
+    then it will not call ``create`` again, so its inputs need not be prepared."""
+    return bool(ctx.progress.get(id_key) or ctx.progress.get(f"{id_key}_publishing"))
+
+
 def publish_once(ctx: PushContext, id_key: str, create, provider: str, last: bool = False) -> str:
     """Run a non-idempotent publish step at most once across retries and crashes.
 

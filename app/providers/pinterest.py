@@ -20,7 +20,7 @@ from typing import Iterator
 
 import requests
 
-from app.providers.base import ProviderAdapter, PushContext, PushOutcome, TokenSet, publish_once
+from app.providers.base import ProviderAdapter, PushContext, PushOutcome, TokenSet, publish_once, publish_started
 from app.providers.errors import (
     AuthExpired,
     InvalidInput,
@@ -75,7 +75,7 @@ class PinterestAdapter(ProviderAdapter):
         """Download the picture ourselves (Pinterest cannot reach private origins) and
         send jpeg/png inline as base64; other formats go by URL."""
         url, source = ctx.payload["picture"], None
-        if not (ctx.progress.get("pin") or ctx.progress.get("pin_publishing")):  # else: nothing to send
+        if not publish_started(ctx, "pin"):  # else nothing is sent: no download
             data, fmt = ctx.download(url, PICTURE_CAP)
             if fmt in BASE64_FORMATS:
                 source = {"source_type": "image_base64", "content_type": BASE64_FORMATS[fmt],

@@ -13,7 +13,7 @@ import email.utils
 import json
 import time
 
-from app.providers.base import ProviderAdapter, PushContext, PushOutcome, TokenSet, publish_once
+from app.providers.base import ProviderAdapter, PushContext, PushOutcome, TokenSet, publish_once, publish_started
 from app.providers.errors import InvalidInput, NotFound, PermissionDenied, ReconnectRequired
 from app.providers.facebook import video
 from app.providers.facebook.graph import translate
@@ -115,7 +115,7 @@ class FacebookAdapter(ProviderAdapter):
         p = ctx.payload
         create_post = p.get("create_post", True)
         upload = None
-        if not (ctx.progress.get("picture_id") or ctx.progress.get("picture_id_publishing")):
+        if not publish_started(ctx, "picture_id"):
             data, fmt = ctx.download(p["url"], DOWNLOAD_CAP)  # before the marker: its faults are plain
             if fmt not in PHOTO_TYPES:
                 raise InvalidInput(f"Facebook accepts only JPG and PNG photos; this picture is {fmt}. "
