@@ -24,14 +24,19 @@ SUCCEEDED = "succeeded"
 FAILED = "failed"
 CANCELLED = "cancelled"
 UNCONFIRMED = "unconfirmed"
+#: Parked in the database until ``resume_at`` (a quota, a long rate limit, a
+#: scheduled ``publish_at``); the sweeper enqueues ``resume_stage`` when due.
+WAITING = "waiting"
 
 FINAL_STATES = frozenset({SUCCEEDED, FAILED, CANCELLED, UNCONFIRMED})
 
 ALLOWED: dict[str, frozenset[str]] = {
-    QUEUED: frozenset({STAGING, UPLOADING, DELIVERING_CALLBACK, FAILED, CANCELLED}),
-    STAGING: frozenset({UPLOADING, DELIVERING_CALLBACK, FAILED, CANCELLED}),
-    UPLOADING: frozenset({PROCESSING, DELIVERING_CALLBACK, SUCCEEDED, FAILED, UNCONFIRMED}),
-    PROCESSING: frozenset({DELIVERING_CALLBACK, SUCCEEDED, FAILED, UNCONFIRMED}),
+    QUEUED: frozenset({STAGING, UPLOADING, WAITING, DELIVERING_CALLBACK, FAILED, CANCELLED}),
+    STAGING: frozenset({UPLOADING, WAITING, DELIVERING_CALLBACK, FAILED, CANCELLED}),
+    UPLOADING: frozenset({PROCESSING, WAITING, DELIVERING_CALLBACK, SUCCEEDED, FAILED, UNCONFIRMED}),
+    PROCESSING: frozenset({WAITING, DELIVERING_CALLBACK, SUCCEEDED, FAILED, UNCONFIRMED}),
+    # Resuming enters the parked stage again; cancelling is allowed until then.
+    WAITING: frozenset({STAGING, UPLOADING, DELIVERING_CALLBACK, FAILED, CANCELLED}),
     DELIVERING_CALLBACK: frozenset({SUCCEEDED, FAILED, UNCONFIRMED}),
     SUCCEEDED: frozenset(),
     FAILED: frozenset(),

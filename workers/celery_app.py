@@ -8,7 +8,9 @@ Settings chosen for long, non-idempotent uploads (see README "Reliability"):
 * ``worker_prefetch_multiplier=1``: a worker holds one message per slot, so a
   2 GB upload never sits on messages another worker could run.
 * ``visibility_timeout`` (Redis/SQS) above the longest task plus the longest
-  retry countdown, so Redis does not redeliver a task still running.
+  retry countdown, so Redis does not redeliver a task still running: countdowns
+  are held to the difference (``workers.countdowns``); longer waits are parked
+  in the database.
 * hard/soft time limits well above the longest legitimate upload.
 * results are not stored: state lives in the database.
 * task events only when ``PUSHWIRE_TASK_EVENTS`` is on or a monitor (Flower)
@@ -22,15 +24,16 @@ from kombu import Exchange, Queue
 
 from app.config import Settings
 from workers import redis_transport
+from workers.countdowns import LONGEST_COUNTDOWN, TASK_TIME_LIMIT, VISIBILITY_TIMEOUT, GuardedTask
 from workers.pipeline import QUEUES, ROUTES
 
 redis_transport.install()
 
-SIX_HOURS = 6 * 3600
+SIX_HOURS = TASK_TIME_LIMIT
 
 
 def _transport_options(settings: Settings) -> dict:
-    options: dict = {"visibility_timeout": SIX_HOURS + 3600}
+    options: dict = {"visibility_timeout": VISIBILITY_TIMEOUT}
     if settings.broker_key_prefix and settings.resolved_broker_url().startswith(("redis://", "rediss://")):
         options["global_keyprefix"] = settings.broker_key_prefix
     return options
@@ -38,7 +41,11 @@ def _transport_options(settings: Settings) -> dict:
 
 def make_celery(settings: Settings) -> Celery:
     """A Celery app bound to ``settings`` (kept as ``app.pushwire_settings``)."""
-    app = Celery("pushwire", broker=settings.resolved_broker_url(), include=["workers.tasks", "workers.stream_tasks"])
+    if not 0 < settings.park_after <= LONGEST_COUNTDOWN:
+        raise ValueError(f"PUSHWIRE_PARK_AFTER must be between 0 and {LONGEST_COUNTDOWN} seconds (the visibility "
+                         "timeout minus the task time limit): longer waits never ride on the broker")
+    app = Celery("pushwire", broker=settings.resolved_broker_url(), include=["workers.tasks", "workers.stream_tasks"],
+                 task_cls=GuardedTask)
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,

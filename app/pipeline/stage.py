@@ -18,10 +18,10 @@ from app.models import PushRequest, StageAttempt, utcnow
 from app.net import UnsafeURLError, safe_get
 from app.ops.metrics import BYTES_MOVED
 from app.pipeline.heartbeat import heartbeat
-from app.pipeline.outcome import Retry, give_up_after_crashes, record_failure, retry_or_fail
+from app.pipeline.outcome import Retry, give_up_after_crashes, hold, record_failure, retry_or_fail
 from app.sniff import SNIFF_BYTES, detect_video_format, video_mime_type
 from app.staging.base import StagingError
-from app.states import QUEUED, STAGING, DuplicateTask, begin_attempt, end_attempt, transition
+from app.states import QUEUED, STAGING, WAITING, DuplicateTask, begin_attempt, end_attempt, transition
 
 DOWNLOAD_CHUNK = 1024 * 1024
 
@@ -38,9 +38,10 @@ def run_stage(rt, request_id: int, task_id: str | None = None) -> str:
     """Download the request's ``video_url`` to staging. Returns what it did."""
     with rt.db.session() as session:
         push = session.get(PushRequest, request_id, with_for_update=True)
-        if push is None or push.state not in (QUEUED, STAGING) or push.outcome or push.staged_key:
+        if push is None or push.state not in (QUEUED, STAGING, WAITING) or push.outcome or push.staged_key:
             return "skipped"
         bind_request(push)
+        hold(push, "stage")  # parked (a long download backoff) and not due yet: wait (Retry)
         try:
             attempt = begin_attempt(session, push, "stage", task_id, lease=dt.timedelta(seconds=rt.settings.attempt_lease))
         except DuplicateTask as exc:

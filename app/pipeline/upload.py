@@ -17,7 +17,7 @@ from app.models import PushRequest, StageAttempt, utcnow
 from app.ops.metrics import BYTES_MOVED
 from app.pipeline.heartbeat import heartbeat
 from app.pipeline.media import download_image
-from app.pipeline.outcome import Retry, give_up_after_crashes, record_failure, retry_or_fail, succeed
+from app.pipeline.outcome import Retry, give_up_after_crashes, hold, record_failure, retry_or_fail, succeed
 from app.providers.base import PushContext, StagedMedia
 from app.providers.errors import AuthExpired, OutcomeUnknown, ProviderError, RateLimited
 from app.states import (
@@ -27,6 +27,7 @@ from app.states import (
     QUEUED,
     STAGING,
     UPLOADING,
+    WAITING,
     DuplicateTask,
     begin_attempt,
     end_attempt,
@@ -47,13 +48,14 @@ def run_upload(rt, request_id: int, task_id: str | None = None) -> str:
             select(PushRequest).where(PushRequest.id == request_id)
             .options(joinedload(PushRequest.identity)).with_for_update(of=PushRequest)
         )
-        if push is None or push.outcome or push.state not in (QUEUED, STAGING, UPLOADING, PROCESSING):
+        if push is None or push.outcome or push.state not in (QUEUED, STAGING, WAITING, UPLOADING, PROCESSING):
             return "skipped"
         bind_request(push)
         adapter = rt.adapter(push.provider)
         staged = adapter.needs_staging(push.kind) and bool(push.payload.get("video_url"))
         if staged and not push.staged_key:
             return "skipped"  # a duplicate message ran ahead of staging; the real chain follows
+        hold(push, "upload")  # scheduled for later, or parked and not due yet: wait (Retry)
         wait = _throttle(rt, push)
         if wait:
             raise Retry(wait, "throttled", "Pushwire's own per-identity or per-provider limit was reached.")
