@@ -19,12 +19,11 @@ Settings chosen for long, non-idempotent uploads (see README "Reliability"):
 
 from __future__ import annotations
 
-from celery import Celery
 from kombu import Exchange, Queue
 
 from app.config import Settings
 from workers import redis_transport
-from workers.countdowns import LONGEST_COUNTDOWN, TASK_TIME_LIMIT, VISIBILITY_TIMEOUT, GuardedTask
+from workers.countdowns import LONGEST_COUNTDOWN, TASK_TIME_LIMIT, VISIBILITY_TIMEOUT, GuardedCelery
 from workers.pipeline import QUEUES, ROUTES
 
 redis_transport.install()
@@ -39,13 +38,13 @@ def _transport_options(settings: Settings) -> dict:
     return options
 
 
-def make_celery(settings: Settings) -> Celery:
+def make_celery(settings: Settings) -> GuardedCelery:
     """A Celery app bound to ``settings`` (kept as ``app.pushwire_settings``)."""
     if not 0 < settings.park_after <= LONGEST_COUNTDOWN:
         raise ValueError(f"PUSHWIRE_PARK_AFTER must be between 0 and {LONGEST_COUNTDOWN} seconds (the visibility "
                          "timeout minus the task time limit): longer waits never ride on the broker")
-    app = Celery("pushwire", broker=settings.resolved_broker_url(), include=["workers.tasks", "workers.stream_tasks"],
-                 task_cls=GuardedTask)
+    app = GuardedCelery("pushwire", broker=settings.resolved_broker_url(),
+                        include=["workers.tasks", "workers.stream_tasks"])
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,

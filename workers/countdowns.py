@@ -6,15 +6,15 @@ until it runs it. A countdown longer than the visibility timeout minus the task
 time limit could therefore run twice (the first copy still waiting or running
 when Redis delivers the second). Long waits are parked in the database instead
 (``app.pipeline.outcome.defer``); this module holds the bound and enforces it on
-every ``apply_async`` and ``retry`` (``GuardedTask``) and on the sweeper's
-ahead-of-time publishes (``check_countdown``).
+every publish: ``GuardedCelery.send_task`` is the one door of ``apply_async``,
+``retry``, signatures and chains.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from celery import Task
+from celery import Celery
 
 TASK_TIME_LIMIT = 6 * 3600
 VISIBILITY_TIMEOUT = TASK_TIME_LIMIT + 3600
@@ -42,12 +42,11 @@ def seconds_ahead(eta: dt.datetime | str) -> float:
     return (eta - dt.datetime.now(dt.timezone.utc)).total_seconds()
 
 
-class GuardedTask(Task):
-    """The base class of every Pushwire task: refuses to publish a too-long countdown or ETA."""
+class GuardedCelery(Celery):
+    """Pushwire's Celery app: refuses to publish a countdown or ETA beyond ``LONGEST_COUNTDOWN``."""
 
-    def apply_async(self, args=None, kwargs=None, task_id=None, producer=None, link=None, link_error=None,
-                    shadow=None, **options):
-        check_countdown(options.get("countdown"))
-        if options.get("eta") is not None:
-            check_countdown(seconds_ahead(options["eta"]))
-        return super().apply_async(args, kwargs, task_id, producer, link, link_error, shadow, **options)
+    def send_task(self, name, args=None, kwargs=None, countdown=None, eta=None, *rest, **options):
+        check_countdown(countdown)
+        if eta is not None:
+            check_countdown(seconds_ahead(eta))
+        return super().send_task(name, args, kwargs, countdown, eta, *rest, **options)

@@ -49,9 +49,6 @@ def publish_resume(celery, request_id: int, stage: str, callback: bool, countdow
     """Publish what is left of a parked push: its ``stage`` (``stage`` or
     ``upload``) and the rest of the chain, due in ``countdown`` seconds (the
     sweeper publishes a little ahead of ``resume_at`` so it runs on time)."""
-    from workers.countdowns import check_countdown
-
-    check_countdown(countdown)
     first, *rest = ([STAGE] if stage == "stage" else []) + [UPLOAD] + ([CALLBACK] if callback else [])
     following = [celery.signature(name, args=(request_id,), immutable=True, **ROUTES[name]) for name in rest]
     celery.send_task(first, args=(request_id,), chain=following[::-1], producer=producer,
