@@ -12,6 +12,7 @@ import logging
 from celery import shared_task
 from celery.exceptions import Ignore
 
+from app.broker.names import CALLBACK, STAGE, SWEEP, UPLOAD
 from app.pipeline.callbacks import run_callback
 from app.pipeline.outcome import Parked, Retry, defer, fail_unexpectedly
 from app.pipeline.stage import run_stage
@@ -53,19 +54,19 @@ def _run(task, step, request_id: int, stage: str) -> str:
         return "failed"
 
 
-@shared_task(name="pushwire.stage", bind=True, max_retries=RETRY_BACKSTOP)
+@shared_task(name=STAGE, bind=True, max_retries=RETRY_BACKSTOP)
 def stage(self, request_id: int) -> str:
     """Download the video into staging."""
     return _run(self, run_stage, request_id, "stage")
 
 
-@shared_task(name="pushwire.upload", bind=True, max_retries=RETRY_BACKSTOP)
+@shared_task(name=UPLOAD, bind=True, max_retries=RETRY_BACKSTOP)
 def upload(self, request_id: int) -> str:
     """Run the provider upload/publish."""
     return _run(self, run_upload, request_id, "upload")
 
 
-@shared_task(name="pushwire.callback", bind=True)
+@shared_task(name=CALLBACK, bind=True)
 def callback(self, request_id: int) -> str:
     """Deliver the callback once; schedule the next attempt when it failed."""
     rt = runtime(self.app)
@@ -76,7 +77,7 @@ def callback(self, request_id: int) -> str:
     return "scheduled" if delay is not None else "done"
 
 
-@shared_task(name="pushwire.sweep", bind=True)
+@shared_task(name=SWEEP, bind=True)
 def sweep_task(self) -> dict:
     """Enqueue lost requests and due callbacks (run by beat)."""
     return sweep(runtime(self.app))

@@ -33,8 +33,6 @@ log = logging.getLogger(__name__)
 
 def sweep(rt) -> dict:
     """One pass; returns counts for logs and tests."""
-    from workers.pipeline import enqueue_callback, enqueue_push
-
     counts = {"requeued": 0, "callbacks": 0}
     now = utcnow()
     stale = now - dt.timedelta(seconds=rt.settings.requeue_after)
@@ -45,8 +43,8 @@ def sweep(rt) -> dict:
             ).limit(500)
         ).all()
     for request_id, payload in lost:
-        if enqueue_push(rt, request_id, staged=bool(payload.get("video_url")), mark_enqueued=True,
-                        callback=bool(payload.get("callback_url"))):
+        if rt.enqueue(request_id, staged=bool(payload.get("video_url")), mark_enqueued=True,
+                      callback=bool(payload.get("callback_url"))):
             counts["requeued"] += 1
     with rt.db.session() as session:
         due = session.scalars(
@@ -56,7 +54,7 @@ def sweep(rt) -> dict:
             ).limit(500)
         ).all()
     for request_id in due:
-        enqueue_callback(rt, request_id)
+        rt.enqueue_callback(request_id)
         counts["callbacks"] += 1
     counts["stalled"] = _requeue_stalled(rt, now)
     counts["resumed"] = resume_due(rt)
@@ -73,7 +71,7 @@ def look_ahead(settings) -> float:
     """How far ahead of ``resume_at`` the sweeper publishes a parked request: at
     least two sweep intervals (so none is late for want of a tick), at most the
     longest countdown a message may carry."""
-    from workers.countdowns import LONGEST_COUNTDOWN
+    from app.broker.countdowns import LONGEST_COUNTDOWN
 
     return min(max(settings.park_after, 2 * settings.sweep_interval), LONGEST_COUNTDOWN)
 
@@ -95,7 +93,7 @@ def claim_due(rt, now: dt.datetime, ahead: float, limit: int = CLAIM_BATCH) -> l
 
 def resume_due(rt) -> int:
     """Claim and publish every parked request due within the look-ahead."""
-    from workers.pipeline import publish_resume
+    from app.broker.publish import publish_resume
 
     ahead, total = look_ahead(rt.settings), 0
     for _ in range(CLAIM_ROUNDS):
@@ -132,8 +130,6 @@ IN_FLIGHT = (QUEUED, STAGING, UPLOADING, PROCESSING)
 
 def _requeue_stalled(rt, now: dt.datetime) -> int:
     """Re-publish requests in flight with no sign of life since ``stall_after``."""
-    from workers.pipeline import enqueue_push
-
     quiet = now - dt.timedelta(seconds=rt.settings.stall_after)
     last_seen = (
         select(StageAttempt.request_id,
@@ -163,7 +159,7 @@ def _requeue_stalled(rt, now: dt.datetime) -> int:
             ).rowcount
         if claimed:
             log.warning("request %s stalled; enqueuing it again", request_id)
-            enqueue_push(rt, request_id, staged=bool(payload.get("video_url")) and not staged_key,
-                         callback=bool(payload.get("callback_url")))
+            rt.enqueue(request_id, staged=bool(payload.get("video_url")) and not staged_key,
+                       callback=bool(payload.get("callback_url")))
             count += 1
     return count

@@ -22,7 +22,7 @@ from tests.conftest import _redis_db, stack_env
 from tests.support.origin import decode, make_video
 from tests.support.services import REDIS_URL
 from tests.support.stack import BIN, Client, Stack
-from workers.countdowns import LONGEST_COUNTDOWN
+from app.broker.countdowns import LONGEST_COUNTDOWN
 
 pytestmark = pytest.mark.e2e
 _users = itertools.count(1)

@@ -27,7 +27,7 @@ from app.providers import linkedin, pinterest, twitter
 from app.providers.youtube import errors as youtube
 from app.runtime import Runtime
 from app.states import QUEUED, UPLOADING, WAITING, begin_attempt, transition
-from workers.countdowns import LONGEST_COUNTDOWN, CountdownTooLong
+from app.broker.countdowns import LONGEST_COUNTDOWN, CountdownTooLong
 from tests.support.services import REDIS_URL
 
 DAY = 86400.0
@@ -160,10 +160,9 @@ def test_a_countdown_beyond_the_bound_is_refused_before_it_reaches_the_broker(rt
 
 
 def test_park_after_beyond_the_bound_is_refused_at_start(tmp_path):
-    from workers.celery_app import make_celery
-
+    runtime = Runtime(Settings(data_dir=tmp_path, park_after=LONGEST_COUNTDOWN + 1, broker_url=f"{REDIS_URL}/15"))
     with pytest.raises(ValueError, match="PUSHWIRE_PARK_AFTER"):
-        make_celery(Settings(data_dir=tmp_path, park_after=LONGEST_COUNTDOWN + 1, broker_url=f"{REDIS_URL}/15"))
+        runtime.celery
 
 
 def test_duplicates_never_park(rt):

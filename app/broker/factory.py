@@ -1,4 +1,9 @@
-"""The Celery application factory.
+"""The Celery application factory: ``make_celery(rt)``, built by the ``Runtime``.
+
+The gateway publishes through ``rt.celery``; ``workers.worker`` builds its
+``Runtime`` from the environment and serves ``rt.celery``: one factory, one
+configuration, and the tasks find their ``Runtime`` on the app
+(``celery_app.pushwire_runtime``).
 
 Settings chosen for long, non-idempotent uploads (see README "Reliability"):
 
@@ -9,7 +14,7 @@ Settings chosen for long, non-idempotent uploads (see README "Reliability"):
   2 GB upload never sits on messages another worker could run.
 * ``visibility_timeout`` (Redis/SQS) above the longest task plus the longest
   retry countdown, so Redis does not redeliver a task still running: countdowns
-  are held to the difference (``workers.countdowns``); longer waits are parked
+  are held to the difference (``app.broker.countdowns``); longer waits are parked
   in the database.
 * hard/soft time limits well above the longest legitimate upload.
 * results are not stored: state lives in the database.
@@ -21,10 +26,10 @@ from __future__ import annotations
 
 from kombu import Exchange, Queue
 
+from app.broker import redis_transport
+from app.broker.names import QUEUES, ROUTES, beat_schedule
 from app.config import Settings
-from workers import redis_transport
-from workers.countdowns import LONGEST_COUNTDOWN, TASK_TIME_LIMIT, VISIBILITY_TIMEOUT, GuardedCelery
-from workers.pipeline import QUEUES, ROUTES
+from app.broker.countdowns import LONGEST_COUNTDOWN, TASK_TIME_LIMIT, VISIBILITY_TIMEOUT, GuardedCelery
 
 redis_transport.install()
 
@@ -38,13 +43,14 @@ def _transport_options(settings: Settings) -> dict:
     return options
 
 
-def make_celery(settings: Settings) -> GuardedCelery:
-    """A Celery app bound to ``settings`` (kept as ``app.pushwire_settings``)."""
+def make_celery(rt) -> GuardedCelery:
+    """The Celery app of ``rt`` (kept as ``app.pushwire_runtime``; its settings as
+    ``app.pushwire_settings``)."""
+    settings = rt.settings
     if not 0 < settings.park_after <= LONGEST_COUNTDOWN:
         raise ValueError(f"PUSHWIRE_PARK_AFTER must be between 0 and {LONGEST_COUNTDOWN} seconds (the visibility "
                          "timeout minus the task time limit): longer waits never ride on the broker")
-    app = GuardedCelery("pushwire", broker=settings.resolved_broker_url(),
-                        include=["workers.tasks", "workers.stream_tasks"])
+    app = GuardedCelery("pushwire", broker=settings.resolved_broker_url())
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -63,20 +69,7 @@ def make_celery(settings: Settings) -> GuardedCelery:
         task_send_sent_event=settings.task_events,
         broker_connection_retry_on_startup=True,
         broker_transport_options=_transport_options(settings),
-        beat_schedule={
-            "sweep": {"task": "pushwire.sweep", "schedule": settings.sweep_interval},
-            "stream-expire-twitter-media": {"task": "pushwire.stream.expire_twitter_media",
-                                            "schedule": settings.stream_expiry_interval,
-                                            "options": {"queue": "maintenance"}},
-            "stream-check-vanished": {"task": "pushwire.stream.check_vanished",
-                                      "schedule": settings.stream_exists_interval,
-                                      "options": {"queue": "maintenance"}},
-            "stream-poll-comments": {"task": "pushwire.stream.poll_comments",
-                                     "schedule": settings.stream_comment_interval,
-                                     "options": {"queue": "maintenance"}},
-            "stream-prune-events": {"task": "pushwire.stream.prune_events", "schedule": 3600.0,
-                                    "options": {"queue": "maintenance"}},
-        },
+        beat_schedule=beat_schedule(settings),
         worker_hijack_root_logger=False,
         timezone="UTC",
     )
@@ -84,8 +77,6 @@ def make_celery(settings: Settings) -> GuardedCelery:
         # kombu's SQLAlchemy transport hands transport options to create_engine;
         # the Redis visibility timeout means nothing there.
         app.conf.broker_transport_options = {}
+    app.pushwire_runtime = rt
     app.pushwire_settings = settings
-    from workers.signals import connect  # logging, metrics and progress hooks
-
-    connect(app)
     return app
