@@ -19,6 +19,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app.models import PushRequest, StageAttempt, utcnow
+from app.ops.metrics import PARKED
 from app.states import (
     DELIVERING_CALLBACK,
     FAILED,
@@ -79,6 +80,7 @@ def park(rt, request_id: int, stage: str, resume_at: dt.datetime, reason: str, i
             return True
         move(session, request_id, push.state, WAITING,
              f"{reason}: waits until {resume_at:%Y-%m-%d %H:%M:%S} UTC, then runs the {stage} stage", **values)
+    PARKED.labels(stage, reason).inc()
     return True
 
 

@@ -151,3 +151,32 @@ def test_a_waiting_push_that_reached_the_provider_cannot_be_cancelled(api, app, 
         session.query(PushRequest).filter_by(token=token).one().progress = {"video_id": "abc"}
     resp = api.delete(f"/push/requests/{token}.json")
     assert resp.status_code == 409 and status_of(resp)["reason"] == "not_cancellable"
+
+
+def _samples(app) -> dict[str, float]:
+    text = app.test_client().get("/metrics").get_data(as_text=True)
+    return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+            if line.startswith("pushwire_") and " " in line}
+
+
+def test_metrics_show_waiting_pushes_by_reason_and_when_due(api, app, site_a, broker):
+    """(The database is shared by the session's tests: compare with a scrape before.)"""
+    identity = make_identity(app, site_a)
+    tokens = [data_of(api.post(POST.format(identity), post_body(
+        message=f"m{i}", publish_at=(utcnow() + dt.timedelta(hours=5)).isoformat())))["request_token"]
+        for i in range(3)]
+    before = _samples(app)
+    _park(app, tokens[0], hours=0.01)
+    _park(app, tokens[1], hours=2, reason="quota_exceeded")
+    _park(app, tokens[2], hours=-1, reason="quota_exceeded")  # overdue: no sweeper ran
+    after = _samples(app)
+
+    def delta(name):
+        return after.get(name, 0) - before.get(name, 0)
+
+    assert delta('pushwire_requests_waiting{reason="scheduled"}') == 1
+    assert delta('pushwire_requests_waiting{reason="quota_exceeded"}') == 2
+    assert delta("pushwire_requests_waiting_overdue") == 1
+    assert 0 < after['pushwire_requests_waiting_next_resume_seconds{reason="scheduled"}'] <= 36
+    assert after['pushwire_requests_waiting_next_resume_seconds{reason="quota_exceeded"}'] < -3500
+    assert delta('pushwire_parked_total{reason="quota_exceeded",stage="upload"}') == 2
