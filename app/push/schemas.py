@@ -13,7 +13,16 @@ import re
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+    model_validator,
+)
 
 
 def _absolute_http_url(value: str) -> str:
@@ -75,7 +84,12 @@ def _publish_window(moment: dt.datetime, info: ValidationInfo) -> dt.datetime:
     return moment
 
 
-PublishAt = Annotated[dt.datetime, BeforeValidator(parse_publish_at), AfterValidator(_publish_window)]
+PublishAt = Annotated[dt.datetime, BeforeValidator(parse_publish_at), AfterValidator(_publish_window), WithJsonSchema({
+    "anyOf": [{"type": "string", "format": "date-time"}, {"type": "number", "minimum": 0}],
+    "description": "Schedule the push: RFC 3339 with a UTC offset, or epoch seconds; in the future and "
+                   "within the schedule horizon (366 days by default). The push is stored and its media "
+                   "fetched now; the publish step runs at this time. Cancel with DELETE until then.",
+    "example": "2027-03-01T09:30:00+01:00"})]
 Text = Annotated[str, Field(max_length=10000)]
 Id = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 
