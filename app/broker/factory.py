@@ -47,9 +47,10 @@ def make_celery(rt) -> GuardedCelery:
     """The Celery app of ``rt`` (kept as ``app.pushwire_runtime``; its settings as
     ``app.pushwire_settings``)."""
     settings = rt.settings
-    if not 0 < settings.park_after <= LONGEST_COUNTDOWN:
-        raise ValueError(f"PUSHWIRE_PARK_AFTER must be between 0 and {LONGEST_COUNTDOWN} seconds (the visibility "
-                         "timeout minus the task time limit): longer waits never ride on the broker")
+    if not 0 < max(settings.park_after, settings.sweep_interval) <= LONGEST_COUNTDOWN:
+        raise ValueError(f"PUSHWIRE_PARK_AFTER and PUSHWIRE_SWEEP_INTERVAL must be between 0 and {LONGEST_COUNTDOWN} "
+                         "seconds (the visibility timeout minus the task time limit): waits up to the larger of "
+                         "them ride on the broker as countdowns, longer ones are parked in the database")
     app = GuardedCelery("pushwire", broker=settings.resolved_broker_url())
     app.conf.update(
         task_acks_late=True,

@@ -21,7 +21,7 @@ from app.pipeline.heartbeat import heartbeat
 from app.pipeline.outcome import Retry, give_up_after_crashes, hold, record_failure, retry_or_fail
 from app.sniff import SNIFF_BYTES, detect_video_format, video_mime_type
 from app.staging.base import StagingError
-from app.states import QUEUED, STAGING, WAITING, DuplicateTask, begin_attempt, end_attempt, transition
+from app.states import CANCELLED, QUEUED, STAGING, WAITING, DuplicateTask, begin_attempt, end_attempt, transition
 
 DOWNLOAD_CHUNK = 1024 * 1024
 
@@ -67,10 +67,16 @@ def run_stage(rt, request_id: int, task_id: str | None = None) -> str:
         rt.store.delete(key)
         return "failed"
     with rt.db.session() as session:
-        push = session.get(PushRequest, request_id)
-        push.staged_key, push.staged_bytes = key, size
-        push.progress = {**(push.progress or {}), "format": fmt, "mime_type": video_mime_type(fmt)}
-        end_attempt(session.get(StageAttempt, attempt_id), "succeeded", bytes_moved=size)
+        push = session.get(PushRequest, request_id, with_for_update=True)
+        cancelled = push.state == CANCELLED  # cancelled while downloading (a scheduled push, say)
+        if not cancelled:
+            push.staged_key, push.staged_bytes = key, size
+            push.progress = {**(push.progress or {}), "format": fmt, "mime_type": video_mime_type(fmt)}
+        end_attempt(session.get(StageAttempt, attempt_id), "cancelled" if cancelled else "succeeded",
+                    bytes_moved=size)
+    if cancelled:
+        rt.store.delete(key)
+        return "cancelled"
     BYTES_MOVED.labels(push.provider, "stage").inc(size)
     return "staged"
 

@@ -91,8 +91,9 @@ def new_push(rt, state: str = QUEUED, **values) -> int:
                             access_token_enc="x")
         session.add(identity)
         session.flush()
-        push = PushRequest(site_id=site.id, identity_id=identity.id, provider="twitter", kind="post",
-                           resource="/r", payload={"message": "m"}, state=state, **values)
+        values = {"kind": "post", "payload": {"message": "m"}, **values}
+        push = PushRequest(site_id=site.id, identity_id=identity.id, provider="twitter", resource="/r",
+                           state=state, **values)
         session.add(push)
         session.flush()
         return push.id
@@ -227,3 +228,25 @@ def test_claim_takes_what_is_due_within_the_look_ahead_and_lost_claims_again(rt)
     got = {row.id for row in claim_due(rt, now, ahead, limit=10_000)}
     assert soon in got and lost in got and later not in got and fresh not in got
     assert not {row.id for row in claim_due(rt, now, ahead, limit=10_000)} & {soon, lost}
+
+
+def test_a_push_cancelled_while_its_video_downloads_keeps_nothing_staged(rt, monkeypatch):
+    """The download of a scheduled video runs ahead; a cancel that lands meanwhile wins."""
+    from app.pipeline import stage as stage_module
+    from app.states import CANCELLED
+
+    request_id = new_push(rt, kind="video", payload={"video_url": "https://example.com/a.mp4"})
+
+    def download_then_cancelled(rt_, url, key, cap, attempt_id):
+        rt_.store.write(key, iter([b"\x00" * 100]))
+        with rt_.db.session() as session:  # what DELETE /push/requests/<token>.json does meanwhile
+            transition(session, session.get(PushRequest, request_id), CANCELLED, "cancelled by the site")
+        return 100, "mp4"
+
+    monkeypatch.setattr(stage_module, "download", download_then_cancelled)
+    assert stage_module.run_stage(rt, request_id, "task-1") == "cancelled"
+    with rt.db.session() as session:
+        push = session.get(PushRequest, request_id)
+        assert push.state == CANCELLED and push.staged_key is None
+        token = push.token
+    assert not rt.store.exists(f"{token}/source")
