@@ -102,7 +102,7 @@ def new_push(rt, state: str = QUEUED, **values) -> int:
 def _upload_attempt(rt, request_id: int) -> tuple[int, int]:
     with rt.db.session() as session:
         push = session.get(PushRequest, request_id)
-        attempt = begin_attempt(session, push, "upload", "task-1")
+        attempt, _crashes = begin_attempt(session, push, "upload", "task-1")
         transition(session, push, UPLOADING, "provider upload started")
         return attempt.id, attempt.attempt
 
