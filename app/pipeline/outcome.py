@@ -61,7 +61,9 @@ def defer(rt, request_id: int, stage: str, retry: Retry) -> float:
     short = max(rt.settings.park_after, rt.settings.sweep_interval)
     if retry.countdown <= short or retry.reason in NEVER_PARK:
         return max(0.0, retry.countdown)
-    wait = min(dt.timedelta(seconds=retry.countdown), LONGEST_WAIT)
+    wait = dt.timedelta(seconds=retry.countdown)
+    if retry.reason != "scheduled":  # publish_at is bounded by the schedule horizon already
+        wait = min(wait, LONGEST_WAIT)
     park(rt, request_id, stage, utcnow() + wait, retry.reason, retry.info)
     raise Parked(f"request {request_id} waits until {utcnow() + wait:%Y-%m-%d %H:%M:%S} UTC ({retry.reason})")
 

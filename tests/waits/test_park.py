@@ -250,3 +250,13 @@ def test_a_push_cancelled_while_its_video_downloads_keeps_nothing_staged(rt, mon
         assert push.state == CANCELLED and push.staged_key is None
         token = push.token
     assert not rt.store.exists(f"{token}/source")
+
+
+def test_a_far_scheduled_push_waits_until_its_time_not_the_retry_after_cap(rt):
+    request_id = new_push(rt)
+    far = 200 * DAY
+    with pytest.raises(Parked):
+        defer(rt, request_id, "upload", Retry(far, "scheduled", "Scheduled."))
+    with rt.db.session() as session:
+        push = session.get(PushRequest, request_id)
+        assert abs((push.resume_at - utcnow()).total_seconds() - far) < 5

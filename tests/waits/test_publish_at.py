@@ -180,3 +180,14 @@ def test_metrics_show_waiting_pushes_by_reason_and_when_due(api, app, site_a, br
     assert 0 < after['pushwire_requests_waiting_next_resume_seconds{reason="scheduled"}'] <= 36
     assert after['pushwire_requests_waiting_next_resume_seconds{reason="quota_exceeded"}'] < -3500
     assert delta('pushwire_parked_total{reason="quota_exceeded",stage="upload"}') == 2
+
+
+def test_in_app_docs_describe_publish_at_waiting_and_cancellation(app):
+    client = app.test_client()
+    spec = client.get("/openapi.json").get_json()
+    field = spec["components"]["schemas"]["TwitterPost"]["properties"]["publish_at"]
+    given = next(option for option in field["anyOf"] if option.get("type") != "null")
+    assert {"type": "number", "minimum": 0} in given["anyOf"] and "RFC 3339" in given["description"]
+    assert "waiting" in spec["components"]["schemas"]["RequestSummary"]["properties"]["state"]["enum"]
+    page = client.get("/docs").get_data(as_text=True)
+    assert "publish_at" in page and "waiting" in page and "not_cancellable" in page
