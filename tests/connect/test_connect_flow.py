@@ -13,8 +13,7 @@ from tests.connect.browser import CALLBACK
 
 SCOPES = {
     "twitter": ("tweet.read tweet.write users.read media.write offline.access", " "),
-    "facebook": ("pages_show_list,pages_manage_posts,pages_read_engagement,pages_read_user_engagement,"
-                 "publish_video", ","),
+    "facebook": ("pages_show_list,pages_manage_posts,pages_read_engagement,pages_read_user_content", ","),
     "pinterest": ("boards:read,boards:write,pins:read,pins:write,user_accounts:read", ","),
     "youtube": ("https://www.googleapis.com/auth/youtube.upload https://www.googleapis.com/auth/youtube "
                 "https://www.googleapis.com/auth/youtube.force-ssl", " "),
