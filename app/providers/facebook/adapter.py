@@ -1,8 +1,7 @@
 """``FacebookAdapter``: posts, photos and videos on Pages through the Graph API.
 
-Protocol: the Graph API's Pages, Video and Comments references (see the README's
-provider section); every call, video uploads included, goes to one host
-(``graph.facebook.com``: the ``graph-video`` host is deprecated).
+Protocol: docs/providers.md §2 (and §6 for the retired targets); every call, video
+uploads included, goes to one host (``graph.facebook.com``: ``graph-video`` is deprecated).
 Page kinds (``page/post`` ...) exchange the user token for the Page's token with
 ``GET /me/accounts``; user kinds (``post`` ...) publish to ``/me`` and group kinds
 to ``/{group_id}``, which Facebook now refuses: those errors become permanent
