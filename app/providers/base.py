@@ -209,8 +209,12 @@ class ProviderAdapter:
         while True:
             try:
                 return self.push(ctx)
-            except AuthExpired:
+            except AuthExpired as exc:
                 if ctx.tokens.refresh(rejected=ctx.tokens.current) is None:
+                    if ctx.tokens.refreshes:
+                        exc.info = (f"{exc.info} Pushwire refreshed the token ({ctx.tokens.refreshes} times in "
+                                    "this attempt) and the network refused the fresh one too: the user may have "
+                                    "revoked Pushwire's access or removed a permission; reconnect the account.")
                     raise
 
     def auth_headers(self, token: str) -> dict:

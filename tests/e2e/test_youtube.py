@@ -171,3 +171,20 @@ def test_a_section_of_upcoming_events_with_a_style_is_created_without_it(client,
                                   {"type": "upcomingEvents", "style": "verticalList"}))
     stored = fake.sections[section["section_id"]]["snippet"]
     assert stored["type"] == "upcomingEvents" and "style" not in stored
+
+
+def test_a_token_refused_even_fresh_fails_with_a_reconnect_hint(client, make_identity, fake):
+    user = make_identity("youtube")
+    fake.token_call_limit = 0  # every access token is refused, refreshed or not
+    try:
+        resp = push(client, user, "playlist", "playlist", {"title": "Refused"})
+        assert resp.status_code in (202, 401, 502), resp.text
+        if resp.status_code == 202:
+            final = client.wait_final(resp.json()["response"]["result"]["data"]["request_token"])
+            error = final["error"]
+        else:
+            error = resp.json()["response"]["request"]["status"]
+    finally:
+        fake.token_call_limit = 30
+    assert error["reason"] == "token_expired", json.dumps(error, indent=1)
+    assert "reconnect the account" in error["info"]

@@ -405,8 +405,9 @@ def test_the_generic_run_refreshes_for_adapters_that_read_ctx_access_token(fake,
     assert plain.run(make_ctx("playlist", title="x")).data == {"calls": 9}
     assert fake.calls.count(endpoint="token", status=200) == 4
     fake.token_call_limit = 0
-    with pytest.raises(AuthExpired):
+    with pytest.raises(AuthExpired) as caught:
         plain.run(make_ctx("playlist", title="x"))
+    assert caught.value.reason == "token_expired" and "reconnect the account" in caught.value.info
 
 
 # --------------------------------------------------------------------------- second edition: limits
