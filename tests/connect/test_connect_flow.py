@@ -79,6 +79,8 @@ def test_facebook_connect_exchanges_for_a_long_lived_token_and_posts_to_the_page
     identity = read_connection(client, result.params["connection_token"])["user"]["identity"]
     pages = identity["profile"]["pages"]
     assert pages and "CREATE_CONTENT" in pages[0]["tasks"]
+    # the picture URL Graph hands out, not a bare graph.facebook.com/{id}/picture (needs a token)
+    assert identity["profile"]["profile_image_url"].startswith("https://platform-lookaside.fbsbx.com/")
     body = {"id": pages[0]["id"], "message": "Hello from a connected Page"}
     data = push(client, identity["identity_token"], "facebook/page/post", "page", body)
     assert fakes["facebook"].state.posts[data["post_id"]]["message"] == "Hello from a connected Page"

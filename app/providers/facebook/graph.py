@@ -1,4 +1,4 @@
-"""Translating Graph API errors into our exception tree.
+"""Translating Graph API errors into our exception tree (docs/providers.md §0, §2.6, §6).
 
 Facebook classifies errors in the body (``error.code``, ``error_subcode``,
 ``is_transient``), not the HTTP status, so ``translate`` reads the body first.

@@ -1,5 +1,5 @@
 """Facebook video: the chunked ``upload_phase`` protocol (on graph.facebook.com, like
-every call), the status poll, and comments.
+every call), the status poll, and comments (docs/providers.md §2.4, §2.5).
 
 Progress lives in ``ctx.progress["upload"]`` (target, video id, session id and
 the server's current window) and is saved after every acknowledged window, so a
