@@ -73,7 +73,7 @@ def adapter(server):
 
 
 @pytest.fixture()
-def make_ctx(tmp_path, user, adapter):
+def make_ctx(tmp_path, user, adapter, fake):
     store = open_store(f"file://{tmp_path}/st")
 
     def make(kind="video", data: bytes | None = None, **payload) -> PushContext:
@@ -90,6 +90,7 @@ def make_ctx(tmp_path, user, adapter):
                           provider_user_id=user["user_id"], profile={}, staged=staged)
         ctx.save_progress = lambda progress: saved.append(dict(progress))
         ctx.saved = saved
+        ctx.sleep = fake.advance  # waits pass on the fake's clock: few polls, no busy loop
         return ctx
 
     return make
