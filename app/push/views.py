@@ -20,6 +20,7 @@ from app.api.auth import authenticate_push, forget_push_caller
 from app.api.envelope import error, success
 from app.api.errors import ApiError, bad_request
 from app.models import PushRequest
+from app.pipeline.download import needs_download
 from app.push import services
 from app.push.endpoints import ENDPOINTS, Endpoint
 from app.push.intake import IntakeUnavailable
@@ -45,7 +46,7 @@ def _make_view(endpoint: Endpoint):
         digest = services.body_hash(request.path, {**payload, "publish_at": publish_at.isoformat()}
                                     if publish_at else payload)
         key = request.headers.get("Idempotency-Key")
-        staged, callback = services.is_asynchronous(payload), bool(payload.get("callback_url"))
+        staged, callback = needs_download(payload), bool(payload.get("callback_url"))
         try:
             push = _store(rt, caller, identity_id, endpoint, payload, key, digest, staged, callback, publish_at)
         except IntegrityError:

@@ -232,7 +232,7 @@ def test_claim_takes_what_is_due_within_the_look_ahead_and_lost_claims_again(rt)
 
 def test_a_push_cancelled_while_its_video_downloads_keeps_nothing_staged(rt, monkeypatch):
     """The download of a scheduled video runs ahead; a cancel that lands meanwhile wins."""
-    from app.pipeline import stage as stage_module
+    from app.pipeline import download as stage_module
     from app.states import CANCELLED
 
     request_id = new_push(rt, kind="video", payload={"video_url": "https://example.com/a.mp4"})
@@ -244,7 +244,7 @@ def test_a_push_cancelled_while_its_video_downloads_keeps_nothing_staged(rt, mon
         return 100, "mp4"
 
     monkeypatch.setattr(stage_module, "download", download_then_cancelled)
-    assert stage_module.run_stage(rt, request_id, "task-1") == "cancelled"
+    assert stage_module.run_download(rt, request_id, "task-1") == "cancelled"
     with rt.db.session() as session:
         push = session.get(PushRequest, request_id)
         assert push.state == CANCELLED and push.staged_key is None
