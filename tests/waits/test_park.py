@@ -92,6 +92,8 @@ def new_push(rt, state: str = QUEUED, **values) -> int:
         session.add(identity)
         session.flush()
         values = {"kind": "post", "payload": {"message": "m"}, **values}
+        if state == QUEUED:  # published, as the gateway leaves it: the sweeper's lost-push check skips it
+            values.setdefault("enqueued_at", utcnow())
         push = PushRequest(site_id=site.id, identity_id=identity.id, provider="twitter", resource="/r",
                            state=state, **values)
         session.add(push)
