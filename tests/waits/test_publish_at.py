@@ -180,6 +180,8 @@ def test_metrics_show_waiting_pushes_by_reason_and_when_due(api, app, site_a, br
     assert 0 < after['pushwire_requests_waiting_next_resume_seconds{reason="scheduled"}'] <= 36
     assert after['pushwire_requests_waiting_next_resume_seconds{reason="quota_exceeded"}'] < -3500
     assert delta('pushwire_parked_total{reason="quota_exceeded",stage="upload"}') == 2
+    for token in tokens:  # the session's database: no other test's sweeper may run them
+        assert api.delete(f"/push/requests/{token}.json").status_code == 200
 
 
 def test_in_app_docs_describe_publish_at_waiting_and_cancellation(app):
