@@ -278,3 +278,38 @@ def test_a_far_scheduled_push_waits_until_its_time_not_the_retry_after_cap(rt):
     with rt.db.session() as session:
         push = session.get(PushRequest, request_id)
         assert abs((push.resume_at - utcnow()).total_seconds() - far) < 5
+
+
+def test_a_claim_the_broker_refuses_is_released_for_the_next_sweep(settings):
+    from app.pipeline.sweep import resume_due
+
+    down = Runtime(settings.model_copy(update={"broker_url": "redis://127.0.0.1:1/0"}))
+    try:
+        request_id = new_push(down, WAITING, resume_at=utcnow() - dt.timedelta(seconds=1), resume_stage="upload")
+        assert resume_due(down) == 0
+        with down.db.session() as session:
+            assert session.get(PushRequest, request_id).enqueued_at is None  # claimable again
+    finally:
+        _retire(down)
+        down.close()
+
+
+def test_due_requests_are_published_with_a_countdown_to_their_time(rt):
+    """Inspected in the broker: the sweeper's message for a push due in 20 s carries its ETA."""
+    import base64
+
+    import redis as redis_lib
+
+    from app.pipeline.sweep import resume_due
+
+    broker = redis_lib.Redis.from_url(rt.settings.broker_url)
+    broker.delete("upload")
+    due = utcnow() + dt.timedelta(seconds=20)
+    request_id = new_push(rt, WAITING, resume_at=due, resume_stage="upload")
+    assert resume_due(rt) >= 1
+    messages = [json.loads(raw) for raw in broker.lrange("upload", 0, -1)]
+    mine = [m for m in messages if json.loads(base64.b64decode(m["body"]))[0] == [request_id]]
+    assert len(mine) == 1 and mine[0]["headers"]["task"] == "pushwire.upload"
+    eta = dt.datetime.fromisoformat(mine[0]["headers"]["eta"])
+    assert abs((eta - due).total_seconds()) < 1
+    broker.delete("upload")
