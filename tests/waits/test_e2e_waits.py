@@ -13,6 +13,7 @@ import itertools
 import json
 import time
 import uuid
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
@@ -214,3 +215,31 @@ def test_scheduled_video_that_cannot_be_fetched_fails_before_its_time(wait_stack
     body = decode(next(c for c in callbacks if token.encode() in c["body"]))
     status = body["response"]["request"]["status"]
     assert status["flag"] == "error" and status["reason"] == "source_unavailable" and "404" in status["info"]
+
+
+def test_youtube_quota_parks_until_midnight_pacific_and_resumes_once(wait_stack, wclient, fakes, origin, pg_url):
+    """The defect as seen: YouTube's quotaExceeded used to be a 22.9 h broker countdown."""
+    fake = fakes["youtube"].state
+    n = next(_users)
+    user = {**fake.add_user(str(80_000 + n), f"ytwaiter{n}"), "user_id": str(80_000 + n)}
+    identity = wclient.import_identity("youtube", user, {"name": f"ytwaiter{n}"})
+    fake.faults.add("insert", "quotaExceeded", count=1)
+    inserts = fake.calls.count(endpoint="insert")
+    resp = wclient.post(f"/push/identities/{identity}/youtube/video.json", {"request": {"push": {"video": {
+        "video_url": origin.add(f"yt-wait-{n}.mp4", make_video(400_000, seed=n)), "title": "Parked"}}}})
+    token = resp.json()["response"]["result"]["data"]["request_token"]
+    detail = _wait_state(wclient, token, "waiting")
+    assert detail["waiting"]["reason"] == "quota_exceeded" and detail["waiting"]["resumes"] == "upload"
+    until = dt.datetime.fromisoformat(detail["waiting"]["until"]).astimezone(ZoneInfo("America/Los_Angeles"))
+    assert (until.hour, until.minute) in ((0, 0), (0, 1)), until  # midnight Pacific (+ jitter)
+    time.sleep(1)
+    _assert_no_long_countdown(wait_stack)
+    assert fake.calls.count(endpoint="insert") == inserts + 1
+
+    _set_resume_at(pg_url, token, -1)  # the quota "resets"
+    final = wclient.wait_final(token, timeout=90)
+    assert final["state"] == "succeeded", final
+    time.sleep(3)
+    assert fake.calls.count(endpoint="insert") == inserts + 2, "exactly one further insert"
+    uploads = [(s["outcome"], s["error_reason"]) for s in final["audit"]["stages"] if s["stage"] == "upload"]
+    assert uploads == [("retrying", "quota_exceeded"), ("succeeded", None)]
