@@ -11,6 +11,7 @@ Retry policy depends on these types, never on a vendor's status codes::
     ├── InvalidInput              400: the provider refused the content (permanent)
     ├── NotFound                  404: board/page/playlist/video unknown (permanent)
     ├── ProcessingFailed          the provider could not process the media (permanent)
+    ├── Misconfigured             the provider refused Pushwire's own app setup (operator, permanent)
     └── OutcomeUnknown            a publish step may or may not have happened
 """
 
@@ -80,3 +81,11 @@ class ProcessingFailed(ProviderError):
 class OutcomeUnknown(ProviderError):
     status = 504
     reason = "outcome_unknown"
+
+
+class Misconfigured(ProviderError):
+    """The provider refused the operator's setup (client id/secret, app access level,
+    API version): nothing the end user can fix, so the info names the setting."""
+
+    status = 502
+    reason = "provider_misconfigured"

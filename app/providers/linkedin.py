@@ -1,6 +1,6 @@
 """LinkedIn Posts and Images APIs: member and organization posts, OAuth 2 refresh.
 
-Protocol: ../shared/reference/providers.md section 3. A post is one
+A post is one
 ``POST /rest/posts`` (the publish step); a picture is first downloaded, then
 registered with ``POST /rest/images?action=initializeUpload`` and sent whole in
 one ``PUT`` to the returned ``uploadUrl``. The image URN (and whether its bytes
@@ -28,6 +28,7 @@ from app.providers.errors import (
     RateLimited,
     TransientError,
 )
+from app.providers.tokens import refresh_grant
 
 MAX_PICTURE_BYTES = 5 * 1024 * 1024
 #: Formats the Images API takes (reference §3.3); others are refused before any call.
@@ -71,7 +72,7 @@ class LinkedInAdapter(ProviderAdapter):
         Only partner apps hold refresh tokens; LinkedIn returns the same refresh
         token (not extended by use), so the old one is kept when none comes back.
         """
-        return self.oauth2_refresh(self.oauth_url + "/oauth/v2/accessToken", refresh_token, display="LinkedIn",
+        return refresh_grant(self, self.oauth_url + "/oauth/v2/accessToken", refresh_token, display="LinkedIn",
                                    translate=translate_error, client_in_body=True)
 
     # -- pushes -------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Pinterest API v5: OAuth refresh, image Pins, video Pins (register, form-upload, poll, pin).
 
-Protocol: ../shared/reference/providers.md section 4. A video Pin registers a media
+A video Pin registers a media
 (``POST /v5/media``), posts the staged file to the returned S3 ``upload_url`` as one
 multipart form (every ``upload_parameters`` field, then ``file``, with a
 Content-Length), polls ``GET /v5/media/{id}`` until ``succeeded`` and publishes with
@@ -32,6 +32,7 @@ from app.providers.errors import (
     RateLimited,
     TransientError,
 )
+from app.providers.tokens import refresh_grant
 
 PICTURE_CAP = 20 * 1024 * 1024
 BASE64_FORMATS = {"jpeg": "image/jpeg", "png": "image/png"}
@@ -60,7 +61,7 @@ class PinterestAdapter(ProviderAdapter):
     def refresh(self, refresh_token: str) -> TokenSet:
         """Refresh grant with Basic client auth and ``continuous_refresh=true`` (always
         sent: apps created before 2025-09-25 need it); the new refresh token replaces the old."""
-        return self.oauth2_refresh(self.base_url + "/v5/oauth/token", refresh_token, display="Pinterest",
+        return refresh_grant(self, self.base_url + "/v5/oauth/token", refresh_token, display="Pinterest",
                                    translate=translate_error, basic_auth=True, continuous_refresh="true")
 
     # -- pushes -------------------------------------------------------------

@@ -1,6 +1,6 @@
 """X (Twitter) API v2: OAuth 2 refresh, chunked media upload, tweets.
 
-Protocol: ../shared/reference/providers.md section 1. Video uploads use the
+Video uploads use the
 dedicated ``initialize`` / ``{id}/append`` / ``{id}/finalize`` endpoints and poll
 ``GET /2/media/upload?command=STATUS``. Progress (media id, segments sent) is
 saved after every segment so a redelivered task resumes instead of restarting.
@@ -25,6 +25,7 @@ from app.providers.errors import (
     RateLimited,
     TransientError,
 )
+from app.providers.tokens import refresh_grant
 
 MAX_IMAGE = 5 * 1024 * 1024
 IMAGE_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif"}
@@ -53,8 +54,8 @@ class TwitterAdapter(ProviderAdapter):
     def refresh(self, refresh_token: str) -> TokenSet:
         """OAuth 2 refresh grant; a confidential client uses Basic auth, a public one sends client_id."""
         confidential = bool(self.client_secret)
-        return self.oauth2_refresh(
-            self.base_url + "/2/oauth2/token", refresh_token, display="X", translate=translate_error,
+        return refresh_grant(
+            self, self.base_url + "/2/oauth2/token", refresh_token, display="X", translate=translate_error,
             basic_auth=confidential, **({} if confidential else {"client_id": self.client_id}),
         )
 

@@ -14,6 +14,7 @@ from app.providers.base import PushContext
 from app.providers.errors import (
     AuthExpired,
     InvalidInput,
+    Misconfigured,
     OutcomeUnknown,
     PermissionDenied,
     ProcessingFailed,
@@ -26,6 +27,8 @@ from app.providers.linkedin import LinkedInAdapter, escape_little_text, seconds_
 from app.sniff import detect_image_format
 from sandbox.linkedin import create_app
 from tests.support.fakes import served
+
+LIVE_VERSION = "202608"
 
 
 def png(extra: int = 2000) -> bytes:
@@ -48,7 +51,7 @@ def fake(server):
 @pytest.fixture()
 def adapter(server):
     return LinkedInAdapter(server.url, oauth_url=server.url, client_id="sandbox-client",
-                           client_secret="sandbox-secret", version="202610", timeout=5)
+                           client_secret="sandbox-secret", version=LIVE_VERSION, timeout=5)
 
 
 @pytest.fixture()
@@ -254,6 +257,15 @@ def test_dead_refresh_token_requires_reconnect(adapter, fake, user):
     assert plain["refresh_token"] is None
     with pytest.raises(ReconnectRequired):
         adapter.refresh("made-up")
+
+
+def test_refused_client_is_the_operators_problem_not_a_reconnect(server, fake, user):
+    bad = LinkedInAdapter(server.url, oauth_url=server.url, client_id="sandbox-client", client_secret="rotated",
+                          version=LIVE_VERSION, timeout=5)
+    with pytest.raises(ProviderError) as err:
+        bad.refresh(user["refresh_token"])
+    assert err.value.reason == "provider_misconfigured" and isinstance(err.value, Misconfigured)
+    assert "PUSHWIRE_LINKEDIN_CLIENT_SECRET" in err.value.info
 
 
 def test_escape_little_text():

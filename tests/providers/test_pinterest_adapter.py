@@ -11,8 +11,8 @@ import pytest
 
 from app.providers.base import PushContext, StagedMedia
 from app.providers.errors import (
-    AuthExpired, InvalidInput, NotFound, OutcomeUnknown, PermissionDenied, ProcessingFailed, RateLimited,
-    ReconnectRequired, TransientError,
+    AuthExpired, InvalidInput, Misconfigured, NotFound, OutcomeUnknown, PermissionDenied, ProcessingFailed,
+    ProviderError, RateLimited, ReconnectRequired, TransientError,
 )
 from app.providers.pinterest import PinterestAdapter
 from app.staging import open_store
@@ -264,10 +264,15 @@ def test_revoked_refresh_needs_reconnect(adapter, fake, user):
         adapter.refresh(user["refresh_token"])
 
 
-def test_refresh_with_wrong_client_secret_needs_reconnect(server, fake, user):
+def test_refresh_with_wrong_client_secret_is_the_operators_problem(server, fake, user):
+    """Pinterest answers a refused client with ``{code, message}``, not OAuth's
+    ``{error}``: that is Pushwire's app setup, not the user's token."""
     bad = PinterestAdapter(server.url, client_id="sandbox-client", client_secret="nope", timeout=10)
-    with pytest.raises(ReconnectRequired):
+    with pytest.raises(ProviderError) as err:
         bad.refresh(user["refresh_token"])
+    assert err.value.reason == "provider_misconfigured" and isinstance(err.value, Misconfigured)
+    assert "PUSHWIRE_PINTEREST_CLIENT_SECRET" in err.value.info and "not need to reconnect" in err.value.info
+    assert fake.refresh_tokens[user["refresh_token"]].state == "live", "the user's refresh token is untouched"
 
 
 def test_refresh_rate_limit_is_transient(adapter, fake, user):
