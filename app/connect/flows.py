@@ -185,8 +185,18 @@ class FacebookFlow(Flow):
 
 
 class LinkedInFlow(Flow):
+    """Member posting always; organization scopes only with company posting enabled
+    (``PUSHWIRE_LINKEDIN_COMPANY_POSTING``): LinkedIn grants them only to apps with the
+    Community Management API product and refuses the whole consent otherwise."""
+
     name, label = "linkedin", "LinkedIn"
-    scopes = ("openid", "profile", "w_member_social", "w_organization_social")
+    scopes = ("openid", "profile", "w_member_social")
+    company_scopes = ("w_organization_social",)
+
+    def __init__(self, settings):
+        super().__init__(settings)
+        if getattr(settings, "linkedin_company_posting", False):
+            self.scopes = self.scopes + self.company_scopes
 
     def token_url(self) -> str:
         return self.settings.linkedin_oauth_url.rstrip("/") + "/oauth/v2/accessToken"
