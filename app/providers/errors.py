@@ -8,10 +8,10 @@ Retry policy depends on these types, never on a vendor's status codes::
     ├── AuthExpired               refresh the access token once, then retry
     ├── ReconnectRequired         the user must connect the account again (permanent)
     ├── PermissionDenied          403: the identity lacks a permission (permanent)
+    │   └── Misconfigured         the provider refused Pushwire's own app setup (operator, permanent)
     ├── InvalidInput              400: the provider refused the content (permanent)
     ├── NotFound                  404: board/page/playlist/video unknown (permanent)
     ├── ProcessingFailed          the provider could not process the media (permanent)
-    ├── Misconfigured             the provider refused Pushwire's own app setup (operator, permanent)
     └── OutcomeUnknown            a publish step may or may not have happened
 """
 
@@ -83,9 +83,10 @@ class OutcomeUnknown(ProviderError):
     reason = "outcome_unknown"
 
 
-class Misconfigured(ProviderError):
+class Misconfigured(PermissionDenied):
     """The provider refused the operator's setup (client id/secret, app access level,
-    API version): nothing the end user can fix, so the info names the setting."""
+    API version): nothing the end user can fix, so the info names the setting. A
+    refusal: nothing was created, so a publish step may be sent again once fixed."""
 
     status = 502
     reason = "provider_misconfigured"

@@ -24,6 +24,7 @@ from app.providers.base import ProviderAdapter, PushContext, PushOutcome, TokenS
 from app.providers.errors import (
     AuthExpired,
     InvalidInput,
+    Misconfigured,
     NotFound,
     OutcomeUnknown,
     PermissionDenied,
@@ -141,11 +142,11 @@ class PinterestAdapter(ProviderAdapter):
             status = _checked(resp, "media").json()
             if status.get("status") == "succeeded":
                 return
-            if status.get("status") == "failed":
+            if status.get("status") == "failed":  # the media status carries no reason
                 raise ProcessingFailed(
-                    f"Pinterest could not process the video: {status.get('failure_reason') or 'no reason given'}. "
-                    "Pinterest accepts MP4, MOV or M4V videos of 4 seconds to 15 minutes.",
-                    reason="video_processing_failed", details=status,
+                    "Pinterest could not process the video (it does not say why). Pinterest takes MP4, MOV or M4V "
+                    "files with H.264 video and AAC audio, 4 seconds to 15 minutes long: convert the video and "
+                    "push again.", reason="video_processing_failed", details=status,
                 )
             if time.monotonic() > deadline:
                 raise TransientError(
@@ -297,6 +298,13 @@ def translate_error(resp: requests.Response, missing: str = "object") -> Provide
         return TransientError(f"Pinterest answered {status} ({message}); retrying.", details=details)
     if status == 401:
         return AuthExpired("Pinterest refused the access token (expired or revoked).", details=details)
+    if status == 403 and _trial_access(resp):
+        return Misconfigured(
+            "This Pinterest app has Trial access, which may not create Pins on the production API "
+            f"({message}). The operator must either use the API sandbox (PUSHWIRE_PINTEREST_API_URL="
+            "https://api-sandbox.pinterest.com; Pins there are visible only to their creator) or request "
+            "Standard access for the app in Pinterest's developer portal.",
+            reason="pinterest_trial_access", details=details)
     if status == 403:
         return PermissionDenied(
             f"Pinterest refused the request: {message} Check that the account granted the "
@@ -309,6 +317,13 @@ def translate_error(resp: requests.Response, missing: str = "object") -> Provide
         return NotFound(f"Pinterest does not know this {missing}: {message}", reason=f"{missing}_not_found",
                         details=details)
     return InvalidInput(f"Pinterest rejected the Pin: {message}", details=details)
+
+
+def _trial_access(resp: requests.Response) -> bool:
+    """403 ``code`` 29 also answers other refusals: only its Trial-access wording counts."""
+    body = _body(resp)
+    text = str(body.get("message", "")).lower()
+    return body.get("code") == 29 and ("trial access" in text or "api sandbox" in text)
 
 
 def _publish_unknown(resp: requests.Response) -> OutcomeUnknown:

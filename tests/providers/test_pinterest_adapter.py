@@ -140,7 +140,7 @@ def test_rate_limit_maps_to_rate_limited(adapter, fake, user):
 
 
 def test_trial_daily_quota_is_a_rate_limit(adapter, fake, user):
-    fake.set_trial(1)
+    fake.set_trial(1, sandbox_host=True)
     adapter.push(picture_ctx(user))
     with pytest.raises(RateLimited):
         adapter.push(picture_ctx(user))
@@ -186,14 +186,6 @@ def test_rejected_content_is_invalid_input_with_message(adapter, fake, user):
     with pytest.raises(InvalidInput) as info:
         adapter.push(picture_ctx(user, title="x" * 101))
     assert "title is too long" in info.value.info
-
-
-def test_processing_failure(adapter, fake, user, tmp_path):
-    fake.fail_next_media("Video too short")
-    ctx, _ = video_ctx(user, tmp_path)
-    with pytest.raises(ProcessingFailed) as info:
-        adapter.push(ctx)
-    assert info.value.reason == "video_processing_failed" and "Video too short" in info.value.info
 
 
 # --------------------------------------------------------------------------- retries
@@ -302,3 +294,30 @@ def test_interrupted_pin_create_is_not_sent_again(adapter, fake, user):
     assert len(fake.pins) == pins
     assert adapter.push(ctx).provider_ids["pin_id"] == first.provider_ids["pin_id"], "id kept in progress"
     assert len(fake.pins) == pins
+
+
+# --------------------------------------------------------------------------- second edition (item 9)
+
+
+def test_trial_app_on_production_is_told_to_use_the_sandbox(adapter, fake, user):
+    """Pinterest refuses Pins from Trial apps on its production host (403 code 29):
+    the operator's to fix, said so, and not the generic 'check the scopes'."""
+    fake.set_trial(1000)
+    with pytest.raises(PermissionDenied) as err:
+        adapter.push(picture_ctx(user))
+    assert err.value.reason == "pinterest_trial_access" and isinstance(err.value, Misconfigured)
+    assert "Trial access" in err.value.info and "https://api-sandbox.pinterest.com" in err.value.info
+    assert "Standard access" in err.value.info and "scopes" not in err.value.info
+    fake.set_trial(1000, sandbox_host=True)
+    assert adapter.push(picture_ctx(user)).data["pin_id"]
+
+
+def test_failed_processing_does_not_invent_a_reason(adapter, fake, user, tmp_path):
+    """The media status has no ``failure_reason``: the info says what Pinterest takes."""
+    fake.fail_next_media("codec")
+    ctx, _ = video_ctx(user, tmp_path)
+    with pytest.raises(ProcessingFailed) as err:
+        adapter.push(ctx)
+    assert err.value.reason == "video_processing_failed"
+    assert "H.264" in err.value.info and "AAC" in err.value.info and "no reason given" not in err.value.info
+    assert "failure_reason" not in err.value.details
