@@ -1,10 +1,10 @@
 """X (Twitter) API v2: OAuth 2 refresh, chunked media upload, tweets.
 
-Video uploads (and animated GIFs, ``tweet_gif``) use the dedicated ``initialize`` /
-``{id}/append`` / ``{id}/finalize`` endpoints and poll ``GET /2/media/upload?command=
-STATUS``. Progress (media id, segments sent) is saved after every segment so a
-redelivered task resumes instead of restarting; a media id is good for 24 h after
-``finalize``, so a redelivery after that uploads again. Pictures are one-shot
+Protocol: docs/providers.md section 1. Video uploads (and animated GIFs, ``tweet_gif``)
+use the dedicated ``initialize`` / ``{id}/append`` / ``{id}/finalize`` endpoints and poll
+``GET /2/media/upload?command=STATUS``. Progress (media id, segments sent) is saved after
+every segment so a redelivered task resumes instead of restarting; a media id is good for
+24 h after ``finalize``, so a redelivery after that uploads again. Pictures are one-shot
 uploads; a ``description`` becomes the picture's alt text (``POST /2/media/metadata``).
 Post text is measured by the twitter-text rules (``weighted_length``).
 """
