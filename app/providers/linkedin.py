@@ -213,6 +213,11 @@ class LinkedInAdapter(ProviderAdapter):
                 return True
             if status == "PROCESSING_FAILED":
                 raise _picture_failed(urn)
+            if status == "WAITING_UPLOAD":  # the bytes never arrived: upload them again
+                ctx.progress["image_uploaded"] = False
+                ctx.save_progress(ctx.progress)
+                raise TransientError(f"LinkedIn did not receive the picture ({urn}); it is uploaded again.",
+                                     reason="picture_upload_lost")
         raise TransientError(f"LinkedIn is still processing the picture ({urn}) after a minute; "
                              "the post is retried later.", reason="picture_processing")
 

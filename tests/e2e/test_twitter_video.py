@@ -207,3 +207,27 @@ def test_webp_with_alt_text_and_a_token_without_media_write(client, fake_x, orig
     resp = _push(client, identity, "picture", "picture", {"url": origin.add("old.png", png)})
     status = resp.json()["response"]["request"]["status"]
     assert status["reason"] == "reconnect_required" and "media.write" in status["info"], resp.text
+
+
+def test_usage_cap_and_a_too_long_video_show_actionable_reasons(client, x_user, origin, fake_x):
+    """A usage-capped 429 is a long quota wait (not the 15-minute window); a video longer
+    than the account may post fails at post time with its own reason."""
+    import time
+
+    fake_x.state.faults.add("tweets", "usage_capped")
+    resp = _push(client, x_user["identity"], "post", "post", {"message": "capped for now"})
+    token = resp.json()["response"]["result"]["data"]["request_token"]
+    deadline, attempts = time.time() + 30, []
+    while not attempts and time.time() < deadline:
+        attempts = [a for a in client.status(token)["audit"]["stages"] if a["outcome"] == "retrying"]
+        time.sleep(0.3)
+    assert attempts and attempts[0]["error_reason"] == "usage_capped", attempts
+    assert "usage cap" in attempts[0]["error_info"] and "15-minute" in attempts[0]["error_info"]
+    client.http.delete(client.base_url + f"/push/requests/{token}.json", timeout=30)
+
+    video = _accepted(client.push_twitter_video(x_user["identity"], origin.add("long.mp4", make_video(MB, seed=9))))
+    media_id = client.wait_final(video)["provider_ids"]["media_id"]
+    fake_x.state.set_video_duration(media_id, 25 * 60)
+    resp = _push(client, x_user["identity"], "post", "post", {"message": "my long video", "attachments": [media_id]})
+    status = resp.json()["response"]["request"]["status"]
+    assert status["reason"] == "video_too_long_for_account" and "20 minutes" in status["info"], resp.text
