@@ -11,9 +11,7 @@ nor creates a second image.
 from __future__ import annotations
 
 import email.utils
-import logging
 import re
-import threading
 import time
 from urllib.parse import quote
 
@@ -32,7 +30,7 @@ from app.providers.errors import (
     RateLimited,
     TransientError,
 )
-from app.providers.tokens import refresh_grant
+from app.providers.tokens import refresh_grant, report_config_error
 
 MAX_PICTURE_BYTES = 5 * 1024 * 1024
 #: Formats the Images API takes (reference §3.3); others are refused before any call.
@@ -53,9 +51,6 @@ POST_RETRIES = (2, 5, 10, 20)
 #: A 429 that does not name the daily limit clears within minutes: exponential backoff.
 DAILY_LIMIT = re.compile(r"\bDAY\b|daily", re.IGNORECASE)
 
-log = logging.getLogger(__name__)
-_reported: set[str] = set()
-_reported_lock = threading.Lock()
 
 
 def escape_little_text(text: str) -> str:
@@ -75,19 +70,6 @@ def _escape(piece: str) -> str:
         ch if ch not in RESERVED or (ch == "#" and HASHTAG.match(piece, i)) else "\\" + ch
         for i, ch in enumerate(piece)
     )
-
-
-def report_config_error(provider: str, reason: str, value: str, message: str) -> None:
-    """Tell operators once per process and value (a log line and a metric), not once per push."""
-    key = f"{provider}:{reason}:{value}"
-    with _reported_lock:
-        if key in _reported:
-            return
-        _reported.add(key)
-    from app.ops.metrics import PROVIDER_CONFIG_ERRORS
-
-    PROVIDER_CONFIG_ERRORS.labels(provider, reason).inc()
-    log.error("provider configuration error: %s", message, extra={"provider": provider, "reason": reason})
 
 
 def seconds_until_utc_midnight(now: float | None = None) -> float:

@@ -17,6 +17,7 @@ import email.utils
 import secrets
 import time
 from typing import Iterator
+from urllib.parse import urlsplit
 
 import requests
 
@@ -33,7 +34,7 @@ from app.providers.errors import (
     RateLimited,
     TransientError,
 )
-from app.providers.tokens import refresh_grant
+from app.providers.tokens import refresh_grant, report_config_error
 
 PICTURE_CAP = 20 * 1024 * 1024
 BASE64_FORMATS = {"jpeg": "image/jpeg", "png": "image/png"}
@@ -299,12 +300,12 @@ def translate_error(resp: requests.Response, missing: str = "object") -> Provide
     if status == 401:
         return AuthExpired("Pinterest refused the access token (expired or revoked).", details=details)
     if status == 403 and _trial_access(resp):
-        return Misconfigured(
-            "This Pinterest app has Trial access, which may not create Pins on the production API "
-            f"({message}). The operator must either use the API sandbox (PUSHWIRE_PINTEREST_API_URL="
-            "https://api-sandbox.pinterest.com; Pins there are visible only to their creator) or request "
-            "Standard access for the app in Pinterest's developer portal.",
-            reason="pinterest_trial_access", details=details)
+        info = ("This Pinterest app has Trial access, which may not create Pins on the production API "
+                f"({message}). The operator must either use the API sandbox (PUSHWIRE_PINTEREST_API_URL="
+                "https://api-sandbox.pinterest.com; Pins there are visible only to their creator) or request "
+                "Standard access for the app in Pinterest's developer portal.")
+        report_config_error("pinterest", "pinterest_trial_access", urlsplit(resp.url or "").netloc, info)
+        return Misconfigured(info, reason="pinterest_trial_access", details=details)
     if status == 403:
         return PermissionDenied(
             f"Pinterest refused the request: {message} Check that the account granted the "

@@ -18,18 +18,28 @@ the token or code. Anything else is the operator's to look at.
 
 ``refresh_grant`` is the OAuth 2 refresh grant (oauthlib builds the form and parses
 the answer) with that classification; adapters call it from ``refresh``.
+
+``report_config_error`` tells operators about a configuration problem once per process
+and value (an ERROR log line and ``pushwire_provider_config_errors_total``), not once
+per push: a refused client here, a sunset LinkedIn version, a Pinterest Trial app.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
+import threading
 
 import requests
 from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
 from requests.auth import HTTPBasicAuth
 
 from app.providers.errors import Misconfigured, ProviderError, ReconnectRequired
+
+log = logging.getLogger(__name__)
+_reported: set[str] = set()
+_reported_lock = threading.Lock()
 
 CLIENT_ERRORS = frozenset({"invalid_client", "unauthorized_client", "unsupported_grant_type", "invalid_scope"})
 GRANT_ERRORS = frozenset({"invalid_grant"})
@@ -73,12 +83,11 @@ def classify_refusal(resp: requests.Response, *, display: str, provider: str,
         refused_grant = resp.status_code == 400 and bool(GRANT_WORDS.search(detail))
     if not refused_grant:
         setting = f"PUSHWIRE_{provider.upper()}"
-        return Misconfigured(
-            f"{display} refused Pushwire's app credentials at its token endpoint ({detail}). This is for the "
-            f"operator to fix: check {setting}_CLIENT_ID and {setting}_CLIENT_SECRET against the app registered "
-            f"with {display} (and that the app may use this grant); the user does not need to reconnect.",
-            details=details,
-        )
+        info = (f"{display} refused Pushwire's app credentials at its token endpoint ({detail}). This is for the "
+                f"operator to fix: check {setting}_CLIENT_ID and {setting}_CLIENT_SECRET against the app registered "
+                f"with {display} (and that the app may use this grant); the user does not need to reconnect.")
+        report_config_error(provider, "provider_misconfigured", f"{resp.status_code}:{error or detail}", info)
+        return Misconfigured(info, details=details)
     if grant == "authorization_code":
         return ReconnectRequired(
             f"{display} refused the authorization code ({detail}); it may have expired or been used already. "
@@ -122,3 +131,16 @@ def refresh_grant(adapter, url: str, refresh_token: str, *, display: str, transl
     if token.get("expires_in"):
         expires_at = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=int(token["expires_in"]))
     return TokenSet(token["access_token"], token.get("refresh_token") or refresh_token, expires_at)
+
+
+def report_config_error(provider: str, reason: str, value: str, message: str) -> None:
+    """Tell operators once per process and ``value`` (a log line and a metric), not once per push."""
+    key = f"{provider}:{reason}:{value}"
+    with _reported_lock:
+        if key in _reported:
+            return
+        _reported.add(key)
+    from app.ops.metrics import PROVIDER_CONFIG_ERRORS
+
+    PROVIDER_CONFIG_ERRORS.labels(provider, reason).inc()
+    log.error("provider configuration error: %s", message, extra={"provider": provider, "reason": reason})

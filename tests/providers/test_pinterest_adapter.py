@@ -302,9 +302,15 @@ def test_interrupted_pin_create_is_not_sent_again(adapter, fake, user):
 def test_trial_app_on_production_is_told_to_use_the_sandbox(adapter, fake, user):
     """Pinterest refuses Pins from Trial apps on its production host (403 code 29):
     the operator's to fix, said so, and not the generic 'check the scopes'."""
+    from app.ops.metrics import PROVIDER_CONFIG_ERRORS
+
+    metric = PROVIDER_CONFIG_ERRORS.labels("pinterest", "pinterest_trial_access")
+    before = metric._value.get()
     fake.set_trial(1000)
-    with pytest.raises(PermissionDenied) as err:
-        adapter.push(picture_ctx(user))
+    for _ in range(2):
+        with pytest.raises(PermissionDenied) as err:
+            adapter.push(picture_ctx(user))
+    assert metric._value.get() == before + 1, "reported to operators once, not per push"
     assert err.value.reason == "pinterest_trial_access" and isinstance(err.value, Misconfigured)
     assert "Trial access" in err.value.info and "https://api-sandbox.pinterest.com" in err.value.info
     assert "Standard access" in err.value.info and "scopes" not in err.value.info
