@@ -8,6 +8,7 @@ import struct
 import zlib
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 
 from tests.connect.browser import CALLBACK
 
@@ -143,3 +144,25 @@ def test_linkedin_organization_scopes_only_with_company_posting():
     assert "w_organization_social" not in LinkedInFlow(Settings()).scopes
     assert LinkedInFlow(Settings(linkedin_company_posting=True)).scopes == (
         "openid", "profile", "w_member_social", "w_organization_social")
+
+
+def test_code_exchange_refused_client_is_misconfigured_not_a_code_problem():
+    """Item 11 in the connect flow: Pinterest answers a wrong client secret with
+    ``{code, message}`` at 401; a bad code is the user's to retry."""
+    from app.config import Settings
+    from app.connect.flows import PinterestFlow
+    from app.providers.errors import Misconfigured, ReconnectRequired
+    from sandbox.pinterest import create_app
+    from tests.support.fakes import served
+
+    for handle in served(create_app()):
+        settings = Settings(pinterest_api_url=handle.url, pinterest_client_id="sandbox-client",
+                            pinterest_client_secret="wrong")
+        with pytest.raises(Misconfigured) as err:
+            PinterestFlow(settings).exchange("some-code", "https://app.example/cb")
+        assert err.value.reason == "provider_misconfigured" and "PUSHWIRE_PINTEREST_CLIENT_SECRET" in err.value.info
+        settings = Settings(pinterest_api_url=handle.url, pinterest_client_id="sandbox-client",
+                            pinterest_client_secret="sandbox-secret")
+        with pytest.raises(ReconnectRequired) as err:
+            PinterestFlow(settings).exchange("not-a-code", "https://app.example/cb")
+        assert err.value.reason == "authorization_code_refused"
