@@ -75,6 +75,7 @@ def classify_refusal(resp: requests.Response, *, display: str, provider: str,
     error = body.get("error") if isinstance(body.get("error"), str) else ""
     detail = _detail(resp, body)
     details = {"status": resp.status_code, "error": error or None, "code": body.get("code"), "message": detail}
+    said = f"{error}: {detail}" if error and error != detail else detail
     if error in GRANT_ERRORS or (error == "invalid_request" and GRANT_WORDS.search(detail)):
         refused_grant = True
     elif error:
@@ -83,17 +84,17 @@ def classify_refusal(resp: requests.Response, *, display: str, provider: str,
         refused_grant = resp.status_code == 400 and bool(GRANT_WORDS.search(detail))
     if not refused_grant:
         setting = f"PUSHWIRE_{provider.upper()}"
-        info = (f"{display} refused Pushwire's app credentials at its token endpoint ({detail}). This is for the "
+        info = (f"{display} refused Pushwire's app credentials at its token endpoint ({said}). This is for the "
                 f"operator to fix: check {setting}_CLIENT_ID and {setting}_CLIENT_SECRET against the app registered "
                 f"with {display} (and that the app may use this grant); the user does not need to reconnect.")
         report_config_error(provider, "provider_misconfigured", f"{resp.status_code}:{error or detail}", info)
         return Misconfigured(info, details=details)
     if grant == "authorization_code":
         return ReconnectRequired(
-            f"{display} refused the authorization code ({detail}); it may have expired or been used already. "
+            f"{display} refused the authorization code ({said}); it may have expired or been used already. "
             "Start the connection again.", reason="authorization_code_refused", details=details)
     return ReconnectRequired(
-        f"{display} refused to refresh this identity's token ({detail}): it expired or was revoked. "
+        f"{display} refused to refresh this identity's token ({said}): it expired or was revoked. "
         f"The user must reconnect their {display} account.", details=details)
 
 
