@@ -59,7 +59,8 @@ class Settings(BaseSettings):
     # -- linkedin settings --
     linkedin_api_url: str = "https://api.linkedin.com"
     linkedin_oauth_url: str = "https://www.linkedin.com"
-    linkedin_version: str = "202610"  # LinkedIn-Version header (YYYYMM); each version lives ~12 months, then 426
+    linkedin_version: str = "202608"  # LinkedIn-Version header (YYYYMM, a published one); lives ~12 months, then 426
+    linkedin_company_posting: bool = False  # ask for organization scopes at connect (needs Community Management API)
     linkedin_client_id: str = ""
     linkedin_client_secret: str = ""
     # -- end linkedin settings --

@@ -50,6 +50,11 @@ RETRIES = Counter("pushwire_task_retries_total", "Pipeline task retries schedule
 PARKED = Counter("pushwire_parked_total", "Pushes parked in the database (state waiting) by the stage to resume "
                  "and why (quota_exceeded, rate_limited, scheduled, ...).", ["stage", "reason"])
 CALLBACKS = Counter("pushwire_callbacks_total", "Callback delivery attempts by outcome.", ["outcome"])
+PROVIDER_CONFIG_ERRORS = Counter(
+    "pushwire_provider_config_errors_total",
+    "Provider answers that say the operator's configuration is wrong, counted once per process and value.",
+    ["provider", "reason"],
+)
 OPEN_STREAMS = Gauge(
     "pushwire_open_streams", "Stream API connections currently open.", multiprocess_mode="livesum"
 )

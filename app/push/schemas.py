@@ -199,9 +199,12 @@ class PinterestPin(VideoExtras):
 
 
 def _tweet_length(text: str) -> str:
-    weighted = len(re.sub(r"https?://\S+", "x" * 23, text))
-    if weighted > 280:
-        raise ValueError(f"is {weighted} characters long; X allows at most 280 (a URL counts as 23)")
+    from app.providers.twitter import MAX_WEIGHTED_LENGTH, weighted_length
+
+    weighted = weighted_length(text)
+    if weighted > MAX_WEIGHTED_LENGTH:
+        raise ValueError(f"is {weighted} characters long as X counts them; X allows at most "
+                         f"{MAX_WEIGHTED_LENGTH} (CJK characters and emoji count 2, a link 23)")
     return text
 
 
