@@ -28,10 +28,10 @@ import logging
 from sqlalchemy import delete, exists, select
 
 from app.events import bind_settings, emit_comment, emit_delete
-from app.identities.tokens import token_holder
+from app.identities.tokens import token_holder, with_tokens
 from app.models import Event, PushRequest, utcnow
 from app.providers.base import TokenHolder
-from app.providers.errors import AuthExpired, Misconfigured, ProviderError, ReconnectRequired
+from app.providers.errors import Misconfigured, ProviderError, ReconnectRequired
 
 log = logging.getLogger(__name__)
 
@@ -168,20 +168,6 @@ def _due(session, settings, stamp: str, interval: float) -> list[PushRequest]:
 
 def _stamp(push: PushRequest, key: str) -> None:
     push.progress = {**(push.progress or {}), key: utcnow().timestamp()}
-
-
-def with_tokens(tokens: TokenHolder, call):
-    """``call(token)`` with a token fresh from ``tokens`` (refreshed first when near
-    expiry); refused (AuthExpired) -> refresh and call once more with the new token.
-    Only for calls that change nothing when refused (reads, deletes)."""
-    token = tokens.get()
-    try:
-        return call(token)
-    except AuthExpired:
-        fresh = tokens.refresh(rejected=token)
-        if fresh is None:
-            raise
-    return call(fresh)
 
 
 def _ask(rt, holders: dict, push: PushRequest, call):
