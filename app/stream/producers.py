@@ -15,8 +15,8 @@ Every provider call gets its token from a ``TokenHolder`` (one per identity and
 run, as a push's calls do): a token near expiry is refreshed before the call,
 and a call the provider refuses (AuthExpired: 401) gets the token refreshed and
 is sent once more. A refresh the provider refuses (a dead refresh token:
-``reconnect_required``; a refused client: ``provider_misconfigured``) is logged
-as a warning and kept on the push (``progress["stream_check_error"]``); the
+``reconnect_required``; a refused client: ``provider_misconfigured``), or a fresh
+token refused too (``token_expired``), is logged as a warning and kept on the push (``progress["stream_check_error"]``); the
 identity's other videos are skipped for that run, everyone else's are checked.
 """
 
@@ -31,7 +31,7 @@ from app.events import bind_settings, emit_comment, emit_delete
 from app.identities.tokens import token_holder, with_tokens
 from app.models import Event, PushRequest, utcnow
 from app.providers.base import TokenHolder
-from app.providers.errors import Misconfigured, ProviderError, ReconnectRequired
+from app.providers.errors import AuthExpired, Misconfigured, ProviderError, ReconnectRequired
 
 log = logging.getLogger(__name__)
 
@@ -184,8 +184,12 @@ def _ask(rt, holders: dict, push: PushRequest, call):
         return None
     try:
         answer = with_tokens(holder, lambda token: call(rt.adapter(push.provider), token))
-    except (ReconnectRequired, Misconfigured) as exc:
-        holders[push.identity_id] = exc
+    except (ReconnectRequired, Misconfigured, AuthExpired) as exc:
+        if isinstance(exc, AuthExpired) and not holder.refreshes:  # nothing to refresh with: as any error
+            log.info("stream check of request %s skipped: %s (%s)", push.id, exc.reason, exc.info)
+            _record(push, exc)
+            return None
+        holders[push.identity_id] = exc  # refused refresh, or a fresh token refused too
         log.warning("stream checks of identity %s (%s) stopped: %s (%s)", push.identity_id, push.provider,
                     exc.reason, exc.info)
         _record(push, exc)

@@ -188,18 +188,23 @@ def test_a_dead_refresh_token_is_recorded_and_the_other_identities_are_still_che
 
 
 def test_a_recorded_check_error_is_cleared_once_the_account_works_again(rt, fake, new_site):
+    """Every token refused, fresh or not: one refresh for the identity in the run (not
+    one per video), ``token_expired`` recorded on each video; cleared by a good check."""
     site_id, _ = new_site()
     user = fake.add_user()
     identity_id = _identity(rt, site_id, user)
-    video_id = fake.add_video(user["channel_id"])
-    push = _pushed(rt, site_id, identity_id, video_id)
-    fake.token_call_limit = 0  # every token refused, fresh or not
+    pushes = [_pushed(rt, site_id, identity_id, fake.add_video(user["channel_id"])) for _ in range(3)]
+    fake.token_call_limit = 0
     producers.check_vanished(rt)
-    assert _progress(rt, push)["stream_check_error"]["reason"] == "token_expired"
+    assert _refreshes(fake) == 1
+    assert fake.calls.count(method="GET", path="/youtube/v3/videos", status=401) == 2  # the first video, twice
+    for push in pushes:
+        assert _progress(rt, push)["stream_check_error"]["reason"] == "token_expired"
     fake.token_call_limit = 30
     producers.check_vanished(rt)
-    assert "stream_check_error" not in _progress(rt, push)
-    assert _events(rt, push, "delete") == []
+    for push in pushes:
+        assert "stream_check_error" not in _progress(rt, push)
+        assert _events(rt, push, "delete") == []
 
 
 def test_the_delete_endpoint_refreshes_a_refused_token(rt, fake, new_site):
