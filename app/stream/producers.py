@@ -190,7 +190,7 @@ def _ask(rt, holders: dict, push: PushRequest, call):
             _record(push, exc)
             return None
         holders[push.identity_id] = exc  # refused refresh, or a fresh token refused too
-        log.warning("stream checks of identity %s (%s) stopped: %s (%s)", push.identity_id, push.provider,
+        log.warning("stream checks of identity %s (%s) skipped for this run: %s (%s)", push.identity_id, push.provider,
                     exc.reason, exc.info)
         _record(push, exc)
         return None
