@@ -14,7 +14,8 @@ fake with the adapter's protocol and chunk size).
   the GETs of the staged object per upload (1 expected, plus one per resume;
   nothing drops here).
 
-1 GiB per adapter (X: 512 MiB, its video limit); quick: 64 MiB.
+1 GiB per adapter (X: 512 MiB, its video limit), each figure the best of 2 runs;
+quick: 64 MiB, one run.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ from tests.support.stack import ROOT
 LOCAL_TARGET = 3.0
 S3_TARGET = 1.5
 ADAPTERS = ("youtube", "facebook", "twitter", "pinterest")
+#: Each figure (pipeline, relay, boto3 upload, GET) is the best of this many runs: the
+#: machine is shared, and the best run is the one least disturbed by others.
+REPEATS = 2
 #: X accepts videos up to 512 MB.
 CAPS = {"twitter": 512 * MB}
 BUCKET, PREFIX = "pushwire-bench", "staging"
@@ -57,13 +61,16 @@ def run(quick: bool = False) -> list[Result]:
             s3 = {"PUSHWIRE_STAGING_URL": f"s3://{BUCKET}/{PREFIX}", "PUSHWIRE_S3_ENDPOINT_URL": endpoint,
                   "PUSHWIRE_S3_ACCESS_KEY_ID": TEST_ACCESS_KEY_ID,
                   "PUSHWIRE_S3_SECRET_ACCESS_KEY": TEST_SECRET_ACCESS_KEY, "PUSHWIRE_S3_CREATE_BUCKET": "true"}
-            results = _store_rows(env, size, "local", {}, None)
-            return results + _store_rows(env, size, "s3 (moto)", s3, endpoint)
+            repeats = 1 if quick else REPEATS
+            results = _store_rows(env, size, "local", {}, None, repeats)
+            return results + _store_rows(env, size, "s3 (moto)", s3, endpoint, repeats)
     finally:
         stop_s3()
 
 
-def _store_rows(env: BenchEnv, size: int, store: str, overrides: dict, endpoint: str | None) -> list[Result]:
+def _store_rows(env: BenchEnv, size: int, store: str, overrides: dict, endpoint: str | None,
+                repeats: int) -> list[Result]:
+    """One row per adapter on ``store``; each figure is the best of ``repeats`` runs."""
     stack = env.stack(**overrides)
     stack.start_gateway(workers=1, threads=4)
     stack.start_pool_worker("worker", "prefork", 2)
@@ -73,16 +80,25 @@ def _store_rows(env: BenchEnv, size: int, store: str, overrides: dict, endpoint:
         for seed, provider in enumerate(ADAPTERS, start=10):
             nbytes = min(size, CAPS.get(provider, size))
             identity, user = env.identity(client, provider)
-            wait_video(env, _push(env, client, provider, identity, user, MB, seed=1), timeout=120)  # warm-up
-            gets_before = object_gets(endpoint) if endpoint else {}
-            piped = wait_video(env, _push(env, client, provider, identity, user, nbytes, seed), timeout=1800)
-            gets = _staged_gets(object_gets(endpoint), gets_before) if endpoint else None
-            relay = _relay(env, provider, user, nbytes, seed)
+            # Warm-up: two at once, so both worker processes have imported and built their clients.
+            for token in [_push(env, client, provider, identity, user, MB, seed=n) for n in (1, 2)]:
+                wait_video(env, token, timeout=120)
+            piped, relay, up, get, gets = [], [], [], [], []
+            for _ in range(repeats):
+                before = object_gets(endpoint) if endpoint else {}
+                piped.append(wait_video(env, _push(env, client, provider, identity, user, nbytes, seed), timeout=1800))
+                if endpoint:
+                    gets.append(_staged_gets(object_gets(endpoint), before))
+                relay.append(_relay(env, provider, user, nbytes, seed))
+                if endpoint:
+                    times = _store_speed(endpoint, nbytes, seed)
+                    up.append(times[0])
+                    get.append(times[1])
+            best = min(piped, key=lambda p: p["total"])
             if endpoint is None:
-                rows.append(_local_row(provider, nbytes, piped, relay))
+                rows.append(_local_row(provider, nbytes, best, min(relay), repeats))
             else:
-                up, get = _store_speed(endpoint, nbytes, seed)
-                rows.append(_s3_row(provider, store, nbytes, piped, relay, up, get, gets))
+                rows.append(_s3_row(provider, store, nbytes, best, min(relay), min(up), min(get), gets, repeats))
     finally:
         stack.stop()
     return rows
@@ -133,24 +149,24 @@ def _split(piped: dict) -> str:
             f"{piped['total'] - piped['stage'] - piped['upload']:.1f} s")
 
 
-def _local_row(provider: str, size: int, piped: dict, relay: float) -> Result:
+def _local_row(provider: str, size: int, piped: dict, relay: float, repeats: int) -> Result:
     ratio = piped["total"] / relay
     return Result("pipeline", f"{provider}: {size // MB} MB video via staging, local store", piped["total"], "s",
                   baseline=relay, ratio=ratio, target=f"<= {LOCAL_TARGET:g}x relay", met=ratio <= LOCAL_TARGET,
                   margin=margin(ratio, LOCAL_TARGET, False),
                   note=(f"local: pipeline {size / MB / piped['total']:.0f} MB/s; {_split(piped)}; "
-                        f"direct relay {relay:.1f} s ({size / MB / relay:.0f} MB/s)"))
+                        f"direct relay {relay:.1f} s ({size / MB / relay:.0f} MB/s); best of {repeats}"))
 
 
 def _s3_row(provider: str, store: str, size: int, piped: dict, relay: float, up: float, get: float,
-            gets: int) -> Result:
+            gets: list[int], repeats: int) -> Result:
     own = up + get + relay
     ratio = piped["total"] / own
     return Result("pipeline", f"{provider}: {size // MB} MB video via staging, {store} store", piped["total"], "s",
                   baseline=own, ratio=ratio, target=f"<= {S3_TARGET:g}x store + relay",
                   met=ratio <= S3_TARGET, margin=margin(ratio, S3_TARGET, False),
-                  note=(f"{store}: {_split(piped)}; GETs of the staged object during the upload: {gets} "
-                        f"(expected 1); baseline = boto3 upload_fileobj {up:.1f} s + one streaming GET {get:.1f} s "
+                  note=(f"{store}: {_split(piped)}; GETs of the staged object per upload: "
+                        f"{', '.join(map(str, gets))} (expected 1: nothing drops here); best of {repeats}; baseline = boto3 upload_fileobj {up:.1f} s + one streaming GET {get:.1f} s "
                         f"+ direct relay {relay:.1f} s; stage / boto3 upload {piped['stage'] / up:.2f}x, "
                         f"upload stage / (GET + relay) {piped['upload'] / (get + relay):.2f}x"),
                   extra={"gets": gets})

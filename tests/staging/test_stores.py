@@ -203,6 +203,36 @@ def test_read_range_edges(stored, payload, start, length):
     assert stored.read_range("media/video.mp4", start, length) == payload[start:start + length]
 
 
+def test_reader_serves_consecutive_chunks_from_one_stream(stored, payload):
+    with stored.reader("media/video.mp4") as reader:
+        chunks = [reader.read(offset, 3 * MIB) for offset in range(0, SIZE, 3 * MIB)]
+        assert reader.gets == 1 and reader.seeks == 0
+    assert sha(b"".join(chunks)) == sha(payload) and len(chunks[-1]) == SIZE % (3 * MIB)
+
+
+def test_reader_reopens_only_at_another_offset(stored, payload):
+    reader = stored.reader("media/video.mp4")
+    assert reader.read(0, MIB) == payload[:MIB]
+    assert reader.read(MIB, MIB) == payload[MIB:2 * MIB]
+    assert reader.read(MIB // 2, MIB) == payload[MIB // 2:3 * MIB // 2]  # back: the provider kept less
+    assert reader.read(3 * MIB // 2, 10) == payload[3 * MIB // 2:3 * MIB // 2 + 10]
+    assert reader.read(7 * MIB, MIB) == payload[7 * MIB:8 * MIB]  # ahead: the provider has more
+    assert reader.gets == 3 and reader.seeks == 2
+    assert reader.read(SIZE - 5, 10) == payload[-5:]  # short at the end, then released
+    assert reader.read(SIZE, 10) == b"" and reader.read(SIZE + 3, 1) == b""
+    reader.close()
+
+
+def test_reader_on_a_missing_object(store):
+    reader = store.reader("nope/missing")  # lazy: nothing is asked yet
+    with pytest.raises(StagedObjectMissing):
+        reader.read(0, 10)
+    with pytest.raises(ValueError):
+        reader.read(-1, 10)
+    with pytest.raises(ValueError):
+        store.reader("../escape")
+
+
 def test_iter_chunks_can_stop_early(stored, payload):
     it = stored.iter_chunks("media/video.mp4", MIB)
     assert next(it) == payload[:MIB]
