@@ -48,9 +48,8 @@ class Settings(BaseSettings):
     twitter_client_secret: str = ""
     # -- end twitter settings --
     # -- facebook settings --
-    facebook_api_url: str = "https://graph.facebook.com"
-    facebook_video_api_url: str = "https://graph-video.facebook.com"
-    facebook_graph_version: str = "v21.0"
+    facebook_api_url: str = "https://graph.facebook.com"  # every call, video uploads included
+    facebook_graph_version: str = "v27.0"  # Graph API version in every path; each lives about 2 years
     facebook_app_id: str = ""
     facebook_client_id: str = ""
     facebook_client_secret: str = ""
@@ -60,7 +59,8 @@ class Settings(BaseSettings):
     # -- linkedin settings --
     linkedin_api_url: str = "https://api.linkedin.com"
     linkedin_oauth_url: str = "https://www.linkedin.com"
-    linkedin_version: str = "202610"  # LinkedIn-Version header (YYYYMM); each version lives ~12 months, then 426
+    linkedin_version: str = "202608"  # LinkedIn-Version header (YYYYMM, a published one); lives ~12 months, then 426
+    linkedin_company_posting: bool = False  # ask for organization scopes at connect (needs Community Management API)
     linkedin_client_id: str = ""
     linkedin_client_secret: str = ""
     # -- end linkedin settings --
@@ -77,7 +77,8 @@ class Settings(BaseSettings):
     youtube_client_id: str = ""
     youtube_client_secret: str = ""
     youtube_chunk_size: int = 8 * 1024 * 1024  # resumable chunk; clamped to a multiple of 256 KiB
-    youtube_poll_interval: float = 2.0  # seconds between videos.list polls while YouTube processes
+    youtube_poll_interval: float = 5.0  # first wait (s) between videos.list polls; doubles up to youtube_poll_max
+    youtube_poll_max: float = 60.0  # longest wait (s) between polls: each one costs quota from the shared pool
     youtube_processing_timeout: float = 3600.0  # give up waiting for processing after this (retried later)
     # -- end youtube settings --
     # -- connect settings --
@@ -85,7 +86,7 @@ class Settings(BaseSettings):
     connect_flow_ttl: float = 600.0  # seconds a user has at the provider's authorization page
     connect_token_ttl: float = 600.0  # seconds a connection_token stays readable (once)
     twitter_authorize_url: str = "https://x.com/i/oauth2/authorize"
-    facebook_authorize_url: str = "https://www.facebook.com/v21.0/dialog/oauth"
+    facebook_authorize_url: str = "https://www.facebook.com/v27.0/dialog/oauth"
     linkedin_authorize_url: str = "https://www.linkedin.com/oauth/v2/authorization"
     pinterest_authorize_url: str = "https://www.pinterest.com/oauth/"
     youtube_authorize_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
@@ -109,6 +110,8 @@ class Settings(BaseSettings):
     heartbeat_interval: float = 10.0  # seconds between a running stage's liveness writes
     attempt_lease: float = 45.0  # a running attempt whose heartbeat is older than this is presumed dead
     stall_after: float = 900.0  # a request with no activity this long is re-enqueued by the sweeper
+    park_after: float = 60.0  # a wait longer than this is parked in the database (state waiting), not a broker countdown
+    schedule_horizon: float = 366 * 86400.0  # latest publish_at accepted, seconds ahead
     sync_wait_seconds: float = 5.0
     max_body_bytes: int = 1024 * 1024
     site_rate_limit: str = "1200/60"  # API requests per site per window ("count/seconds"; empty: off)

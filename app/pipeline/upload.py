@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
 from app.events import bind_settings, emit_upload
-from app.identities.tokens import access_token, needs_refresh
+from app.identities.tokens import needs_refresh, token_holder
 from app.limits import Limit
 from app.logs import bind_request
 from app.models import PushRequest, StageAttempt, utcnow
@@ -22,19 +22,21 @@ from app.pipeline.outcome import (
     SUCCEEDED_WHY,
     Retry,
     give_up_after_crashes,
+    hold,
     merged_ids,
     record_failure,
     retry_or_fail,
     succeed,
 )
 from app.providers.base import PushContext, StagedMedia
-from app.providers.errors import AuthExpired, OutcomeUnknown, ProviderError, RateLimited
+from app.providers.errors import OutcomeUnknown, ProviderError, RateLimited
 from app.states import (
     PROCESSING,
     QUEUED,
     STAGING,
     SUCCEEDED,
     UPLOADING,
+    WAITING,
     DuplicateTask,
     begin_attempt,
     end_attempt,
@@ -55,13 +57,14 @@ def run_upload(rt, request_id: int, task_id: str | None = None) -> str:
             select(PushRequest).where(PushRequest.id == request_id)
             .options(joinedload(PushRequest.identity)).with_for_update(of=PushRequest)
         )
-        if push is None or push.outcome or push.state not in (QUEUED, STAGING, UPLOADING, PROCESSING):
+        if push is None or push.outcome or push.state not in (QUEUED, STAGING, WAITING, UPLOADING, PROCESSING):
             return "skipped"
         bind_request(push)
         adapter = rt.adapter(push.provider)
         staged = needs_download(push.payload)
         if staged and not push.staged_key:
             return "skipped"  # a duplicate message ran ahead of staging; the real chain follows
+        hold(push, "upload")  # scheduled for later, or parked and not due yet: wait (Retry)
         wait = _throttle(rt, push)
         if wait:
             raise Retry(wait, "throttled", "Pushwire's own per-identity or per-provider limit was reached.")
@@ -90,13 +93,15 @@ def run_upload(rt, request_id: int, task_id: str | None = None) -> str:
         identity_id = identity.id
         # The common case needs no second read: the token is fresh.
         token = None if needs_refresh(identity) else rt.cipher.decrypt(identity.access_token_enc)
+        expires_at = identity.expires_at
         known_ids, has_callback, provider = dict(push.provider_ids or {}), bool(push.callback_url), push.provider
         started_in = push.state  # uploading, or processing when a redelivery resumes a poll
-    ctx = PushContext(access_token="", staged=staged_media, **ctx_args)
+    ctx = PushContext(access_token=None, staged=staged_media, tokens=token_holder(rt, identity_id, token, expires_at),
+                      **ctx_args)
     state = _wire_hooks(rt, ctx, request_id, attempt_id, started_in)
     try:
         with heartbeat(rt, attempt_id):
-            outcome = _push_with_refresh(rt, adapter, ctx, identity_id, token)
+            outcome = adapter.run(ctx)  # refreshes the token whenever it expires (TokenHolder)
     except OutcomeUnknown as exc:
         record_failure(rt, request_id, attempt_id, reason=exc.reason, info=exc.info, code=exc.status, unconfirmed=True)
         return "unconfirmed"
@@ -141,16 +146,6 @@ def _throttle(rt, push) -> float:
     if not wait:
         wait = rt.limiter.hit(f"provider:{push.provider}", Limit.parse(s.provider_rate_limit))
     return wait + random.uniform(0, 1) if wait else 0.0
-
-
-def _push_with_refresh(rt, adapter, ctx: PushContext, identity_id: int, token: str | None = None):
-    """Push with a fresh token; on a 401, refresh once and push again."""
-    ctx.access_token = token or access_token(rt, identity_id)
-    try:
-        return adapter.push(ctx)
-    except AuthExpired:
-        ctx.access_token = access_token(rt, identity_id, force_refresh=True, rejected=ctx.access_token)
-        return adapter.push(ctx)
 
 
 def _wire_hooks(rt, ctx: PushContext, request_id: int, attempt_id: int, started_in: str) -> dict:
