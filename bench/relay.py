@@ -25,7 +25,7 @@ import requests
 
 MIB = 1024 * 1024
 CHUNKS = {"youtube": 8 * MIB, "facebook": 0, "twitter": 4 * MIB, "pinterest": MIB}
-FACEBOOK_VERSION = "v21.0"
+FACEBOOK_VERSION = "v27.0"  # the adapter's default
 
 
 class Source:

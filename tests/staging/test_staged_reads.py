@@ -154,8 +154,7 @@ def facebook_server():
 def facebook(facebook_server):
     facebook_server.state.reset()
     user = facebook_server.state.add_user("100", "alice")
-    adapter = FacebookAdapter(facebook_server.url, video_url=facebook_server.url, version="v21.0", poll_max=0.01,
-                              timeout=10)
+    adapter = FacebookAdapter(facebook_server.url, version="v27.0", poll_max=0.01, timeout=10)
     return adapter, facebook_server.state, user
 
 
