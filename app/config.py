@@ -95,6 +95,15 @@ class Settings(BaseSettings):
     outbound_allow: str = ""
     outbound_connect_timeout: float = 10.0
     outbound_read_timeout: float = 60.0
+    # -- outbound bounds settings --
+    # A source download (video_url, pictures) ends as source_too_slow when fewer than
+    # download_min_bytes arrive in any download_rate_window seconds, or when it outlives
+    # download_deadline_base + (size limit / download_deadline_speed) seconds.
+    download_min_bytes: int = 256 * 1024
+    download_rate_window: float = 60.0
+    download_deadline_base: float = 120.0
+    download_deadline_speed: float = 512 * 1024
+    # -- end outbound bounds settings --
 
     # Pipeline behaviour.
     twitter_chunk_size: int = 4 * 1024 * 1024
@@ -102,7 +111,7 @@ class Settings(BaseSettings):
     max_redeliveries: int = 5  # a stage whose worker died this many times fails (poison message)
     retry_backoff_base: float = 2.0
     retry_backoff_max: float = 600.0
-    callback_timeout: float = 15.0
+    callback_timeout: float = 15.0  # the whole delivery attempt (connect, answer's first 4 KB), not per read
     callback_schedule: str = "0,5,300,1800,7200,18000,36000,50400,72000,86400"
     sweep_interval: float = 30.0
     requeue_after: float = 120.0

@@ -176,7 +176,8 @@ class ProviderAdapter:
         kwargs.setdefault("timeout", self.timeout)
         try:
             return self.http.request(method, url, **kwargs)
-        except (requests.ConnectionError, requests.Timeout) as exc:
+        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+            # A body that stalls past the read timeout or is cut mid-chunk is a reset.
             if publish:
                 raise OutcomeUnknown(
                     f"{self.name} did not confirm the publish step ({type(exc).__name__}); "
