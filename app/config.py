@@ -140,6 +140,10 @@ class Settings(BaseSettings):
     stream_exists_interval: float = 900.0
     stream_expiry_interval: float = 600.0
     stream_twitter_media_ttl: float = 86400.0  # X drops unattached media after 24 h
+    stream_send_timeout: float = 30.0  # a consumer that takes longer to accept one write is dropped
+    stream_max_per_key: int = 4  # open streams per stream key per process (replaced ones until they end)
+    stream_max_per_ip: int = 20  # open streams per client IP per process
+    stream_enabled: bool = True  # false: this process refuses /stream/api/ (the web fleet, when a stream fleet exists)
     # -- end stream settings --
     # -- ops settings --
     # "user:password" (comma-separate several); Flower then requires HTTP basic auth.

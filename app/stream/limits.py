@@ -84,6 +84,38 @@ class RedisLimiter:
         return None
 
 
+class OpenStreams:
+    """Open streams per stream key (site) and per client IP in this process.
+
+    ``acquire(site_id, ip)`` takes a slot, or returns False when the site
+    already holds ``per_key`` streams (a replaced stream counts until it has
+    really ended) or the IP ``per_ip``; ``release`` gives it back. O(1).
+    """
+
+    def __init__(self, per_key: int, per_ip: int):
+        self.per_key, self.per_ip = per_key, per_ip
+        self.lock = threading.Lock()
+        self.by_key: dict[int, int] = {}
+        self.by_ip: dict[str, int] = {}
+
+    def acquire(self, site_id: int, ip: str) -> bool:
+        with self.lock:
+            if self.by_key.get(site_id, 0) >= self.per_key or self.by_ip.get(ip, 0) >= self.per_ip:
+                return False
+            self.by_key[site_id] = self.by_key.get(site_id, 0) + 1
+            self.by_ip[ip] = self.by_ip.get(ip, 0) + 1
+            return True
+
+    def release(self, site_id: int, ip: str) -> None:
+        with self.lock:
+            for table, key in ((self.by_key, site_id), (self.by_ip, ip)):
+                left = table.get(key, 0) - 1
+                if left > 0:
+                    table[key] = left
+                else:
+                    table.pop(key, None)
+
+
 def open_limiter(settings):
     """The limiter for these settings (Redis when configured)."""
     args = (settings.stream_max_attempts, settings.stream_attempt_window, settings.stream_ban_seconds)

@@ -23,6 +23,8 @@ ERRORS = {
     1005: (409, "Connection replaced by a newer connection with the same token"),
     1006: (429, "Banned for excessive connection attempts; retry later"),
     1007: (400, "Invalid since parameter: use a whole event id"),
+    1008: (429, "Too many open streams for this key or address; close one first"),
+    1009: (503, "Streams are not served here; connect to the stream endpoint"),
 }
 
 
