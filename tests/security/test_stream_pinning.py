@@ -20,7 +20,7 @@ from app.runtime import Runtime
 from tests.support.services import create_database
 from tests.support.stack import BIN, ROOT, free_port
 
-EVENTS, EVENT_BYTES = 800, 20_000  # a 16 MB replay per site: more than the socket buffers hold
+EVENTS, EVENT_BYTES = 400, 20_000  # an 8 MB replay per site: more than the socket buffers hold
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def db(tmp_path_factory):
     settings = Settings(data_dir=tmp_path_factory.mktemp("pin"), database_url=url, secret_key="test-secret-key-one")
     upgrade(settings)
     rt = Runtime(settings)
-    keys = ["pin-" + os.urandom(8).hex() for _ in range(3)]
+    keys = ["pin-" + os.urandom(8).hex() for _ in range(5)]
     with rt.db.session() as session:
         for key in keys:
             site = Site(name="pin", private_key_hash="x", stream_key=hash_stream_key(key), signing_secret_enc="x")
@@ -79,7 +79,11 @@ class Gunicorn:
 def _open_non_reader(url: str, key: str, since: str = "0") -> socket.socket:
     """A consumer that asks for everything since 0 and then never reads."""
     host, port = url.removeprefix("http://").split(":")
-    sock = socket.create_connection((host, int(port)))
+    sock = socket.socket()
+    # A fixed receive buffer (no autotuning up to tcp_rmem's 32 MB): the replay must
+    # outgrow what the kernels hold, as it does with a real consumer far away.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    sock.connect((host, int(port)))
     sock.sendall(f"GET /stream/api/?since={since} HTTP/1.1\r\nHost: x\r\n"
                  f"Authorization: Bearer {key}\r\n\r\n".encode())
     return sock
@@ -114,7 +118,7 @@ def test_non_reading_consumers_are_capped_and_dropped_and_healthz_answers_throug
     web = Gunicorn(settings, tmp_path, stream_send_timeout=2, stream_max_per_ip=2, stream_max_per_key=10)
     socks = []
     try:
-        socks = [_open_non_reader(web.url, keys[n % 3]) for n in range(5)]
+        socks = [_open_non_reader(web.url, keys[n]) for n in range(5)]
         # Before: 5 such consumers pinned all 4 threads for good and /healthz timed out.
         latencies = _healthz_latencies(web.url, 6)
         assert max(latencies) < 1.5, str([round(x, 2) for x in latencies])
@@ -134,7 +138,7 @@ def test_a_consumer_that_stops_reading_frees_its_thread_within_the_send_timeout(
     web = Gunicorn(settings, tmp_path, stream_send_timeout=2, stream_max_per_ip=50, stream_max_per_key=50)
     socks = []
     try:
-        socks = [_open_non_reader(web.url, keys[n % 3]) for n in range(5)]  # more than the 4 threads
+        socks = [_open_non_reader(web.url, keys[n]) for n in range(5)]  # more than the 4 threads
         time.sleep(0.5)
         started = time.monotonic()
         # /healthz waits at most for pinned threads' send timeouts (2 s), never forever.
