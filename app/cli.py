@@ -100,7 +100,9 @@ def keys_reencrypt(rt: Runtime) -> None:
 from app.cli_client import push, requests_group  # noqa: E402  (API-client commands)
 from app.dashboard.cli import dashboard  # noqa: E402
 
-for _group in (dashboard, push, requests_group):
+from app.ops.flower import flower  # noqa: E402
+
+for _group in (dashboard, push, requests_group, flower):
     main.add_command(_group)
 
 from app.connect.cli import callback  # noqa: E402  (site callback add|list|remove)

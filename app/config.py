@@ -146,8 +146,9 @@ class Settings(BaseSettings):
     stream_enabled: bool = True  # false: this process refuses /stream/api/ (the web fleet, when a stream fleet exists)
     # -- end stream settings --
     # -- ops settings --
-    # "user:password" (comma-separate several); Flower then requires HTTP basic auth.
+    # "user:password" (comma-separate several): required, `pushwire flower` refuses to start without it.
     flower_basic_auth: str = ""
+    flower_address: str = "127.0.0.1"  # the address Flower listens on (never published by the compose file)
     # Seconds a gateway process remembers a verified (site keys, identity) pair; 0: never.
     auth_cache_seconds: float = 5.0
     # Most pushes one gateway process writes in one transaction (group commit).
