@@ -156,6 +156,9 @@ class Settings(BaseSettings):
     # Celery task events on all the time; off, Flower switches them on while it watches.
     task_events: bool = False
     log_level: str = "INFO"
+    # Proxies in front of the gateway whose X-Forwarded-For/-Proto/-Host are trusted (werkzeug
+    # ProxyFix): 0 trusts none; 1 for one TLS-terminating proxy (dashboard cookies get Secure).
+    trusted_proxies: int = 0
     readiness_timeout: float = 5.0  # seconds /readyz waits for each dependency
     # -- end ops settings --
 

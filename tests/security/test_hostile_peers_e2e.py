@@ -7,39 +7,12 @@ import itertools
 import time
 
 import pytest
-import redis
 
 from bench.rss import MB, RssSampler
-from tests.conftest import stack_env
-from tests.support.services import REDIS_URL
-from tests.support.stack import Client, Stack
+from tests.security.conftest import CALLBACK_TIMEOUT, RATE_WINDOW
 
 GB = 1024 ** 3
-CALLBACK_TIMEOUT = 3.0
-RATE_WINDOW = 2.0
 _users = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-def stack(pg_url, s3_endpoint, fakes, tmp_path_factory):
-    redis.Redis.from_url(f"{REDIS_URL}/3").flushdb()
-    env = stack_env(pg_url, f"{REDIS_URL}/3", s3_endpoint, fakes,
-                    str(tmp_path_factory.mktemp("hostile-stack")), "pushwire-hostile")
-    env.update({
-        "PUSHWIRE_CALLBACK_TIMEOUT": str(CALLBACK_TIMEOUT),
-        "PUSHWIRE_CALLBACK_SCHEDULE": "0,600",
-        "PUSHWIRE_DOWNLOAD_MIN_BYTES": "4096",
-        "PUSHWIRE_DOWNLOAD_RATE_WINDOW": str(RATE_WINDOW),
-        "PUSHWIRE_MAX_STAGE_RETRIES": "1",
-    })
-    stack = Stack(env, concurrency=2).start()
-    yield stack
-    stack.stop()
-
-
-@pytest.fixture(scope="module")
-def sites(stack):
-    return [Client(stack.url, stack.create_site(f"tenant-{n}")) for n in range(3)]
 
 
 def _identity(client, fake_x) -> str:
