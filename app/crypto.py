@@ -80,6 +80,30 @@ def resolve_secret_key(secret_key: str, data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def secure_data_dir(settings) -> None:
+    """Keep the embedded default's files private to the service's user.
+
+    When the database, broker or staging area (or the generated secret key) lives
+    in ``PUSHWIRE_DATA_DIR``, the directory is made 0700, files already in it lose
+    their group/other permissions, and the process umask gains 077 so that the
+    SQLite files (and their -wal/-shm), staged media and the beat schedule are
+    0600 from the moment they are created. Called when a process builds its Runtime.
+    """
+    root = settings.data_dir.resolve()
+    uses = [settings.resolved_database_url(), settings.resolved_broker_url(), settings.resolved_staging_url()]
+    if settings.secret_key and not any(str(root) in url for url in uses):
+        return
+    os.umask(os.umask(0o077) | 0o077)
+    private_dir(settings.data_dir)
+    for entry in settings.data_dir.iterdir():
+        try:
+            mode = entry.stat().st_mode
+            if mode & 0o077:
+                entry.chmod(mode & 0o700)
+        except OSError:
+            pass
+
+
 def private_dir(path: Path) -> Path:
     """Create ``path`` (and parents) readable by its owner only (0700); tighten it if
     it exists with wider permissions. Used for the embedded default's data dir."""
