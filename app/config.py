@@ -81,7 +81,11 @@ class Settings(BaseSettings):
     youtube_processing_timeout: float = 3600.0  # give up waiting for processing after this (retried later)
     # -- end youtube settings --
     # -- connect settings --
-    connect_base_url: str = ""  # public base URL of the gateway for provider redirects; default: the request's host
+    # Public base URL of the gateway for provider redirects: required (the connect flow refuses
+    # without it), except on the embedded default reached at 127.0.0.1/localhost.
+    connect_base_url: str = ""
+    connect_state_max: int = 256  # longest `state` a site may pass through the connect flow
+    connect_rate_limit: str = "20/60"  # connect flows started per client IP and per site per window
     connect_flow_ttl: float = 600.0  # seconds a user has at the provider's authorization page
     connect_token_ttl: float = 600.0  # seconds a connection_token stays readable (once)
     twitter_authorize_url: str = "https://x.com/i/oauth2/authorize"

@@ -271,11 +271,13 @@ def _resolve(host: str, port: int) -> list[IPAddress]:
 def _check_address(addr: IPAddress, host: str, policy: OutboundPolicy) -> None:
     if policy.allows_address(addr) or not is_internal_address(addr):
         return
+    # The rule, not the address: naming what an internal name resolves to would let a
+    # tenant map the operator's network one refused URL at a time.
     raise UnsafeURLError(
         "private_address",
-        f"The host {host!r} is (or resolves to) {addr}, a loopback, private, link-local or "
-        "otherwise internal address; such URLs are refused. Use a public URL, or have the "
-        "operator add the host or network to PUSHWIRE_OUTBOUND_ALLOW.")
+        f"The host {host!r} is or resolves to a loopback, private, link-local or otherwise "
+        "internal address; such URLs are refused. Use a public URL, or have the operator add "
+        "the host or network to PUSHWIRE_OUTBOUND_ALLOW.")
 
 
 def is_internal_address(addr: IPAddress) -> bool:

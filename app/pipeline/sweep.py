@@ -52,11 +52,20 @@ def sweep(rt) -> dict:
         enqueue_callback(rt, request_id)
         counts["callbacks"] += 1
     counts["stalled"] = _requeue_stalled(rt, now)
+    counts["pruned"] = _prune_expired(rt, now)
     if any(counts.values()):
         log.info("sweep: %s", counts)
     return counts
 
 
+
+
+def _prune_expired(rt, now: dt.datetime) -> int:
+    """Expired connect flows, connection tokens and magic links (issue 18: bounded tables)."""
+    from app.connect.state import prune
+
+    with rt.db.session() as session:
+        return prune(session, now)
 
 
 IN_FLIGHT = (QUEUED, STAGING, UPLOADING, PROCESSING)

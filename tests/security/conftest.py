@@ -29,6 +29,7 @@ def security_env(pg_url, s3_endpoint, fakes, tmp_path_factory):  # noqa: F811
         "PUSHWIRE_DOWNLOAD_RATE_WINDOW": str(RATE_WINDOW),
         "PUSHWIRE_MAX_STAGE_RETRIES": "1",
         "PUSHWIRE_TRUSTED_PROXIES": "1",
+        "PUSHWIRE_REDIS_URL": f"{REDIS_URL}/3",  # rate limits shared by both gateway processes
     })
     return env
 
@@ -36,7 +37,9 @@ def security_env(pg_url, s3_endpoint, fakes, tmp_path_factory):  # noqa: F811
 @pytest.fixture(scope="session")
 def stack(security_env):
     """Gateway (gunicorn) + a prefork worker with 2 slots, on PostgreSQL, Redis and S3."""
-    stack = Stack(security_env, concurrency=2).start()
+    stack = Stack(security_env, concurrency=2)
+    stack.env["PUSHWIRE_CONNECT_BASE_URL"] = stack.url
+    stack.start()
     yield stack
     stack.stop()
 
