@@ -12,7 +12,7 @@ import logging
 import math
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 
 log = logging.getLogger(__name__)
 
@@ -20,13 +20,20 @@ PREFIX = "pushwire:stream"
 
 
 class MemoryLimiter:
-    """Sliding window per IP, for a single process (the embedded default)."""
+    """Sliding window per IP, for a single process (the embedded default).
 
-    def __init__(self, max_attempts: int, window: float, ban_seconds: float):
+    Both tables are LRU-ordered and bounded by ``max_ips``: every attempt moves
+    its IP to the end, and the least recently seen IPs fall off the front, so
+    each attempt costs O(1) however many addresses have tried (an IP evicted
+    while banned has not tried for longer than anyone still tracked).
+    """
+
+    def __init__(self, max_attempts: int, window: float, ban_seconds: float, max_ips: int = 10000):
         self.max_attempts, self.window, self.ban_seconds = max_attempts, window, ban_seconds
+        self.max_ips = max_ips
         self.lock = threading.Lock()
-        self.attempts: dict[str, deque] = {}
-        self.bans: dict[str, float] = {}
+        self.attempts: OrderedDict[str, deque] = OrderedDict()
+        self.bans: OrderedDict[str, float] = OrderedDict()
 
     def attempt(self, ip: str) -> float | None:
         now = time.monotonic()
@@ -35,16 +42,22 @@ class MemoryLimiter:
             if until > now:
                 return until - now
             self.bans.pop(ip, None)
-            recent = self.attempts.setdefault(ip, deque())
+            recent = self.attempts.get(ip)
+            if recent is None:
+                recent = self.attempts[ip] = deque()
+                while len(self.attempts) > self.max_ips:
+                    self.attempts.popitem(last=False)
+            else:
+                self.attempts.move_to_end(ip)
             while recent and recent[0] <= now - self.window:
                 recent.popleft()
             recent.append(now)
             if len(recent) > self.max_attempts:
                 recent.clear()
                 self.bans[ip] = now + self.ban_seconds
+                while len(self.bans) > self.max_ips:
+                    self.bans.popitem(last=False)
                 return self.ban_seconds
-            if len(self.attempts) > 10000:  # forget idle IPs so the dict stays small
-                self.attempts = {k: v for k, v in self.attempts.items() if v}
         return None
 
 
