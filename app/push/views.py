@@ -20,11 +20,11 @@ from app.api.auth import authenticate_push, forget_push_caller
 from app.api.envelope import error, success
 from app.api.errors import ApiError, bad_request
 from app.models import PushRequest
+from app.pipeline.download import needs_download
 from app.push import services
 from app.push.endpoints import ENDPOINTS, Endpoint
 from app.push.intake import IntakeUnavailable
 from app.states import FINAL_STATES
-from workers.pipeline import enqueue_push
 
 bp = Blueprint("push", __name__)
 
@@ -44,7 +44,7 @@ def _make_view(endpoint: Endpoint):
         identity_id = services.identity_for(caller, identity_token, endpoint.provider)
         digest = services.body_hash(request.path, payload)
         key = request.headers.get("Idempotency-Key")
-        staged, callback = services.is_asynchronous(payload), bool(payload.get("callback_url"))
+        staged, callback = needs_download(payload), bool(payload.get("callback_url"))
         try:
             push = _store(rt, caller, identity_id, endpoint, payload, key, digest, staged, callback)
         except IntegrityError:
@@ -80,7 +80,7 @@ def _store(rt, caller, identity_id: int, endpoint: Endpoint, payload: dict, key:
         if push is not None:
             return push  # the earlier request, already published
         push = services.create_requests(conn, [row])[0]
-    enqueue_push(rt, push.id, staged=staged, callback=callback)
+    rt.enqueue(push.id, staged=staged, callback=callback)
     return push
 
 
