@@ -76,22 +76,29 @@ def _connect_app(settings, **overrides):
         session.flush()
         session.add(SiteCallbackUrl(site_id=site.id, url=CALLBACK))
         public_key = site.public_key
-    return app.test_client(), public_key
+    return app, public_key
+
+
+def _get(app, path: str, **kw):
+    try:
+        return app.test_client().get(path, **kw)
+    finally:
+        app.extensions["pushwire"].db.engine.dispose()
 
 
 def test_no_redirect_uri_is_derived_from_the_host_header(settings):
-    client, public_key = _connect_app(settings, connect_base_url="")
-    resp = client.get(f"/connect/twitter.html?site={public_key}&callback_uri={CALLBACK}",
-                      headers={"Host": "attacker.example"})
+    app, public_key = _connect_app(settings, connect_base_url="")
+    resp = _get(app, f"/connect/twitter.html?site={public_key}&callback_uri={CALLBACK}",
+                headers={"Host": "attacker.example"})
     # Before: 302 to the provider with redirect_uri=http://attacker.example/connect/twitter/callback.
     assert resp.status_code == 503 and b"PUSHWIRE_CONNECT_BASE_URL" in resp.data
     assert b"attacker.example" not in resp.data and "Location" not in resp.headers
 
 
 def test_the_configured_base_url_wins_over_the_host_header(settings):
-    client, public_key = _connect_app(settings, connect_base_url="https://push.example.com")
-    resp = client.get(f"/connect/twitter.html?site={public_key}&callback_uri={CALLBACK}",
-                      headers={"Host": "attacker.example"})
+    app, public_key = _connect_app(settings, connect_base_url="https://push.example.com")
+    resp = _get(app, f"/connect/twitter.html?site={public_key}&callback_uri={CALLBACK}",
+                headers={"Host": "attacker.example"})
     assert resp.status_code == 302
     assert "redirect_uri=https%3A%2F%2Fpush.example.com%2Fconnect%2Ftwitter%2Fcallback" in resp.headers["Location"]
     assert "attacker" not in resp.headers["Location"]

@@ -58,10 +58,14 @@ def test_cookies_are_secure_behind_the_trusted_proxy_and_pages_cannot_be_framed(
     assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
 
 
+def _login_cookie(settings, trusted: int) -> str:
+    app = create_app(Settings(**{**settings.model_dump(), "trusted_proxies": trusted}))
+    try:
+        return app.test_client().get("/dashboard/login", headers={"X-Forwarded-Proto": "https"}).headers["Set-Cookie"]
+    finally:
+        app.extensions["pushwire"].db.engine.dispose()
+
+
 def test_forwarded_proto_is_ignored_without_a_trusted_proxy(settings):
-    app = create_app(Settings(**{**settings.model_dump(), "trusted_proxies": 0}))
-    resp = app.test_client().get("/dashboard/login", headers={"X-Forwarded-Proto": "https"})
-    assert "Secure" not in resp.headers["Set-Cookie"]
-    app = create_app(Settings(**{**settings.model_dump(), "trusted_proxies": 1}))
-    resp = app.test_client().get("/dashboard/login", headers={"X-Forwarded-Proto": "https"})
-    assert "Secure" in resp.headers["Set-Cookie"]
+    assert "Secure" not in _login_cookie(settings, 0)
+    assert "Secure" in _login_cookie(settings, 1)

@@ -9,6 +9,7 @@ from app.stream.limits import MemoryLimiter, OpenStreams
 def test_a_process_with_streams_disabled_refuses_them_with_the_error_element(settings):
     app = create_app(settings.model_copy(update={"stream_enabled": False}))
     resp = app.test_client().get("/stream/api/?token=x&format=xml", headers={"X-Forwarded-For": "192.0.2.9"})
+    app.extensions["pushwire"].db.engine.dispose()
     assert resp.status_code == 503
     assert b"<err code='1009'" in resp.data and b"stream endpoint" in resp.data
 
