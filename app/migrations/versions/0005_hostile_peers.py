@@ -1,7 +1,7 @@
 """hostile peers: stream keys stored hashed, revocable dashboard sessions, single-use magic links
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 """
 import hashlib
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"  # relinked after 0004 (durable waits) landed in main
 branch_labels = None
 depends_on = None
 
