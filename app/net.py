@@ -478,14 +478,16 @@ def iter_bounded(resp: requests.Response, transfer: Transfer, chunk_size: int = 
     """The body of a streamed response in chunks of about ``chunk_size`` bytes,
     counting every read against ``transfer``'s minimum rate and deadline.
 
-    Content-Encoding is decoded as it streams (ask with ``Accept-Encoding:
-    identity`` to avoid it); raises TransferTimeout when a bound was hit,
-    including when the peer closed early because the watchdog ended the socket.
+    The bytes are yielded as sent, never decompressed (ask with ``Accept-Encoding:
+    identity``; an origin that compresses anyway delivers a file that fails the
+    format check instead of a decompression bomb). Raises TransferTimeout when a
+    bound was hit, including when the peer closed early because the watchdog
+    ended the socket.
     """
     buf = bytearray()
     try:
         while True:
-            piece = resp.raw.read1(chunk_size)
+            piece = resp.raw.read1(chunk_size, decode_content=False)  # bytes as sent, never inflated
             transfer.note(len(piece))
             if not piece:
                 break

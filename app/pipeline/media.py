@@ -22,7 +22,8 @@ def download_image(rt, url: str, max_bytes: int) -> tuple[bytes, str]:
 
 def _download_image(rt, url: str, max_bytes: int, transfer) -> tuple[bytes, str]:
     try:
-        resp = safe_get(url, policy=rt.policy, stream=True, transfer=transfer)
+        resp = safe_get(url, policy=rt.policy, stream=True, transfer=transfer,
+                        headers={"Accept-Encoding": "identity"})
     except UnsafeURLError as exc:
         raise InvalidInput(f"The picture URL was refused: {exc}", reason=exc.reason) from exc
     except TransferTimeout as exc:

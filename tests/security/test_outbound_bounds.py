@@ -119,3 +119,14 @@ def test_a_provider_answer_that_stalls_or_is_cut_mid_chunk_is_retried_like_a_res
     with pytest.raises(TransientError) as err:
         adapter.request("GET", "/2/tweets")
     assert err.value.reason == "provider_unreachable"
+
+
+
+def test_a_source_that_compresses_anyway_is_never_inflated(peer):
+    # 2,000 gzip members of 1 MiB of zeros each: 2 GB once inflated, ~2 MB as sent.
+    transfer = download_transfer(_settings(), 64 * 1024 * 1024)
+    with transfer:
+        with safe_request("GET", f"{peer.url}/gzip?members=2000", policy=POLICY, stream=True, transfer=transfer,
+                          headers={"Accept-Encoding": "identity"}) as resp:
+            chunks = list(iter_bounded(resp, transfer, 1 << 20))
+    assert chunks[0][:2] == b"\x1f\x8b" and sum(map(len, chunks)) < 4 * 1024 * 1024
