@@ -47,6 +47,8 @@ def test_a_huge_or_gzip_callback_answer_leaves_worker_memory_bounded(stack, site
     finally:
         sampler.stop()
     assert attempt["status_code"] == 200 and attempt["outcome"] == "delivered", attempt
+    print(f"\n{path}: worker peak RSS {sampler.peak('worker') / MB:.0f} MB, attempt {attempt['duration_ms']} ms, "
+          f"{peer.sent[path.split('?')[0]] / MB:.1f} MB sent by the receiver")
     assert attempt["duration_ms"] < CALLBACK_TIMEOUT * 1000
     # Before: the whole 3,000 MB (or 4 GB decompressed) was read into the worker child.
     assert sampler.peak("worker") < 400 * MB, sampler.peaks()
