@@ -113,3 +113,19 @@ def test_refusals_name_the_rule_not_the_internal_address(url):
     for leaked in ("127.0.0.1", "::1", "10.1.2.3", "192.168.0.1"):
         assert f"to {leaked}" not in message and f") {leaked}" not in message and not message.endswith(leaked)
     assert "resolves to 1" not in message and "::ffff" not in message.split("'")[-1]
+
+
+def test_a_gateway_without_connect_base_url_never_redirects_to_the_host_header(stack, security_env, tmp_path):
+    from tests.security.procs import procfile_web
+
+    site = stack.create_site("host-header")
+    stack.cli("site", "callback", "add", site["public_key"], CALLBACK)
+    env = {**security_env, "PUSHWIRE_TWITTER_CLIENT_ID": "cid", "PUSHWIRE_TWITTER_CLIENT_SECRET": "cs"}
+    env.pop("PUSHWIRE_CONNECT_BASE_URL", None)
+    with procfile_web(env, tmp_path / "web.log") as url:
+        resp = requests.get(url + "/connect/twitter.html", params={"site": site["public_key"], "callback_uri": CALLBACK},
+                            headers={"Host": "attacker.example", "X-Forwarded-For": "192.0.2.44"},
+                            allow_redirects=False, timeout=10)
+    # Before: 302 to X with redirect_uri=http://attacker.example/connect/twitter/callback.
+    assert resp.status_code == 503 and "PUSHWIRE_CONNECT_BASE_URL" in resp.text
+    assert "Location" not in resp.headers and "attacker.example" not in resp.text
