@@ -308,7 +308,8 @@ class ProviderAdapter:
     def _send(self, method: str, url: str, publish: bool, kwargs: dict) -> requests.Response:
         try:
             return self.http.request(method, url, **kwargs)
-        except (requests.ConnectionError, requests.Timeout) as exc:
+        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+            # A body that stalls past the read timeout or is cut mid-chunk is a reset.
             if publish:
                 raise OutcomeUnknown(
                     f"{self.name} did not confirm the publish step ({type(exc).__name__}); "
