@@ -14,22 +14,24 @@ from app.models import PushRequest, utcnow
 log = logging.getLogger(__name__)
 
 STAGE = "pushwire.stage"
+TRANSCODE = "pushwire.transcode"
 UPLOAD = "pushwire.upload"
 CALLBACK = "pushwire.callback"
 SWEEP = "pushwire.sweep"
 
 ROUTES = {
     STAGE: {"queue": "staging"},
+    TRANSCODE: {"queue": "transcode"},
     UPLOAD: {"queue": "upload"},
     CALLBACK: {"queue": "callback"},
     SWEEP: {"queue": "maintenance"},
 }
-QUEUES = ("staging", "upload", "callback", "maintenance")
+QUEUES = ("staging", "transcode", "upload", "callback", "maintenance")
 
 
 def chain_steps(staged: bool, callback: bool) -> list[str]:
-    """The tasks of a push: [stage ->] upload [-> callback]."""
-    return ([STAGE] if staged else []) + [UPLOAD] + ([CALLBACK] if callback else [])
+    """The tasks of a push: [stage -> transcode ->] upload [-> callback]."""
+    return ([STAGE, TRANSCODE] if staged else []) + [UPLOAD] + ([CALLBACK] if callback else [])
 
 
 def publish_chain(celery, request_id: int, staged: bool, callback: bool = True, producer=None) -> None:

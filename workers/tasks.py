@@ -15,6 +15,7 @@ from app.pipeline.callbacks import run_callback
 from app.pipeline.outcome import Retry, fail_unexpectedly
 from app.pipeline.stage import run_stage
 from app.pipeline.sweep import sweep
+from app.pipeline.transcode import run_transcode
 from app.pipeline.upload import run_upload
 from workers.context import runtime
 
@@ -28,13 +29,13 @@ RETRY_BACKSTOP = 1000
 UNEXPECTED_RETRIES = 3
 
 
-def _run(task, step, request_id: int) -> str:
+def _run(task, step, request_id: int, **kw) -> str:
     """Run a pipeline step; planned retries go back to the broker, and an
     unexpected error (a bug, the database briefly gone) is retried a few times
     and then recorded as the request's failure, so no request hangs silently."""
     rt = runtime(task.app)
     try:
-        return step(rt, request_id, task.request.id)
+        return step(rt, request_id, task.request.id, **kw)
     except Retry as exc:
         raise task.retry(countdown=exc.countdown, exc=exc, max_retries=RETRY_BACKSTOP)
     except Exception as exc:
@@ -49,6 +50,22 @@ def _run(task, step, request_id: int) -> str:
 def stage(self, request_id: int) -> str:
     """Download the video into staging."""
     return _run(self, run_stage, request_id)
+
+
+@shared_task(name="pushwire.transcode", bind=True, max_retries=RETRY_BACKSTOP)
+def transcode(self, request_id: int) -> str:
+    """Probe the staged video and pass it through, remux, transcode or refuse it
+    (its own queue and fleet: the CPU-bound stage). Progress shows in Flower as
+    a PROGRESS state with the percent done."""
+    def report(percent: float, seconds: float) -> None:
+        meta = {"request_id": request_id, "percent": percent, "seconds_done": round(seconds, 1)}
+        self.update_state(state="PROGRESS", meta=meta)
+        try:
+            self.send_event("task-progress", **meta)  # Flower shows it as state PROGRESS
+        except Exception:  # events are best effort
+            log.debug("progress event not sent", exc_info=True)
+
+    return _run(self, run_transcode, request_id, report=report)
 
 
 @shared_task(name="pushwire.upload", bind=True, max_retries=RETRY_BACKSTOP)

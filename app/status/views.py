@@ -25,7 +25,7 @@ from app.stream.producers import delete_pushed_video, is_pushed_video
 
 bp = Blueprint("status", __name__)
 
-STATES = ("queued", "staging", "uploading", "processing", "delivering_callback",
+STATES = ("queued", "staging", "transcoding", "uploading", "processing", "delivering_callback",
           "succeeded", "failed", "cancelled", "unconfirmed")
 
 

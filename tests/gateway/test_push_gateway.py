@@ -129,12 +129,12 @@ def test_url_map_of_the_19_push_endpoints_is_pinned(app):
 
 
 def test_task_names_and_queues_are_pinned():
-    from workers.pipeline import CALLBACK, ROUTES, STAGE, SWEEP, UPLOAD
+    from workers.pipeline import CALLBACK, ROUTES, STAGE, SWEEP, TRANSCODE, UPLOAD
 
-    assert (STAGE, UPLOAD, CALLBACK, SWEEP) == ("pushwire.stage", "pushwire.upload", "pushwire.callback",
-                                                "pushwire.sweep")
+    assert (STAGE, TRANSCODE, UPLOAD, CALLBACK, SWEEP) == ("pushwire.stage", "pushwire.transcode", "pushwire.upload",
+                                                           "pushwire.callback", "pushwire.sweep")
     assert {k: v["queue"] for k, v in ROUTES.items()} == {
-        "pushwire.stage": "staging", "pushwire.upload": "upload",
+        "pushwire.stage": "staging", "pushwire.transcode": "transcode", "pushwire.upload": "upload",
         "pushwire.callback": "callback", "pushwire.sweep": "maintenance"}
 
 
