@@ -39,7 +39,12 @@ def inspect(data: bytes) -> dict:
 
 
 def prepare_picture(data: bytes, fmt: str, spec: PictureSpec) -> tuple[bytes, str, str | None]:
-    info = inspect(data)
+    try:
+        info = inspect(data)
+    except InvalidInput:
+        if fmt in spec.formats and len(data) <= spec.max_bytes:
+            return data, fmt, None  # nothing to convert: the network judges what Pillow cannot read
+        raise
     pixels = info["width"] * info["height"]
     fits_pixels = spec.max_pixels is None or pixels <= spec.max_pixels
     if fmt in spec.formats and len(data) <= spec.max_bytes and fits_pixels:

@@ -211,7 +211,10 @@ def _picture_for(rt, ctx: PushContext, provider: str, url: str, max_bytes: int) 
                                reason="picture_too_large")
         return data, fmt
     spec = replace(spec, max_bytes=min(spec.max_bytes, max_bytes))
-    probe = inspect(data)
+    try:
+        probe = inspect(data)
+    except InvalidInput as exc:
+        probe = {"format": fmt, "error": exc.info}
     out, out_fmt, note = prepare_picture(data, fmt, spec)
     entry = {"probe": {**probe, "bytes": len(data)},
              "decision": {"action": "convert" if note else "pass", "why": [note or f"fits {spec.display}"]}}
