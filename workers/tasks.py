@@ -11,6 +11,7 @@ import logging
 
 from celery import shared_task
 
+from app.broker.names import CALLBACK, STAGE, SWEEP, TRANSCODE, UPLOAD
 from app.pipeline.callbacks import run_callback
 from app.pipeline.outcome import Retry, fail_unexpectedly
 from app.pipeline.stage import run_stage
@@ -46,13 +47,13 @@ def _run(task, step, request_id: int, **kw) -> str:
         return "failed"
 
 
-@shared_task(name="pushwire.stage", bind=True, max_retries=RETRY_BACKSTOP)
+@shared_task(name=STAGE, bind=True, max_retries=RETRY_BACKSTOP)
 def stage(self, request_id: int) -> str:
     """Download the video into staging."""
     return _run(self, run_stage, request_id)
 
 
-@shared_task(name="pushwire.transcode", bind=True, max_retries=RETRY_BACKSTOP)
+@shared_task(name=TRANSCODE, bind=True, max_retries=RETRY_BACKSTOP)
 def transcode(self, request_id: int) -> str:
     """Probe the staged video and pass it through, remux, transcode or refuse it
     (its own queue and fleet: the CPU-bound stage). Progress shows in Flower as
@@ -68,13 +69,13 @@ def transcode(self, request_id: int) -> str:
     return _run(self, run_transcode, request_id, report=report)
 
 
-@shared_task(name="pushwire.upload", bind=True, max_retries=RETRY_BACKSTOP)
+@shared_task(name=UPLOAD, bind=True, max_retries=RETRY_BACKSTOP)
 def upload(self, request_id: int) -> str:
     """Run the provider upload/publish."""
     return _run(self, run_upload, request_id)
 
 
-@shared_task(name="pushwire.callback", bind=True)
+@shared_task(name=CALLBACK, bind=True)
 def callback(self, request_id: int) -> str:
     """Deliver the callback once; schedule the next attempt when it failed."""
     rt = runtime(self.app)
@@ -85,7 +86,7 @@ def callback(self, request_id: int) -> str:
     return "scheduled" if delay is not None else "done"
 
 
-@shared_task(name="pushwire.sweep", bind=True)
+@shared_task(name=SWEEP, bind=True)
 def sweep_task(self) -> dict:
     """Enqueue lost requests and due callbacks (run by beat)."""
     return sweep(runtime(self.app))
