@@ -20,6 +20,7 @@ import os
 import re
 import subprocess
 import tempfile
+import weakref
 
 from sandbox.common import DigestSink
 
@@ -29,25 +30,30 @@ _BRANDS_3GP = (b"3gp", b"3g2")
 
 
 class Spool:
-    """A received file on disk, written piece by piece."""
+    """A received file on disk, appended piece by piece (no handle held between
+    pieces); removed when judged, or when the Spool is dropped (media never finalized)."""
 
     def __init__(self):
         fd, self.path = tempfile.mkstemp(prefix="sandbox-media-")
-        self.fh = os.fdopen(fd, "wb")
+        os.close(fd)
+        self._cleanup = weakref.finalize(self, _unlink, self.path)
 
     def write(self, data) -> None:
-        self.fh.write(data)
+        with open(self.path, "ab") as fh:
+            fh.write(data)
 
     def close(self) -> None:
-        if not self.fh.closed:
-            self.fh.close()
+        pass
 
     def remove(self) -> None:
-        self.close()
-        try:
-            os.unlink(self.path)
-        except FileNotFoundError:
-            pass
+        self._cleanup()
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 class SpoolingSink(DigestSink):
