@@ -62,7 +62,9 @@ def transcode(self, request_id: int) -> str:
         meta = {"request_id": request_id, "percent": percent, "seconds_done": round(seconds, 1)}
         self.update_state(state="PROGRESS", meta=meta)
         try:
-            self.send_event("task-progress", **meta)  # Flower shows it as state PROGRESS
+            # Flower shows it as state PROGRESS (as the byte progress of workers.signals)
+            self.send_event("task-progress", retry=False, result=f"transcode: {percent:.0f}%", stage="transcode",
+                            **meta)
         except Exception:  # events are best effort
             log.debug("progress event not sent", exc_info=True)
 

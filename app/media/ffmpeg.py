@@ -96,7 +96,7 @@ def _preexec(limits: Limits):
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         except OSError:
             pass
-        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
+        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.output_bytes, limits.output_bytes))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         if limits.memory_bytes:
@@ -144,7 +144,7 @@ def run(args: list[str], input_path: str, *, cwd: str, limits: Limits,
             match = _TIME_US.match(line)
             if match and on_progress is not None:
                 on_progress(int(match.group(1)) / 1e6)
-        rss = _wait(proc)
+        usage = _wait(proc)
         reader.join(timeout=5)
     except BaseException:
         _kill(proc)
@@ -158,10 +158,11 @@ def run(args: list[str], input_path: str, *, cwd: str, limits: Limits,
     log = tail.decode(errors="replace")
     code = proc.returncode
     if code == 0:
-        return Result(code, log, rss)
-    if code in (-signal.SIGXCPU, -signal.SIGKILL) and time.monotonic() >= deadline:
+        return Result(code, log, usage.ru_maxrss)
+    if code == -signal.SIGKILL and time.monotonic() >= deadline:
         raise FFmpegError("timeout", f"FFmpeg ran longer than {limits.wall_seconds:.0f} s.", log)
-    if code == -signal.SIGXCPU:
+    # FFmpeg catches SIGXCPU and exits by itself: judge by the CPU time it used.
+    if code == -signal.SIGXCPU or usage.ru_utime + usage.ru_stime >= limits.cpu_seconds:
         raise FFmpegError("cpu_limit", f"FFmpeg used more than {limits.cpu_seconds} s of CPU time.", log)
     if code == -signal.SIGXFSZ or "File too large" in log:
         raise FFmpegError("size_limit", f"FFmpeg's output grew past {limits.output_bytes} bytes.", log)
@@ -206,8 +207,8 @@ def _kill(proc: subprocess.Popen) -> None:
         proc.returncode = -signal.SIGKILL
 
 
-def _wait(proc: subprocess.Popen) -> int:
-    """Reap the encoder; returns its own peak resident memory in KiB (wait4's rusage)."""
+def _wait(proc: subprocess.Popen):
+    """Reap the encoder; returns its own resource usage (peak memory, CPU time)."""
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return usage.ru_maxrss
+    return usage

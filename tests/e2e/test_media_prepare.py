@@ -175,11 +175,14 @@ def test_a_killed_transcode_leaves_no_encoder_and_no_temporary_file(client, x_us
     root = Path(redis_stack.env["PUSHWIRE_TRANSCODE_DIR"])
     clip = make_clip("avi", seconds=40, size="640x480", fps=25)  # several seconds of encoding
     token = _push_x(client, x_user, origin.add("slow.avi", clip))
-    deadline, encoders = time.time() + 120, []
-    while time.time() < deadline and not encoders:
+    deadline, encoders, seen = time.time() + 120, [], {}
+    while time.time() < deadline and not (encoders and seen.get("percent")):
         encoders = _encoders_in(root / token)
-        time.sleep(0.1)
+        status = client.status(token)
+        seen = {"state": status["state"], **(status["audit"]["media"] or {})}
+        time.sleep(0.2)
     assert encoders, "the transcode never started"
+    assert seen["state"] == "transcoding" and 0 < seen["percent"] < 100, seen
     worker_child = _ppid(encoders[0])
     os.kill(worker_child, signal.SIGTERM)  # what `celery control revoke --terminate` sends
     deadline = time.time() + 30
