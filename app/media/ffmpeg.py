@@ -87,6 +87,7 @@ class Result:
     returncode: int
     log: str
     peak_rss_kb: int = 0  # the encoder's peak resident memory (ru_maxrss)
+    cpu_seconds: float = 0.0  # the encoder's user + system CPU time
     progress: dict = field(default_factory=dict)
 
 
@@ -158,7 +159,7 @@ def run(args: list[str], input_path: str, *, cwd: str, limits: Limits,
     log = tail.decode(errors="replace")
     code = proc.returncode
     if code == 0:
-        return Result(code, log, usage.ru_maxrss)
+        return Result(code, log, usage.ru_maxrss, round(usage.ru_utime + usage.ru_stime, 3))
     if code == -signal.SIGKILL and time.monotonic() >= deadline:
         raise FFmpegError("timeout", f"FFmpeg ran longer than {limits.wall_seconds:.0f} s.", log)
     # FFmpeg catches SIGXCPU and exits by itself: judge by the CPU time it used.

@@ -148,7 +148,8 @@ def _prepare(rt, request_id, attempt_id, number, provider, identity_id, token, k
                             on_progress=_progress(rt, request_id, attempt_id, media, duration, report))
     except ffmpeg.FFmpegError as exc:
         return _encode_failed(rt, request_id, attempt_id, number, key, media, spec, exc)
-    media["encode"] = {"seconds": round(time.monotonic() - started, 3), "encoder_peak_rss_kb": result.peak_rss_kb,
+    media["encode"] = {"seconds": round(time.monotonic() - started, 3), "cpu_seconds": result.cpu_seconds,
+                       "encoder_peak_rss_kb": result.peak_rss_kb,
                        "args": " ".join(args[args.index("fd:") + 1:-1])}
     if source.parent == workdir:
         source.unlink(missing_ok=True)  # free the disk before the output is stored
