@@ -19,7 +19,7 @@ import logging
 from sqlalchemy import func, select, update
 
 from app.models import PushRequest, StageAttempt, utcnow
-from app.states import DELIVERING_CALLBACK, PROCESSING, QUEUED, STAGING, UPLOADING
+from app.states import DELIVERING_CALLBACK, PROCESSING, QUEUED, STAGING, TRANSCODING, UPLOADING
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def sweep(rt) -> dict:
 
 
 
-IN_FLIGHT = (QUEUED, STAGING, UPLOADING, PROCESSING)
+IN_FLIGHT = (QUEUED, STAGING, TRANSCODING, UPLOADING, PROCESSING)
 
 
 def _requeue_stalled(rt, now: dt.datetime) -> int:
@@ -72,7 +72,7 @@ def _requeue_stalled(rt, now: dt.datetime) -> int:
     )
     with rt.db.session() as session:
         rows = session.execute(
-            select(PushRequest.id, PushRequest.payload, PushRequest.staged_key)
+            select(PushRequest.id, PushRequest.payload, PushRequest.progress)
             .outerjoin(last_seen, last_seen.c.request_id == PushRequest.id)
             .where(PushRequest.state.in_(IN_FLIGHT), PushRequest.outcome.is_(None),
                    PushRequest.enqueued_at.is_not(None), PushRequest.enqueued_at < quiet,
@@ -83,7 +83,7 @@ def _requeue_stalled(rt, now: dt.datetime) -> int:
             .limit(200)
         ).all()
     count = 0
-    for request_id, payload, staged_key in rows:
+    for request_id, payload, progress in rows:
         with rt.db.session() as session:  # claim: only one sweeper re-publishes it
             claimed = session.execute(
                 update(PushRequest).where(PushRequest.id == request_id, PushRequest.enqueued_at < quiet)
@@ -91,7 +91,10 @@ def _requeue_stalled(rt, now: dt.datetime) -> int:
             ).rowcount
         if claimed:
             log.warning("request %s stalled; enqueuing it again", request_id)
-            rt.enqueue(request_id, staged=bool(payload.get("video_url")) and not staged_key,
+            # A video not yet prepared gets the whole chain: the stage task skips a
+            # video already staged, and the transcode task picks up where it stopped.
+            prepared = bool(((progress or {}).get("media") or {}).get("done"))
+            rt.enqueue(request_id, staged=bool(payload.get("video_url")) and not prepared,
                        callback=bool(payload.get("callback_url")))
             count += 1
     return count

@@ -56,8 +56,10 @@ def run_upload(rt, request_id: int, task_id: str | None = None) -> str:
         staged = adapter.needs_staging(push.kind) and bool(push.payload.get("video_url"))
         if staged and not push.staged_key:
             return "skipped"  # a duplicate message ran ahead of staging; the real chain follows
-        if staged and push.state == TRANSCODING and not ((push.progress or {}).get("media") or {}).get("done"):
-            return "skipped"  # a duplicate message ran ahead of the transcode stage; the real chain follows
+        if staged and push.state in (STAGING, TRANSCODING) and not ((push.progress or {}).get("media") or {}).get("done"):
+            # A duplicate ran ahead of the transcode stage (its chain follows), or a chain
+            # without one (published before it existed): the sweeper republishes the whole chain.
+            return "skipped"
         wait = _throttle(rt, push)
         if wait:
             raise Retry(wait, "throttled", "Pushwire's own per-identity or per-provider limit was reached.")
