@@ -115,7 +115,7 @@ def _prepare(rt, request_id, attempt_id, number, provider, identity_id, token, k
                 "check that it plays and push it again.")
         media["decision"] = {"action": "refuse", "why": [info], "reason": "video_unreadable", "info": info}
         _save_media(rt, request_id, media)
-        record_failure(rt, request_id, attempt_id, reason="video_unreadable", info=info, code=422)
+        record_failure(rt, request_id, attempt_id, reason="video_unreadable", info=info, code=400)
         rt.store.delete(key)
         return "refused"
     media["probe"] = probe
@@ -126,7 +126,8 @@ def _prepare(rt, request_id, attempt_id, number, provider, identity_id, token, k
     media["decision"] = decision.as_dict()
     _save_media(rt, request_id, media)
     if decision.action == "refuse":
-        record_failure(rt, request_id, attempt_id, reason=decision.reason, info=decision.info, code=422)
+        record_failure(rt, request_id, attempt_id, reason=decision.reason, info=decision.info,
+                       code=413 if decision.reason == "video_too_large" else 400)
         rt.store.delete(key)
         return "refused"
     if decision.action == "pass":
@@ -174,10 +175,16 @@ def _tier(rt, provider: str, identity_id: int) -> tuple[str, dict | None]:
     adapter = rt.adapter(provider)
     token = access_token(rt, identity_id)
     try:
-        fields = adapter.account_tier(token)
-    except AuthExpired:  # refresh once, as the upload does
-        token = access_token(rt, identity_id, force_refresh=True, rejected=token)
-        fields = adapter.account_tier(token)
+        try:
+            fields = adapter.account_tier(token)
+        except AuthExpired:  # refresh once, as the upload does
+            token = access_token(rt, identity_id, force_refresh=True, rejected=token)
+            fields = adapter.account_tier(token)
+    except ProviderError as exc:
+        if exc.transient:
+            raise  # retried
+        # X would not say (a token without users.read, ...): the default limits are the safe ones.
+        return "default", {"tier": "default", "unknown": exc.info}
     tier = "premium" if _is_premium(fields) else "default"
     return tier, {"tier": tier, **fields}
 
@@ -253,17 +260,17 @@ def _encode_failed(rt, request_id, attempt_id, number, key, media, spec, exc: ff
     if exc.why == "size_limit":
         info = (f"{spec.display} takes videos of at most {spec.max_bytes / 1024**3:.0f} GB; "
                 "this one does not fit even after re-encoding.")
-        record_failure(rt, request_id, attempt_id, reason="video_too_large", info=info, code=422)
+        record_failure(rt, request_id, attempt_id, reason="video_too_large", info=info, code=413)
     elif exc.why in ("cpu_limit", "timeout"):
         info = f"Preparing the video for {spec.display} took too long ({exc}); it was stopped."
-        record_failure(rt, request_id, attempt_id, reason="transcode_too_slow", info=info, code=422)
+        record_failure(rt, request_id, attempt_id, reason="transcode_too_slow", info=info, code=400)
     elif exc.why == "killed":
         retry_or_fail(rt, request_id, attempt_id, number, "transcode_interrupted", str(exc), code=500)
         return "failed"
     else:
         info = (f"FFmpeg could not convert this video for {spec.display}: "
                 f"{(exc.log.strip().splitlines() or [str(exc)])[-1][:300]}")
-        record_failure(rt, request_id, attempt_id, reason="video_unreadable", info=info, code=422)
+        record_failure(rt, request_id, attempt_id, reason="video_unreadable", info=info, code=400)
     rt.store.delete(key)
     return "failed"
 
