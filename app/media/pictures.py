@@ -11,8 +11,9 @@
   first frame is used and the note says so;
 * oversize pictures are scaled down (keeping the aspect ratio) until they fit.
 
-Pillow refuses decompression bombs; a file it cannot read is refused with
-``unsupported_picture_format``.
+Pillow refuses decompression bombs. A file Pillow cannot read is refused with
+``unsupported_picture_format`` when it would need converting; one already in a
+format and size the network takes goes as it is (the network judges it).
 """
 
 from __future__ import annotations
