@@ -120,7 +120,7 @@ def _prepare(rt, request_id, attempt_id, number, provider, identity_id, token, k
         return "refused"
     media["probe"] = probe
     if spec is None:
-        media["decision"] = {"action": "pass", "why": ["Pushwire has no limits on file for this network"]}
+        media["decision"] = {"action": "pass", "why": ["Pushwire prepares no files for this network"]}
         return _done(rt, request_id, attempt_id, media, None)
     decision = decide(probe, spec)
     media["decision"] = decision.as_dict()
