@@ -11,10 +11,10 @@ import logging
 
 from celery import shared_task
 
-from app.broker.names import CALLBACK, STAGE, SWEEP, TRANSCODE, UPLOAD
+from app.broker.names import CALLBACK, DOWNLOAD, DOWNLOAD_LEGACY, SWEEP, TRANSCODE, UPLOAD
 from app.pipeline.callbacks import run_callback
 from app.pipeline.outcome import Retry, fail_unexpectedly
-from app.pipeline.stage import run_stage
+from app.pipeline.download import run_download
 from app.pipeline.sweep import sweep
 from app.pipeline.transcode import run_transcode
 from app.pipeline.upload import run_upload
@@ -47,10 +47,16 @@ def _run(task, step, request_id: int, **kw) -> str:
         return "failed"
 
 
-@shared_task(name=STAGE, bind=True, max_retries=RETRY_BACKSTOP)
-def stage(self, request_id: int) -> str:
+@shared_task(name=DOWNLOAD, bind=True, max_retries=RETRY_BACKSTOP)
+def download(self, request_id: int) -> str:
     """Download the video into staging."""
-    return _run(self, run_stage, request_id)
+    return _run(self, run_download, request_id)
+
+
+@shared_task(name=DOWNLOAD_LEGACY, bind=True, max_retries=RETRY_BACKSTOP)
+def stage(self, request_id: int) -> str:
+    """The download step under its former name: messages queued before the rename."""
+    return _run(self, run_download, request_id)
 
 
 @shared_task(name=TRANSCODE, bind=True, max_retries=RETRY_BACKSTOP)

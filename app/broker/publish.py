@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import logging
 
-from app.broker.names import CALLBACK, ROUTES, STAGE, TRANSCODE, UPLOAD
+from app.broker.names import CALLBACK, DOWNLOAD, ROUTES, TRANSCODE, UPLOAD
 from app.models import PushRequest, utcnow
 
 log = logging.getLogger(__name__)
 
 
 def chain_steps(staged: bool, callback: bool) -> list[str]:
-    """The tasks of a push: [stage -> transcode ->] upload [-> callback]."""
-    return ([STAGE, TRANSCODE] if staged else []) + [UPLOAD] + ([CALLBACK] if callback else [])
+    """The tasks of a push: [download -> transcode ->] upload [-> callback]."""
+    return ([DOWNLOAD, TRANSCODE] if staged else []) + [UPLOAD] + ([CALLBACK] if callback else [])
 
 
 def publish_chain(celery, request_id: int, staged: bool, callback: bool = True, producer=None) -> None:

@@ -67,13 +67,13 @@ def run_transcode(rt, request_id: int, task_id: str | None = None, report=None) 
         bind_request(push)
         spec_provider = push.provider
         try:
-            attempt = begin_attempt(session, push, "transcode", task_id,
-                                    lease=dt.timedelta(seconds=rt.settings.attempt_lease),
-                                    first=push.state == STAGING)
+            attempt, crashes = begin_attempt(session, push, "transcode", task_id,
+                                             lease=dt.timedelta(seconds=rt.settings.attempt_lease),
+                                             first=push.state == STAGING)
         except DuplicateTask as exc:
             raise Retry(exc.wait + 1, "duplicate", str(exc)) from None
         transition(session, push, TRANSCODING, "preparing the video for the network")
-        if give_up_after_crashes(session, push, attempt, rt.settings.max_redeliveries):
+        if give_up_after_crashes(session, push, attempt, crashes, rt.settings.max_redeliveries):
             return "failed"
         attempt_id, number = attempt.id, attempt.attempt
         token, key, fmt = push.token, push.staged_key, (push.progress or {}).get("format", "")

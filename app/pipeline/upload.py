@@ -11,28 +11,36 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
 from app.events import bind_settings, emit_upload
-from app.identities.tokens import access_token, needs_refresh
+from app.identities.tokens import needs_refresh, token_holder
 from app.limits import Limit
 from app.logs import bind_request
 from app.models import PushRequest, StageAttempt, utcnow
 from app.ops.metrics import BYTES_MOVED
+from app.pipeline.download import needs_download
 from app.pipeline.heartbeat import heartbeat
 from app.pipeline.media import download_image
-from app.pipeline.outcome import Retry, give_up_after_crashes, record_failure, retry_or_fail, succeed
+from app.pipeline.outcome import (
+    SUCCEEDED_WHY,
+    Retry,
+    give_up_after_crashes,
+    merged_ids,
+    record_failure,
+    retry_or_fail,
+    succeed,
+)
 from app.providers.base import PushContext, StagedMedia
-from app.providers.errors import AuthExpired, InvalidInput, OutcomeUnknown, ProviderError, RateLimited
+from app.providers.errors import InvalidInput, OutcomeUnknown, ProviderError, RateLimited
 from app.states import (
-    DELIVERING_CALLBACK,
     PROCESSING,
-    SUCCEEDED,
     QUEUED,
     STAGING,
+    SUCCEEDED,
     TRANSCODING,
     UPLOADING,
     DuplicateTask,
     begin_attempt,
     end_attempt,
-    move,
+    finish,
     transition,
 )
 
@@ -53,7 +61,7 @@ def run_upload(rt, request_id: int, task_id: str | None = None) -> str:
             return "skipped"
         bind_request(push)
         adapter = rt.adapter(push.provider)
-        staged = adapter.needs_staging(push.kind) and bool(push.payload.get("video_url"))
+        staged = needs_download(push.payload)
         if staged and not push.staged_key:
             return "skipped"  # a duplicate message ran ahead of staging; the real chain follows
         if staged and push.state in (STAGING, TRANSCODING) and not ((push.progress or {}).get("media") or {}).get("done"):
@@ -65,13 +73,14 @@ def run_upload(rt, request_id: int, task_id: str | None = None) -> str:
             raise Retry(wait, "throttled", "Pushwire's own per-identity or per-provider limit was reached.")
         try:
             # QUEUED/STAGING: the upload stage was never entered, so it has no attempts yet.
-            attempt = begin_attempt(session, push, "upload", task_id, lease=dt.timedelta(seconds=rt.settings.attempt_lease),
-                                    first=push.state in (QUEUED, STAGING, TRANSCODING))
+            attempt, crashes = begin_attempt(session, push, "upload", task_id,
+                                             lease=dt.timedelta(seconds=rt.settings.attempt_lease),
+                                             first=push.state in (QUEUED, STAGING, TRANSCODING))
         except DuplicateTask as exc:
             raise Retry(exc.wait + 1, "duplicate", str(exc)) from None
         if push.state != PROCESSING:
             transition(session, push, UPLOADING, "provider upload started")
-        if give_up_after_crashes(session, push, attempt, rt.settings.max_redeliveries):
+        if give_up_after_crashes(session, push, attempt, crashes, rt.settings.max_redeliveries):
             return "failed"
         attempt_id, number = attempt.id, attempt.attempt
         identity = push.identity
@@ -87,13 +96,15 @@ def run_upload(rt, request_id: int, task_id: str | None = None) -> str:
         identity_id = identity.id
         # The common case needs no second read: the token is fresh.
         token = None if needs_refresh(identity) else rt.cipher.decrypt(identity.access_token_enc)
+        expires_at = identity.expires_at
         known_ids, has_callback, provider = dict(push.provider_ids or {}), bool(push.callback_url), push.provider
         started_in = push.state  # uploading, or processing when a redelivery resumes a poll
-    ctx = PushContext(access_token="", staged=staged_media, **ctx_args)
-    state = _wire_callbacks(rt, ctx, request_id, attempt_id, started_in, provider)
+    ctx = PushContext(access_token=None, staged=staged_media, tokens=token_holder(rt, identity_id, token, expires_at),
+                      **ctx_args)
+    state = _wire_hooks(rt, ctx, request_id, attempt_id, started_in, provider)
     try:
         with heartbeat(rt, attempt_id):
-            outcome = _push_with_refresh(rt, adapter, ctx, identity_id, token)
+            outcome = adapter.run(ctx)  # refreshes the token whenever it expires (TokenHolder)
     except OutcomeUnknown as exc:
         record_failure(rt, request_id, attempt_id, reason=exc.reason, info=exc.info, code=exc.status, unconfirmed=True)
         return "unconfirmed"
@@ -109,12 +120,9 @@ def run_upload(rt, request_id: int, task_id: str | None = None) -> str:
         with rt.db.engine.begin() as conn:
             now = utcnow()
             conn.execute(_END_ATTEMPT, {"_id": attempt_id, "outcome": "succeeded", "ended_at": now})
-            values = dict(outcome="succeeded", result=outcome.data, progress=ctx.progress,
-                          provider_ids={**known_ids, **{k: v for k, v in outcome.provider_ids.items() if v}})
-            if has_callback:
-                values["next_callback_at"] = now
-            move(conn, request_id, state["current"], DELIVERING_CALLBACK if has_callback else SUCCEEDED,
-                 "provider work done", **values)
+            finish(conn, request_id, SUCCEEDED, SUCCEEDED_WHY, from_state=state["current"], callback=has_callback,
+                   result=outcome.data, progress=ctx.progress,
+                   provider_ids=merged_ids(known_ids, outcome.provider_ids))
     else:
         with rt.db.session() as session:
             push = session.get(PushRequest, request_id)
@@ -143,18 +151,8 @@ def _throttle(rt, push) -> float:
     return wait + random.uniform(0, 1) if wait else 0.0
 
 
-def _push_with_refresh(rt, adapter, ctx: PushContext, identity_id: int, token: str | None = None):
-    """Push with a fresh token; on a 401, refresh once and push again."""
-    ctx.access_token = token or access_token(rt, identity_id)
-    try:
-        return adapter.push(ctx)
-    except AuthExpired:
-        ctx.access_token = access_token(rt, identity_id, force_refresh=True, rejected=ctx.access_token)
-        return adapter.push(ctx)
-
-
-def _wire_callbacks(rt, ctx: PushContext, request_id: int, attempt_id: int, started_in: str,
-                    provider: str = "") -> dict:
+def _wire_hooks(rt, ctx: PushContext, request_id: int, attempt_id: int, started_in: str,
+                provider: str = "") -> dict:
     """Let the adapter persist resumable progress and report bytes and processing;
     returns ``{"current": state}``, the request's state as this task moved it."""
     last = [0.0]
