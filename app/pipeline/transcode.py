@@ -173,6 +173,8 @@ def _tier(rt, provider: str, identity_id: int) -> tuple[str, dict | None]:
     from app.providers.errors import AuthExpired
 
     adapter = rt.adapter(provider)
+    if not hasattr(adapter, "account_tier"):  # an adapter that cannot tell (a scripted stand-in)
+        return "default", None
     token = access_token(rt, identity_id)
     try:
         try:

@@ -11,7 +11,8 @@ from tests.pipeline.conftest import audit, request
 #: The moves a request may make, spelled out: changing one is a decision, not a refactor.
 TABLE = {
     "queued": {"staging", "uploading", "delivering_callback", "failed", "cancelled"},
-    "staging": {"uploading", "delivering_callback", "failed", "cancelled"},
+    "staging": {"transcoding", "uploading", "delivering_callback", "failed", "cancelled"},
+    "transcoding": {"uploading", "delivering_callback", "failed", "cancelled"},
     "uploading": {"processing", "delivering_callback", "succeeded", "failed", "unconfirmed"},
     "processing": {"delivering_callback", "succeeded", "failed", "unconfirmed"},
     "delivering_callback": {"succeeded", "failed", "unconfirmed"},
