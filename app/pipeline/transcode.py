@@ -34,10 +34,10 @@ from app.media.probe import ProbeFailed, probe_video
 from app.media.specs import video_spec
 from app.models import PushRequest, StageAttempt, utcnow
 from app.pipeline.heartbeat import heartbeat
-from app.pipeline.outcome import Retry, give_up_after_crashes, record_failure, retry_or_fail
+from app.pipeline.outcome import Retry, give_up_after_crashes, hold, record_failure, retry_or_fail
 from app.providers.errors import ProviderError
 from app.sniff import SNIFF_BYTES
-from app.states import STAGING, TRANSCODING, DuplicateTask, begin_attempt, end_attempt, transition
+from app.states import STAGING, TRANSCODING, WAITING, DuplicateTask, begin_attempt, end_attempt, transition
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +60,12 @@ def run_transcode(rt, request_id: int, task_id: str | None = None, report=None) 
     """
     with rt.db.session() as session:
         push = session.get(PushRequest, request_id, with_for_update=True)
-        if push is None or push.outcome or push.state not in (STAGING, TRANSCODING) or not push.staged_key:
+        if push is None or push.outcome or push.state not in (STAGING, TRANSCODING, WAITING) or not push.staged_key:
             return "skipped"
         if ((push.progress or {}).get("media") or {}).get("done"):
             return "skipped"
         bind_request(push)
+        hold(push, "transcode")  # parked (a long wait) and not due yet: wait (Retry)
         spec_provider = push.provider
         try:
             attempt, crashes = begin_attempt(session, push, "transcode", task_id,
