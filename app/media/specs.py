@@ -123,7 +123,7 @@ class PictureSpec:
 
 
 PICTURE_SPECS = {
-    "twitter": PictureSpec("twitter", "X", frozenset({"jpeg", "png", "gif"}), True, 5 * MB,
+    "twitter": PictureSpec("twitter", "X", frozenset({"jpeg", "png", "gif", "webp"}), True, 5 * MB,
                            sources=("x-media-type",)),
     # under 4 MB: one byte less
     "facebook": PictureSpec("facebook", "Facebook", frozenset({"jpeg", "png"}), False, 4 * MB - 1,
