@@ -16,6 +16,8 @@ from app.pipeline.outcome import Retry, fail_unexpectedly
 from app.pipeline.stage import run_stage
 from app.pipeline.sweep import sweep
 from app.pipeline.upload import run_upload
+from app.db import db_backoff
+from app.db import unavailable as db_unavailable
 from workers.context import runtime
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,9 @@ def _run(task, step, request_id: int) -> str:
     except Retry as exc:
         raise task.retry(countdown=exc.countdown, exc=exc, max_retries=RETRY_BACKSTOP)
     except Exception as exc:
+        if db_unavailable(exc):  # a passing outage, not this request's fault: not counted against it
+            log.warning("%s: database unavailable for request %s; retrying", task.name, request_id)
+            raise task.retry(countdown=db_backoff(task.request.retries), exc=exc, max_retries=RETRY_BACKSTOP)
         log.exception("%s failed unexpectedly for request %s", task.name, request_id)
         if task.request.retries < UNEXPECTED_RETRIES:
             raise task.retry(countdown=2 ** task.request.retries, exc=exc, max_retries=RETRY_BACKSTOP)
@@ -61,7 +66,13 @@ def upload(self, request_id: int) -> str:
 def callback(self, request_id: int) -> str:
     """Deliver the callback once; schedule the next attempt when it failed."""
     rt = runtime(self.app)
-    delay = run_callback(rt, request_id)
+    try:
+        delay = run_callback(rt, request_id)
+    except Exception as exc:
+        if not db_unavailable(exc):
+            raise
+        log.warning("callback: database unavailable for request %s; retrying", request_id)
+        raise self.retry(countdown=db_backoff(self.request.retries), exc=exc, max_retries=RETRY_BACKSTOP)
     if delay is not None and delay <= 300:
         # Short waits ride on the broker; long ones are picked up by the sweeper.
         self.apply_async(args=(request_id,), countdown=delay)
