@@ -143,6 +143,7 @@ class Settings(BaseSettings):
     task_events: bool = False
     log_level: str = "INFO"
     readiness_timeout: float = 5.0  # seconds /readyz waits for each dependency
+    shutdown_grace: float = 25.0  # seconds a SIGTERMed worker lets running tasks finish before handing them back
     # -- end ops settings --
 
     def resolved_database_url(self) -> str:

@@ -22,6 +22,7 @@ from tests.support.services import REDIS_URL
 from tests.support.stack import Client, Stack, free_port
 
 FAULTS_REDIS_DB = 9
+SHUTDOWN_GRACE = 3
 MB = 1024 * 1024
 FINAL = ("succeeded", "failed", "cancelled", "unconfirmed")
 
@@ -198,7 +199,8 @@ def fault_stack(pg_cluster, s3_endpoint, fakes, origin, receiver, tmp_path_facto
     broker = f"{REDIS_URL}/{FAULTS_REDIS_DB}"
     env = stack_env(pg.url, broker, s3_endpoint, fakes, str(tmp_path_factory.mktemp("faults")), "pushwire-faults")
     env.update({"PUSHWIRE_REDIS_URL": redis_server.url, "PUSHWIRE_IDENTITY_RATE_LIMIT": "",
-                "PUSHWIRE_STALL_AFTER": "10", "PUSHWIRE_SYNC_WAIT_SECONDS": "3"})
+                "PUSHWIRE_STALL_AFTER": "10", "PUSHWIRE_SYNC_WAIT_SECONDS": "3",
+                "PUSHWIRE_SHUTDOWN_GRACE": str(SHUTDOWN_GRACE)})
     stack = Stack(env, beat=True)
     try:
         stack.start()

@@ -53,18 +53,26 @@ class Stack:
 
     def start(self) -> "Stack":
         self.cli("db", "upgrade")
-        self._spawn("web", [str(BIN / "gunicorn"), "-b", f"127.0.0.1:{self.port}", "-w", "2",
-                            "-k", "gthread", "--threads", "8", "app:create_app()"])
+        self.start_web(wait=False)
         self.start_worker()
         if self.beat:
-            self._spawn("beat", [str(BIN / "celery"), "-A", "workers.worker", "beat", "-l", "info",
-                                 "-s", str(self.logdir / "beat-schedule")])
+            self.start_beat()
         try:
             self._wait_http()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def start_web(self, wait: bool = True) -> None:
+        self._spawn("web", [str(BIN / "gunicorn"), "-b", f"127.0.0.1:{self.port}", "-w", "2",
+                            "-k", "gthread", "--threads", "8", "app:create_app()"])
+        if wait:
+            self._wait_http()
+
+    def start_beat(self) -> None:
+        self._spawn("beat", [str(BIN / "celery"), "-A", "workers.worker", "beat", "-l", "info",
+                             "-s", str(self.logdir / "beat-schedule")])
 
     def start_worker(self, name: str = "worker") -> None:
         self._spawn(name, [str(BIN / "celery"), "-A", "workers.worker", "worker", "-l", "info",
