@@ -23,6 +23,7 @@ ERRORS = {
     1005: (409, "Connection replaced by a newer connection with the same token"),
     1006: (429, "Banned for excessive connection attempts; retry later"),
     1007: (400, "Invalid since parameter: use a whole event id"),
+    1008: (503, "Stream temporarily unavailable; retry shortly"),
 }
 
 

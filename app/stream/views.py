@@ -15,6 +15,7 @@ Each stream holds one server thread while open (see README "Streams").
 
 from __future__ import annotations
 
+import logging
 import math
 import socket
 import threading
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 import select as _select
 
 from flask import Blueprint, Response, current_app, request
+from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from app.models import Site
@@ -33,10 +35,12 @@ from app.stream.render import FORMATS, KEEPALIVE, content_type, error_line, erro
 from app.stream.replay import replay
 
 bp = Blueprint("stream", __name__)
+log = logging.getLogger(__name__)
 
 EVENT_KINDS = frozenset({"upload", "delete", "comment"})
 IDLE_CHECK = 1.0  # seconds between checks that an idle stream's client is still there
 GONE = "client_gone"
+UNAVAILABLE_RETRY_AFTER = 5  # seconds, on error 1008 (Redis down)
 _services_lock = threading.Lock()
 
 
@@ -74,7 +78,11 @@ def stream_api():
         site_id = session.scalar(select(Site.id).where(Site.stream_key == token))
     if site_id is None:
         return _error(1001, fmt)
-    conn = services.hub.connect(site_id, kinds)
+    try:
+        conn = services.hub.connect(site_id, kinds)
+    except RedisError as exc:  # PUSHWIRE_REDIS_URL's Redis is down: no live events to give
+        log.warning("stream refused: Redis unavailable (%s)", exc)
+        return _error(1008, fmt, {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)})
     body = stream_lines(services.hub, conn, fmt, since, rt, request.environ.get("gunicorn.socket"))
     return Response(body, status=200, headers={
         "Content-Type": content_type(fmt), "Cache-Control": "no-cache", "X-Accel-Buffering": "no",
