@@ -7,9 +7,9 @@ channel ``channel(redis_url)`` (when ``PUSHWIRE_REDIS_URL`` is set) so every gat
 hands it to its open streams. Without Redis the gateways tail the table instead
 (``app.stream.hub``), so publishing is only ever an accelerator, never the record.
 
-Which settings a session publishes with: ``bind_settings(session, settings)`` when
-the caller has them (views, beat tasks); otherwise those of the running Celery app
-(the upload stage calls ``emit_upload`` with a bare session).
+Every caller says which settings its session publishes with
+(``bind_settings(session, settings)``); a session without them commits its events
+unpublished (the gateways' table tail still finds them).
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def _after_commit(session: Session) -> None:
     rows, session.info[_PENDING] = session.info.get(_PENDING) or [], []
     if not rows:
         return
-    settings = session.info.get(_SETTINGS) or _ambient_settings()
+    settings = session.info.get(_SETTINGS)
     url = getattr(settings, "redis_url", "") if settings is not None else ""
     if url:
         publisher(url).publish([event_message(row) for row in rows])
@@ -148,16 +148,6 @@ def _after_commit(session: Session) -> None:
 
 def _after_rollback(session: Session) -> None:
     session.info[_PENDING] = []
-
-
-def _ambient_settings():
-    """The settings of the Celery app running this code (a worker), if any."""
-    try:
-        from celery import current_app
-
-        return getattr(current_app, "pushwire_settings", None)
-    except Exception:  # noqa: BLE001 - no Celery app: nothing to publish with
-        return None
 
 
 class Publisher:

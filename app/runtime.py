@@ -1,7 +1,9 @@
 """The per-process container of long-lived resources, built from settings.
 
-The gateway keeps one in ``app.extensions["pushwire"]``; each worker process
-builds one lazily on its first task. Nothing here connects at import time.
+The gateway keeps one in ``app.extensions["pushwire"]``; a worker process builds
+one from the environment (``workers.worker``) and serves its Celery app, where
+tasks find it again (``celery_app.pushwire_runtime``). Nothing here connects at
+import time: every resource is built on first use.
 """
 
 from __future__ import annotations
@@ -71,9 +73,24 @@ class Runtime:
 
     @cached_property
     def celery(self):
-        from workers.celery_app import make_celery
+        """This runtime's Celery app (``app.broker.factory``): the gateway publishes
+        through it, a worker process serves it."""
+        from app.broker.factory import make_celery
 
-        return make_celery(self.settings)
+        return make_celery(self)
+
+    def enqueue(self, request_id: int, *, staged: bool, callback: bool = True, mark_enqueued: bool = False) -> bool:
+        """Publish the task chain of a committed request; False (and ``enqueued_at``
+        cleared for the sweeper) when the broker did not take it."""
+        from app.broker.publish import enqueue_push
+
+        return enqueue_push(self, request_id, staged, mark_enqueued=mark_enqueued, callback=callback)
+
+    def enqueue_callback(self, request_id: int, countdown: float = 0) -> None:
+        """Publish one delivery attempt of a request's callback."""
+        from app.broker.publish import enqueue_callback
+
+        enqueue_callback(self, request_id, countdown)
 
     def close(self) -> None:
         """Release pooled connections (CLI commands, tests)."""

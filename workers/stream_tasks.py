@@ -1,20 +1,21 @@
 """Beat tasks of the Stream API: thin shells around ``app.stream.producers``.
 
-Names are a wire contract; ``workers.celery_app``'s beat schedule runs them on
-the ``maintenance`` queue.
+Names are a wire contract (``app.broker.names``); the beat schedule there runs
+them on the ``maintenance`` queue.
 """
 
 from __future__ import annotations
 
 from celery import shared_task
 
+from app.broker.names import (
+    STREAM_CHECK_VANISHED as CHECK_VANISHED,
+    STREAM_EXPIRE_MEDIA as EXPIRE_MEDIA,
+    STREAM_POLL_COMMENTS as POLL_COMMENTS,
+    STREAM_PRUNE_EVENTS as PRUNE_EVENTS,
+)
 from app.stream import producers
 from workers.context import runtime
-
-EXPIRE_MEDIA = "pushwire.stream.expire_twitter_media"
-CHECK_VANISHED = "pushwire.stream.check_vanished"
-POLL_COMMENTS = "pushwire.stream.poll_comments"
-PRUNE_EVENTS = "pushwire.stream.prune_events"
 
 
 @shared_task(name=EXPIRE_MEDIA, bind=True)

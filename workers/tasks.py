@@ -11,6 +11,7 @@ import logging
 
 from celery import shared_task
 
+from app.broker.names import CALLBACK, STAGE, SWEEP, UPLOAD
 from app.pipeline.callbacks import run_callback
 from app.pipeline.outcome import Retry, fail_unexpectedly
 from app.pipeline.stage import run_stage
@@ -50,19 +51,19 @@ def _run(task, step, request_id: int) -> str:
         return "failed"
 
 
-@shared_task(name="pushwire.stage", bind=True, max_retries=RETRY_BACKSTOP)
+@shared_task(name=STAGE, bind=True, max_retries=RETRY_BACKSTOP)
 def stage(self, request_id: int) -> str:
     """Download the video into staging."""
     return _run(self, run_stage, request_id)
 
 
-@shared_task(name="pushwire.upload", bind=True, max_retries=RETRY_BACKSTOP)
+@shared_task(name=UPLOAD, bind=True, max_retries=RETRY_BACKSTOP)
 def upload(self, request_id: int) -> str:
     """Run the provider upload/publish."""
     return _run(self, run_upload, request_id)
 
 
-@shared_task(name="pushwire.callback", bind=True)
+@shared_task(name=CALLBACK, bind=True)
 def callback(self, request_id: int) -> str:
     """Deliver the callback once; schedule the next attempt when it failed."""
     rt = runtime(self.app)
@@ -79,7 +80,7 @@ def callback(self, request_id: int) -> str:
     return "scheduled" if delay is not None else "done"
 
 
-@shared_task(name="pushwire.sweep", bind=True)
+@shared_task(name=SWEEP, bind=True)
 def sweep_task(self) -> dict:
     """Enqueue lost requests and due callbacks (run by beat)."""
     return sweep(runtime(self.app))

@@ -1,6 +1,9 @@
-"""Entry module for ``celery -A workers.worker``: the app built from the environment."""
+"""Entry module for ``celery -A workers.worker``: the Runtime built from the
+environment, serving its Celery app (the same factory as the gateway's)."""
 
 from app.config import Settings
-from workers.celery_app import make_celery
+from app.runtime import Runtime
+from workers import signals, stream_tasks, tasks  # noqa: F401 - registers the tasks
 
-celery = make_celery(Settings())
+celery = Runtime(Settings()).celery
+signals.connect(celery)

@@ -13,7 +13,7 @@ import logging
 
 from prometheus_client.core import GaugeMetricFamily
 
-from workers.pipeline import QUEUES
+from app.broker.names import QUEUES
 
 log = logging.getLogger(__name__)
 

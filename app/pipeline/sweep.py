@@ -26,8 +26,6 @@ log = logging.getLogger(__name__)
 
 def sweep(rt) -> dict:
     """One pass; returns counts for logs and tests."""
-    from workers.pipeline import enqueue_callback, enqueue_push
-
     counts = {"requeued": 0, "callbacks": 0}
     now = utcnow()
     stale = now - dt.timedelta(seconds=rt.settings.requeue_after)
@@ -38,8 +36,8 @@ def sweep(rt) -> dict:
             ).limit(500)
         ).all()
     for request_id, payload in lost:
-        if enqueue_push(rt, request_id, staged=bool(payload.get("video_url")), mark_enqueued=True,
-                        callback=bool(payload.get("callback_url"))):
+        if rt.enqueue(request_id, staged=bool(payload.get("video_url")), mark_enqueued=True,
+                      callback=bool(payload.get("callback_url"))):
             counts["requeued"] += 1
     with rt.db.session() as session:
         due = session.scalars(
@@ -49,7 +47,7 @@ def sweep(rt) -> dict:
             ).limit(500)
         ).all()
     for request_id in due:
-        enqueue_callback(rt, request_id)
+        rt.enqueue_callback(request_id)
         counts["callbacks"] += 1
     counts["stalled"] = _requeue_stalled(rt, now)
     if any(counts.values()):
@@ -64,8 +62,6 @@ IN_FLIGHT = (QUEUED, STAGING, UPLOADING, PROCESSING)
 
 def _requeue_stalled(rt, now: dt.datetime) -> int:
     """Re-publish requests in flight with no sign of life since ``stall_after``."""
-    from workers.pipeline import enqueue_push
-
     quiet = now - dt.timedelta(seconds=rt.settings.stall_after)
     last_seen = (
         select(StageAttempt.request_id,
@@ -95,7 +91,7 @@ def _requeue_stalled(rt, now: dt.datetime) -> int:
             ).rowcount
         if claimed:
             log.warning("request %s stalled; enqueuing it again", request_id)
-            enqueue_push(rt, request_id, staged=bool(payload.get("video_url")) and not staged_key,
-                         callback=bool(payload.get("callback_url")))
+            rt.enqueue(request_id, staged=bool(payload.get("video_url")) and not staged_key,
+                       callback=bool(payload.get("callback_url")))
             count += 1
     return count

@@ -9,7 +9,7 @@ import time
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
-from app.events import emit_upload
+from app.events import bind_settings, emit_upload
 from app.identities.tokens import access_token, needs_refresh
 from app.limits import Limit
 from app.logs import bind_request
@@ -115,7 +115,7 @@ def run_upload(rt, request_id: int, task_id: str | None = None) -> str:
             end_attempt(session.get(StageAttempt, attempt_id), "succeeded", bytes_moved=staged_media.size)
             push.progress = ctx.progress
             succeed(session, push, outcome.data, outcome.provider_ids)
-            emit_upload(session, push)
+            emit_upload(bind_settings(session, rt.settings), push)
     if staged_media is not None:
         BYTES_MOVED.labels(provider, "upload").inc(staged_media.size)
     _drop_staged(rt, staged_media)

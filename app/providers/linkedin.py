@@ -1,6 +1,6 @@
 """LinkedIn Posts and Images APIs: member and organization posts, OAuth 2 refresh.
 
-Protocol: ../shared/reference/providers.md section 3. A post is one
+Protocol: docs/providers.md section 3. A post is one
 ``POST /rest/posts`` (the publish step); a picture is first downloaded, then
 registered with ``POST /rest/images?action=initializeUpload`` and sent whole in
 one ``PUT`` to the returned ``uploadUrl``. The image URN (and whether its bytes

@@ -1,6 +1,6 @@
 """Pinterest API v5: OAuth refresh, image Pins, video Pins (register, form-upload, poll, pin).
 
-Protocol: ../shared/reference/providers.md section 4. A video Pin registers a media
+Protocol: docs/providers.md section 4. A video Pin registers a media
 (``POST /v5/media``), posts the staged file to the returned S3 ``upload_url`` as one
 multipart form (every ``upload_parameters`` field, then ``file``, with a
 Content-Length), polls ``GET /v5/media/{id}`` until ``succeeded`` and publishes with

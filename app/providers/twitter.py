@@ -1,6 +1,6 @@
 """X (Twitter) API v2: OAuth 2 refresh, chunked media upload, tweets.
 
-Protocol: ../shared/reference/providers.md section 1. Video uploads use the
+Protocol: docs/providers.md section 1. Video uploads use the
 dedicated ``initialize`` / ``{id}/append`` / ``{id}/finalize`` endpoints and poll
 ``GET /2/media/upload?command=STATUS``. Progress (media id, segments sent) is
 saved after every segment so a redelivered task resumes instead of restarting.

@@ -25,8 +25,8 @@ import threading
 from sqlalchemy import update
 
 from app.models import PushRequest
+from app.broker.publish import publish_chain
 from app.push.services import Accepted, create_requests
-from workers.pipeline import publish_chain
 
 log = logging.getLogger(__name__)
 

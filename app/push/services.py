@@ -137,7 +137,7 @@ def request_row(site_id: int, identity_id: int, endpoint: Endpoint, resource: st
         "state": "queued",
         "created_at": now,
         "updated_at": now,
-        "enqueued_at": now,  # cleared again if publishing fails (workers.pipeline.enqueue_push)
+        "enqueued_at": now,  # cleared again if publishing fails (app.broker.publish.enqueue_push)
         "provider_ids": {},
         "progress": {},
         "callback_attempts_made": 0,

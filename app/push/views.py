@@ -24,7 +24,6 @@ from app.push import services
 from app.push.endpoints import ENDPOINTS, Endpoint
 from app.push.intake import IntakeUnavailable
 from app.states import FINAL_STATES
-from workers.pipeline import enqueue_push
 
 bp = Blueprint("push", __name__)
 
@@ -80,7 +79,7 @@ def _store(rt, caller, identity_id: int, endpoint: Endpoint, payload: dict, key:
         if push is not None:
             return push  # the earlier request, already published
         push = services.create_requests(conn, [row])[0]
-    enqueue_push(rt, push.id, staged=staged, callback=callback)
+    rt.enqueue(push.id, staged=staged, callback=callback)
     return push
 
 

@@ -1,4 +1,4 @@
-"""Strict local fake of the Facebook Graph API (docs: shared/reference/providers.md §2, §6).
+"""Strict local fake of the Facebook Graph API (docs: docs/providers.md §2, §6).
 
 ``create_app(state=None, *, processing_polls, windows)`` builds the Flask app serving
 both hosts' paths (graph. and graph-video.); ``FakeFacebook`` is its state and knobs.

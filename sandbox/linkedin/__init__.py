@@ -1,4 +1,4 @@
-"""Strict local fake of LinkedIn's Posts and Images APIs (docs: shared/reference/providers.md §3).
+"""Strict local fake of LinkedIn's Posts and Images APIs (docs: docs/providers.md §3).
 
 ``create_app(state=None, *, client_id, client_secret, partner, image_processing_secs)``
 builds the Flask app; ``FakeLinkedIn`` is its state and test knobs. One server

@@ -1,4 +1,4 @@
-"""Strict local fake of the Pinterest API v5 (docs: shared/reference/providers.md §4).
+"""Strict local fake of the Pinterest API v5 (docs: docs/providers.md §4).
 
 ``create_app(state=None, *, client_id, client_secret, processing_polls, upload_ttl)``
 builds the Flask app; ``FakePinterest`` is its state and test knobs. The API

@@ -1,4 +1,4 @@
-"""Strict local fake of the X (Twitter) API v2 (docs: shared/reference/providers.md §1).
+"""Strict local fake of the X (Twitter) API v2 (docs: docs/providers.md §1).
 
 ``create_app(state=None, *, client_id, client_secret, processing_polls,
 check_after_secs)`` builds the Flask app; ``FakeX`` is its state and test knobs.

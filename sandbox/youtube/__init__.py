@@ -1,4 +1,4 @@
-"""Strict local fake of the YouTube Data API v3 (docs: shared/reference/providers.md §5).
+"""Strict local fake of the YouTube Data API v3 (docs: docs/providers.md §5).
 
 ``create_app(state=None, *, client_id, client_secret, processing_seconds,
 quota_model)`` builds the Flask app; ``FakeYouTube`` is its state and test knobs.

@@ -1,4 +1,4 @@
-"""Facebook endpoints (api.md §2 rows 1-9) through the real gateway, workers and the strict fake."""
+"""Facebook endpoints (docs/contract.md §2 rows 1-9) through the real gateway, workers and the strict fake."""
 
 from __future__ import annotations
 

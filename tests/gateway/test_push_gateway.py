@@ -129,7 +129,7 @@ def test_url_map_of_the_19_push_endpoints_is_pinned(app):
 
 
 def test_task_names_and_queues_are_pinned():
-    from workers.pipeline import CALLBACK, ROUTES, STAGE, SWEEP, UPLOAD
+    from app.broker.names import CALLBACK, ROUTES, STAGE, SWEEP, UPLOAD
 
     assert (STAGE, UPLOAD, CALLBACK, SWEEP) == ("pushwire.stage", "pushwire.upload", "pushwire.callback",
                                                 "pushwire.sweep")

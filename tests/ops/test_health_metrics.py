@@ -8,10 +8,10 @@ import pytest
 import redis
 
 from app import create_app
+from app.broker.names import QUEUES
 from app.ops.queues import queue_depths
+from app.runtime import Runtime
 from tests.support.services import RABBIT_URL, REDIS_URL
-from workers.celery_app import make_celery
-from workers.pipeline import QUEUES
 
 METRICS_REDIS_DB = 11
 
@@ -98,6 +98,6 @@ def test_metrics_count_requests_by_rule_and_read_queue_depth(settings, make_clie
 
 @pytest.mark.rabbitmq
 def test_queue_depth_on_rabbitmq(settings):
-    celery = make_celery(settings.model_copy(update={"broker_url": RABBIT_URL}))
+    celery = Runtime(settings.model_copy(update={"broker_url": RABBIT_URL})).celery
     depths = queue_depths(celery)
     assert set(depths) == set(QUEUES) and all(isinstance(n, int) for n in depths.values())

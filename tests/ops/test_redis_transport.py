@@ -8,15 +8,15 @@ import uuid
 
 import redis
 
+from app.broker.redis_transport import Channel, Transport
 from app.config import Settings
+from app.runtime import Runtime
 from tests.support.services import REDIS_URL
-from workers.celery_app import make_celery
-from workers.redis_transport import Channel, Transport
 
 
 def _app(tmp_path):
-    return make_celery(Settings(data_dir=tmp_path, broker_url=f"{REDIS_URL}/14",
-                                broker_key_prefix=f"pwtest-{uuid.uuid4().hex[:8]}:"))
+    return Runtime(Settings(data_dir=tmp_path, broker_url=f"{REDIS_URL}/14",
+                            broker_key_prefix=f"pwtest-{uuid.uuid4().hex[:8]}:")).celery
 
 
 def test_redis_urls_use_the_transport_and_keep_their_scheme(tmp_path):

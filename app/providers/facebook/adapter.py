@@ -1,6 +1,6 @@
 """``FacebookAdapter``: posts, photos and videos on Pages through the Graph API.
 
-Protocol: ../shared/reference/providers.md §2 (and §6 for the retired targets).
+Protocol: docs/providers.md §2 (and §6 for the retired targets).
 Page kinds (``page/post`` ...) exchange the user token for the Page's token with
 ``GET /me/accounts``; user kinds (``post`` ...) publish to ``/me`` and group kinds
 to ``/{group_id}``, which Facebook now refuses: those errors become permanent

@@ -1,6 +1,6 @@
 """YouTube Data API v3: Google OAuth refresh, resumable video upload, playlists, sections.
 
-Protocol: ../shared/reference/providers.md section 5. Kinds (app/push/endpoints.py):
+Protocol: docs/providers.md section 5. Kinds (app/push/endpoints.py):
 ``video`` (resumable upload, processing poll, optional thumbnail), ``playlist/video``
 (playlistItems.insert), ``playlist`` (playlists.insert), ``channel/section``
 (channelSections.insert). Ids created are saved in ``ctx.progress`` at once, so a

@@ -9,7 +9,7 @@ command borrows one from the channel's pool and pipelines are separate objects),
 so it is safe to share between threads; it is rebuilt whenever the channel's
 pool is (after a fork or a reconnect).
 
-``install()`` (run when ``workers.celery_app`` is imported) registers it as the
+``install()`` (run when ``app.broker.factory`` is imported) registers it as the
 ``redis`` transport in kombu's alias table, so broker URLs stay ``redis://...``
 (Flower and the logs show them as such). ``rediss://`` keeps kombu's own class:
 kombu derives its TLS defaults from that alias. Behaviour is otherwise kombu's.

@@ -1,4 +1,9 @@
-"""The Celery application factory.
+"""The Celery application factory: ``make_celery(rt)``, built by the ``Runtime``.
+
+The gateway publishes through ``rt.celery``; ``workers.worker`` builds its
+``Runtime`` from the environment and serves ``rt.celery``: one factory, one
+configuration, and the tasks find their ``Runtime`` on the app
+(``celery_app.pushwire_runtime``).
 
 Settings chosen for long, non-idempotent uploads (see README "Reliability"):
 
@@ -20,9 +25,9 @@ from __future__ import annotations
 from celery import Celery
 from kombu import Exchange, Queue
 
+from app.broker import redis_transport
+from app.broker.names import QUEUES, ROUTES, beat_schedule
 from app.config import Settings
-from workers import redis_transport
-from workers.pipeline import QUEUES, ROUTES
 
 redis_transport.install()
 
@@ -36,9 +41,11 @@ def _transport_options(settings: Settings) -> dict:
     return options
 
 
-def make_celery(settings: Settings) -> Celery:
-    """A Celery app bound to ``settings`` (kept as ``app.pushwire_settings``)."""
-    app = Celery("pushwire", broker=settings.resolved_broker_url(), include=["workers.tasks", "workers.stream_tasks"])
+def make_celery(rt) -> Celery:
+    """The Celery app of ``rt`` (kept as ``app.pushwire_runtime``; its settings as
+    ``app.pushwire_settings``)."""
+    settings = rt.settings
+    app = Celery("pushwire", broker=settings.resolved_broker_url())
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -57,20 +64,7 @@ def make_celery(settings: Settings) -> Celery:
         task_send_sent_event=settings.task_events,
         broker_connection_retry_on_startup=True,
         broker_transport_options=_transport_options(settings),
-        beat_schedule={
-            "sweep": {"task": "pushwire.sweep", "schedule": settings.sweep_interval},
-            "stream-expire-twitter-media": {"task": "pushwire.stream.expire_twitter_media",
-                                            "schedule": settings.stream_expiry_interval,
-                                            "options": {"queue": "maintenance"}},
-            "stream-check-vanished": {"task": "pushwire.stream.check_vanished",
-                                      "schedule": settings.stream_exists_interval,
-                                      "options": {"queue": "maintenance"}},
-            "stream-poll-comments": {"task": "pushwire.stream.poll_comments",
-                                     "schedule": settings.stream_comment_interval,
-                                     "options": {"queue": "maintenance"}},
-            "stream-prune-events": {"task": "pushwire.stream.prune_events", "schedule": 3600.0,
-                                    "options": {"queue": "maintenance"}},
-        },
+        beat_schedule=beat_schedule(settings),
         worker_hijack_root_logger=False,
         timezone="UTC",
     )
@@ -78,8 +72,6 @@ def make_celery(settings: Settings) -> Celery:
         # kombu's SQLAlchemy transport hands transport options to create_engine;
         # the Redis visibility timeout means nothing there.
         app.conf.broker_transport_options = {}
+    app.pushwire_runtime = rt
     app.pushwire_settings = settings
-    from workers.signals import connect  # logging, metrics and progress hooks
-
-    connect(app)
     return app

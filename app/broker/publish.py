@@ -1,30 +1,18 @@
-"""Queue plumbing: task names, their queues, and how a push becomes a chain.
+"""How a committed push becomes messages: its chain of tasks, ids only.
 
-Task names and queues are a wire contract (pinned by a test): renaming one
-strands messages already queued.
+``Runtime.enqueue`` and ``Runtime.enqueue_callback`` are the entrances; the
+gateway's intake publishes whole batches through ``publish_chain`` with one
+producer.
 """
 
 from __future__ import annotations
 
 import logging
 
-
+from app.broker.names import CALLBACK, ROUTES, STAGE, UPLOAD
 from app.models import PushRequest, utcnow
 
 log = logging.getLogger(__name__)
-
-STAGE = "pushwire.stage"
-UPLOAD = "pushwire.upload"
-CALLBACK = "pushwire.callback"
-SWEEP = "pushwire.sweep"
-
-ROUTES = {
-    STAGE: {"queue": "staging"},
-    UPLOAD: {"queue": "upload"},
-    CALLBACK: {"queue": "callback"},
-    SWEEP: {"queue": "maintenance"},
-}
-QUEUES = ("staging", "upload", "callback", "maintenance")
 
 
 def chain_steps(staged: bool, callback: bool) -> list[str]:
@@ -73,6 +61,7 @@ def _set_enqueued(rt, request_id: int, when) -> None:
 
 
 def enqueue_callback(rt, request_id: int, countdown: float = 0) -> None:
+    """Publish one callback delivery of a request, ``countdown`` seconds from now."""
     rt.celery.signature(CALLBACK, args=(request_id,), immutable=True, **ROUTES[CALLBACK]).apply_async(
         countdown=countdown
     )

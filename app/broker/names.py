@@ -1,0 +1,44 @@
+"""Task names and queues: the wire contract between the gateway, beat and the workers.
+
+Renaming a task or a queue strands messages already queued: add a new name and keep
+the old one registered instead.
+"""
+
+from __future__ import annotations
+
+#: The first step of a push with a ``video_url``: stream the video into staging.
+STAGE = "pushwire.stage"
+UPLOAD = "pushwire.upload"
+CALLBACK = "pushwire.callback"
+SWEEP = "pushwire.sweep"
+
+STREAM_EXPIRE_MEDIA = "pushwire.stream.expire_twitter_media"
+STREAM_CHECK_VANISHED = "pushwire.stream.check_vanished"
+STREAM_POLL_COMMENTS = "pushwire.stream.poll_comments"
+STREAM_PRUNE_EVENTS = "pushwire.stream.prune_events"
+
+QUEUES = ("staging", "upload", "callback", "maintenance")
+
+ROUTES = {
+    STAGE: {"queue": "staging"},
+    UPLOAD: {"queue": "upload"},
+    CALLBACK: {"queue": "callback"},
+    SWEEP: {"queue": "maintenance"},
+}
+
+STREAM_TASKS = (STREAM_EXPIRE_MEDIA, STREAM_CHECK_VANISHED, STREAM_POLL_COMMENTS, STREAM_PRUNE_EVENTS)
+
+
+def beat_schedule(settings) -> dict:
+    """What beat runs and how often (seconds), all on the ``maintenance`` queue."""
+    maintenance = {"queue": "maintenance"}
+    return {
+        "sweep": {"task": SWEEP, "schedule": settings.sweep_interval},
+        "stream-expire-twitter-media": {"task": STREAM_EXPIRE_MEDIA, "schedule": settings.stream_expiry_interval,
+                                        "options": maintenance},
+        "stream-check-vanished": {"task": STREAM_CHECK_VANISHED, "schedule": settings.stream_exists_interval,
+                                  "options": maintenance},
+        "stream-poll-comments": {"task": STREAM_POLL_COMMENTS, "schedule": settings.stream_comment_interval,
+                                 "options": maintenance},
+        "stream-prune-events": {"task": STREAM_PRUNE_EVENTS, "schedule": 3600.0, "options": maintenance},
+    }
