@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import random
 import select
 from contextlib import contextmanager
 from functools import cached_property
@@ -15,6 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
+from app.faults import database_unavailable as unavailable  # noqa: F401 - part of this module's API
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -97,22 +97,6 @@ def _track_commits(engine: Engine) -> None:
         conn = context.connection
         if conn is not None and context.statement is None and conn.info.get("pushwire_committing"):
             context.sqlalchemy_exception.during_commit = True  # type: ignore[union-attr]
-
-
-def unavailable(exc: BaseException) -> bool:
-    """True when ``exc`` says the database could not be reached or the connection
-    died (down, restarting, refusing connections, pool exhausted), as opposed to
-    an error in the statement itself."""
-    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError,
-                        sa_exc.TimeoutError)):
-        return True
-    return isinstance(exc, sa_exc.DBAPIError) and bool(exc.connection_invalidated)
-
-
-def db_backoff(retries: int) -> float:
-    """Seconds a worker waits before running its task again while the database is
-    unavailable: 1, 2, 4, 8, then every 15 s, with a little jitter."""
-    return min(2.0 ** retries, 15.0) * random.uniform(0.8, 1.2)
 
 
 def during_commit(exc: BaseException) -> bool:

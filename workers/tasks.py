@@ -12,13 +12,13 @@ import logging
 from celery import shared_task
 
 from app.broker.names import CALLBACK, STAGE, SWEEP, UPLOAD
+from app.faults import database_unavailable as db_unavailable
+from app.faults import outage_backoff as db_backoff
 from app.pipeline.callbacks import run_callback
 from app.pipeline.outcome import Retry, fail_unexpectedly
 from app.pipeline.stage import run_stage
 from app.pipeline.sweep import sweep
 from app.pipeline.upload import run_upload
-from app.db import db_backoff
-from app.db import unavailable as db_unavailable
 from workers.context import runtime
 
 log = logging.getLogger(__name__)
