@@ -20,6 +20,7 @@ from app.pipeline.media import download_image
 from app.pipeline.outcome import Retry, give_up_after_crashes, record_failure, retry_or_fail, succeed
 from app.providers.base import PushContext, StagedMedia
 from app.providers.errors import AuthExpired, OutcomeUnknown, ProviderError, RateLimited
+from app.staging.base import StagingError
 from app.states import (
     DELIVERING_CALLBACK,
     PROCESSING,
@@ -91,6 +92,13 @@ def run_upload(rt, request_id: int, task_id: str | None = None) -> str:
     except OutcomeUnknown as exc:
         record_failure(rt, request_id, attempt_id, reason=exc.reason, info=exc.info, code=exc.status, unconfirmed=True)
         return "unconfirmed"
+    except StagingError as exc:  # the staging store failed under the upload (S3 gone): resumes on retry
+        info = f"Reading the staged video failed ({exc})."
+        if exc.transient:
+            retry_or_fail(rt, request_id, attempt_id, number, exc.reason or "staging_unavailable", info, code=503)
+        else:
+            record_failure(rt, request_id, attempt_id, reason="staging_failed", info=info, code=500)
+        return "failed"
     except ProviderError as exc:
         if exc.transient:
             retry_or_fail(rt, request_id, attempt_id, number, exc.reason, exc.info,

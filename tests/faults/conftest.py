@@ -10,6 +10,7 @@ import itertools
 import json
 import subprocess
 import time
+from urllib.parse import urlsplit
 from dataclasses import dataclass, field
 
 import pytest
@@ -20,6 +21,7 @@ from tests.support import pgcluster
 from tests.support.origin import make_video
 from tests.support.services import REDIS_URL
 from tests.support.stack import Client, Stack, free_port
+from tests.support.tcpproxy import TcpProxy
 
 FAULTS_REDIS_DB = 9
 SHUTDOWN_GRACE = 3
@@ -78,6 +80,7 @@ class FaultStack:
     stack: Stack
     pg: pgcluster.PgCluster
     redis: RedisServer
+    s3: TcpProxy  # the S3 server as the stack sees it: stop() cuts it off
     client: Client
     identities: list[str]
     fakes: dict
@@ -196,8 +199,9 @@ def fault_stack(pg_cluster, s3_endpoint, fakes, origin, receiver, tmp_path_facto
         pg.start()
     redis_server = RedisServer()
     redis_server.start()
+    s3 = TcpProxy(*urlsplit(s3_endpoint).netloc.split(":")[:1], urlsplit(s3_endpoint).port).start()
     broker = f"{REDIS_URL}/{FAULTS_REDIS_DB}"
-    env = stack_env(pg.url, broker, s3_endpoint, fakes, str(tmp_path_factory.mktemp("faults")), "pushwire-faults")
+    env = stack_env(pg.url, broker, s3.url, fakes, str(tmp_path_factory.mktemp("faults")), "pushwire-faults")
     env.update({"PUSHWIRE_REDIS_URL": redis_server.url, "PUSHWIRE_IDENTITY_RATE_LIMIT": "",
                 "PUSHWIRE_STALL_AFTER": "10", "PUSHWIRE_SYNC_WAIT_SECONDS": "3",
                 "PUSHWIRE_SHUTDOWN_GRACE": str(SHUTDOWN_GRACE)})
@@ -210,7 +214,8 @@ def fault_stack(pg_cluster, s3_endpoint, fakes, origin, receiver, tmp_path_facto
             user = fakes["twitter"].state.add_user(str(880_000 + i), f"faults{i}")
             identities.append(client.import_identity("twitter", {**user, "user_id": str(880_000 + i),
                                                                   "username": f"faults{i}"}))
-        yield FaultStack(stack, pg, redis_server, client, identities, fakes, origin, receiver)
+        yield FaultStack(stack, pg, redis_server, s3, client, identities, fakes, origin, receiver)
     finally:
         stack.stop()
         redis_server.stop()
+        s3.stop()
