@@ -16,8 +16,11 @@ from app.db import Database
 
 
 class Runtime:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, *, adapters: dict | None = None):
         self.settings = settings
+        #: provider -> adapter instance used instead of the registered class (tests:
+        #: ``app.providers.fake.FakeAdapter``).
+        self._adapters = dict(adapters or {})
 
     @cached_property
     def db(self) -> Database:
@@ -99,6 +102,8 @@ class Runtime:
 
     def adapter(self, provider: str):
         """A configured adapter instance for ``provider``."""
+        if provider in self._adapters:
+            return self._adapters[provider]
         from app.providers import adapter_class
 
         return adapter_class(provider).from_settings(self.settings)

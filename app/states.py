@@ -1,13 +1,33 @@
 """The state machine of a push request, and the audit rows that record it.
 
-``transition()`` is the only code that changes ``PushRequest.state``: it checks
-the move is allowed and appends a ``RequestTransition`` in the caller's
-transaction, so state and audit can never disagree.
+Only this module writes ``PushRequest.state`` and ``RequestTransition`` rows, each
+change with its audit row in the caller's transaction, so state and audit can never
+disagree:
+
+* ``create()`` writes new requests in ``queued`` (audit: ``None -> queued``);
+* ``transition()`` / ``move()`` take a request one step along ``ALLOWED``;
+* ``finish()`` is the one way a push ends: it records the outcome (succeeded,
+  failed, unconfirmed) and moves to ``delivering_callback`` when a callback is still
+  to be sent, else to the final state of that name; once the callback was delivered
+  (or abandoned), ``finish()`` again moves it from ``delivering_callback`` to that
+  final state. Every path (the text fast path, the staged path, failures, the
+  callback) ends through it, so their audits read alike.
+
+The moves (``ALLOWED``, pinned by ``tests/pipeline/test_states.py``)::
+
+    queued              -> staging | uploading | delivering_callback | failed | cancelled
+    staging             -> uploading | delivering_callback | failed | cancelled
+    uploading           -> processing | delivering_callback | succeeded | failed | unconfirmed
+    processing          -> delivering_callback | succeeded | failed | unconfirmed
+    delivering_callback -> succeeded | failed | unconfirmed
+    succeeded, failed, cancelled, unconfirmed: final, no way out
 """
 
 from __future__ import annotations
 
 import datetime as dt
+
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -36,8 +56,13 @@ ALLOWED: dict[str, frozenset[str]] = {
     SUCCEEDED: frozenset(),
     FAILED: frozenset(),
     CANCELLED: frozenset(),
-    UNCONFIRMED: frozenset({SUCCEEDED, FAILED}),
+    UNCONFIRMED: frozenset(),
 }
+
+#: The outcomes a push ends with (``PushRequest.outcome``), each also the name of its final state.
+OUTCOMES = (SUCCEEDED, FAILED, UNCONFIRMED)
+#: Every state, in the order a push passes through them (the status API's filter lists them).
+STATES = (QUEUED, STAGING, UPLOADING, PROCESSING, DELIVERING_CALLBACK, SUCCEEDED, FAILED, CANCELLED, UNCONFIRMED)
 
 
 class InvalidTransition(Exception):
@@ -66,7 +91,54 @@ def transition(session: Session, request: PushRequest, to_state: str, reason: st
 _REQUESTS, _TRANSITIONS = PushRequest.__table__, RequestTransition.__table__
 _INSERT_ATTEMPT = insert(StageAttempt.__table__).returning(StageAttempt.__table__.c.id)
 _INSERT_TRANSITION = insert(_TRANSITIONS)
+_INSERT_REQUEST = insert(_REQUESTS).returning(_REQUESTS.c.id, _REQUESTS.c.token, sort_by_parameter_order=True)
 _moves: dict[tuple[str, ...], object] = {}
+
+
+def create(conn, rows: list[dict]) -> list:
+    """Insert new requests (``push_requests`` columns) in state ``queued`` with their
+    first audit rows (``None -> queued``, "accepted"), in order: one multi-row INSERT
+    each, no ORM flush. Returns the ``(id, token)`` rows."""
+    created = conn.execute(_INSERT_REQUEST, [{**row, "state": QUEUED} for row in rows]).all()
+    conn.execute(_INSERT_TRANSITION, [{"request_id": new.id, "from_state": None, "to_state": QUEUED,
+                                       "reason": "accepted", "at": row["created_at"]}
+                                      for row, new in zip(rows, created)])
+    return created
+
+
+def finish(session, request: PushRequest | int, outcome: str, why: str, *, from_state: str | None = None,
+           callback: bool = False, **values) -> dict:
+    """End a push with ``outcome`` (``succeeded``, ``failed`` or ``unconfirmed``): the
+    one writer of ``PushRequest.outcome``.
+
+    ``callback=True`` (the push has a ``callback_url``): record the outcome and move to
+    ``delivering_callback``, the callback due now; otherwise move to the final state
+    named by the outcome (also from ``delivering_callback`` once the callback ended).
+    ``values`` are other columns written in the same guarded UPDATE (``result``,
+    ``provider_ids``, ``error_*``, ``progress``). ``request`` is an ORM object (kept in
+    step without being dirtied) or an id with ``from_state``, on a Session or a
+    Connection. Returns the columns written.
+    """
+    if outcome not in OUTCOMES:
+        raise ValueError(f"{outcome!r} is not an outcome; one of {OUTCOMES}")
+    obj = request if isinstance(request, PushRequest) else None
+    request_id = obj.id if obj is not None else request
+    from_state = obj.state if obj is not None else from_state
+    values["outcome"] = outcome
+    if callback:
+        values["next_callback_at"] = utcnow()
+    to_state = DELIVERING_CALLBACK if callback else outcome
+    try:
+        written = move(session, request_id, from_state, to_state, why, **values)
+    except MovedConcurrently:
+        if obj is None:
+            raise
+        session.refresh(obj)
+        raise InvalidTransition(f"request moved to {obj.state} concurrently") from None
+    if obj is not None:
+        for key, value in written.items():
+            set_committed_value(obj, key, value)
+    return written
 
 
 def _move_statement(columns: tuple[str, ...]):
@@ -89,6 +161,8 @@ def move(session, request_id: int, from_state: str, to_state: str, reason: str |
     on a Session or a Connection. Returns the columns written."""
     if to_state == from_state:
         return {}
+    if to_state in OUTCOMES and "outcome" not in values:
+        raise InvalidTransition(f"a push ends through finish(), not a bare move to {to_state}")
     if to_state not in ALLOWED[from_state]:
         raise InvalidTransition(f"{from_state} -> {to_state} is not allowed")
     now = utcnow()
@@ -107,6 +181,13 @@ def move(session, request_id: int, from_state: str, to_state: str, reason: str |
 ATTEMPT_LEASE = dt.timedelta(seconds=45)
 
 
+class Opened(NamedTuple):
+    """A new attempt row, and how often this stage's worker died before it (for bounded redelivery)."""
+
+    attempt: StageAttempt
+    crashes: int
+
+
 class DuplicateTask(Exception):
     """A live task is already running this stage of this request; ``wait`` seconds
     until its lease runs out if its heartbeat stops."""
@@ -117,8 +198,9 @@ class DuplicateTask(Exception):
 
 
 def begin_attempt(session: Session, request: PushRequest, stage: str, task_id: str | None = None,
-                  lease: dt.timedelta = ATTEMPT_LEASE, first: bool = False) -> StageAttempt:
-    """Open the audit row of a new attempt of ``stage`` (numbered from 1).
+                  lease: dt.timedelta = ATTEMPT_LEASE, first: bool = False) -> Opened:
+    """Open the audit row of a new attempt of ``stage`` (numbered from 1); returns it
+    with the number of earlier attempts whose worker died (``interrupted``).
 
     A running attempt whose heartbeat (written every few seconds by the task
     running it) is younger than ``lease`` belongs to a live task: this message is
@@ -166,8 +248,7 @@ def begin_attempt(session: Session, request: PushRequest, stage: str, task_id: s
         session.add(attempt)
         session.flush()
     # How often this stage's worker died so far (for bounded redelivery), without another query.
-    attempt.crashes = sum(1 for row in prior if row.outcome == "interrupted")
-    return attempt
+    return Opened(attempt, sum(1 for row in prior if row.outcome == "interrupted"))
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

@@ -25,7 +25,7 @@ from app.logs import bind_request
 from app.models import CallbackAttempt, PushRequest, utcnow
 from app.net import UnsafeURLError, safe_request
 from app.ops.metrics import CALLBACKS
-from app.states import DELIVERING_CALLBACK, transition
+from app.states import DELIVERING_CALLBACK, finish
 
 LEASE_SLACK = 10.0  # seconds beyond the delivery's own timeouts
 
@@ -129,7 +129,7 @@ def _record(rt, request_id, number, webhook_id, status, error, elapsed) -> float
         push.next_callback_at = next_at
         if next_at is None:
             why = "callback delivered" if delivered else f"callback abandoned after {number} attempts"
-            transition(session, push, push.outcome, why)
+            finish(session, push, push.outcome, why)
     if next_at is None:
         return None
     return max(0.0, (next_at - utcnow()).total_seconds())

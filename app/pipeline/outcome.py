@@ -8,7 +8,7 @@ import random
 from sqlalchemy.orm import Session
 
 from app.models import PushRequest, StageAttempt, utcnow
-from app.states import DELIVERING_CALLBACK, FAILED, SUCCEEDED, UNCONFIRMED, end_attempt, transition
+from app.states import FAILED, SUCCEEDED, UNCONFIRMED, end_attempt, finish
 
 
 class Retry(Exception):
@@ -28,28 +28,26 @@ def backoff(attempt: int, base: float, cap: float, retry_after: float | None = N
     return min(delay, max(cap, retry_after or 0))
 
 
+#: The audit reason of every successful push, whichever path it took.
+SUCCEEDED_WHY = "provider work done"
+
+
+def merged_ids(known: dict | None, new: dict) -> dict:
+    """The provider ids a push keeps: those known so far, updated by the non-empty new ones."""
+    return {**(known or {}), **{k: v for k, v in new.items() if v}}
+
+
 def succeed(session: Session, push: PushRequest, data: dict, provider_ids: dict) -> None:
     """Record success; the callback (if any) is delivered next."""
-    push.outcome = "succeeded"
-    push.result = data
-    push.provider_ids = {**(push.provider_ids or {}), **{k: v for k, v in provider_ids.items() if v}}
-    _conclude(session, push, SUCCEEDED, "provider work done")
+    finish(session, push, SUCCEEDED, SUCCEEDED_WHY, callback=bool(push.callback_url),
+           result=data, provider_ids=merged_ids(push.provider_ids, provider_ids))
 
 
 def fail(session: Session, push: PushRequest, *, code: int, reason: str, info: str,
          unconfirmed: bool = False) -> None:
     """Record a failure with a reason a person can act on."""
-    push.outcome = "unconfirmed" if unconfirmed else "failed"
-    push.error_code, push.error_reason, push.error_info = code, reason, info
-    _conclude(session, push, UNCONFIRMED if unconfirmed else FAILED, f"{reason}: {info}")
-
-
-def _conclude(session: Session, push: PushRequest, final_state: str, why: str) -> None:
-    if push.callback_url:
-        push.next_callback_at = utcnow()
-        transition(session, push, DELIVERING_CALLBACK, why)
-    else:
-        transition(session, push, final_state, why)
+    finish(session, push, UNCONFIRMED if unconfirmed else FAILED, f"{reason}: {info}",
+           callback=bool(push.callback_url), error_code=code, error_reason=reason, error_info=info)
 
 
 def record_failure(rt, request_id: int, attempt_id: int, *, reason: str, info: str, code: int,
@@ -92,10 +90,11 @@ def fail_unexpectedly(rt, request_id: int, task_name: str, exc: Exception) -> No
                   "the operators have the details in the worker log.")
 
 
-def give_up_after_crashes(session: Session, push: PushRequest, attempt: StageAttempt, limit: int) -> bool:
-    """Fail the push when its stage's worker died ``limit`` times (a poison message:
-    a file that crashes the process, memory exhaustion): redelivery is bounded."""
-    crashes = attempt.crashes  # counted by begin_attempt
+def give_up_after_crashes(session: Session, push: PushRequest, attempt: StageAttempt, crashes: int,
+                          limit: int) -> bool:
+    """Fail the push when its stage's worker died ``limit`` times (``crashes``, counted
+    by ``begin_attempt``; a poison message: a file that crashes the process, memory
+    exhaustion): redelivery is bounded."""
     if crashes < limit:
         return False
     info = (f"The worker running the {attempt.stage} stage stopped {crashes} times before finishing "

@@ -42,11 +42,12 @@ def run_stage(rt, request_id: int, task_id: str | None = None) -> str:
             return "skipped"
         bind_request(push)
         try:
-            attempt = begin_attempt(session, push, "stage", task_id, lease=dt.timedelta(seconds=rt.settings.attempt_lease))
+            attempt, crashes = begin_attempt(session, push, "stage", task_id,
+                                             lease=dt.timedelta(seconds=rt.settings.attempt_lease))
         except DuplicateTask as exc:
             raise Retry(exc.wait + 1, "duplicate", str(exc)) from None
         transition(session, push, STAGING, "download started")
-        if give_up_after_crashes(session, push, attempt, rt.settings.max_redeliveries):
+        if give_up_after_crashes(session, push, attempt, crashes, rt.settings.max_redeliveries):
             return "failed"
         attempt_id, number = attempt.id, attempt.attempt
         url, key = push.payload["video_url"], f"{push.token}/source"

@@ -17,21 +17,28 @@ from app.models import PushRequest, StageAttempt, utcnow
 from app.ops.metrics import BYTES_MOVED
 from app.pipeline.heartbeat import heartbeat
 from app.pipeline.media import download_image
-from app.pipeline.outcome import Retry, give_up_after_crashes, record_failure, retry_or_fail, succeed
+from app.pipeline.outcome import (
+    SUCCEEDED_WHY,
+    Retry,
+    give_up_after_crashes,
+    merged_ids,
+    record_failure,
+    retry_or_fail,
+    succeed,
+)
 from app.providers.base import PushContext, StagedMedia
 from app.providers.errors import AuthExpired, OutcomeUnknown, ProviderError, RateLimited
 from app.staging.base import StagingError
 from app.states import (
-    DELIVERING_CALLBACK,
     PROCESSING,
-    SUCCEEDED,
     QUEUED,
     STAGING,
+    SUCCEEDED,
     UPLOADING,
     DuplicateTask,
     begin_attempt,
     end_attempt,
-    move,
+    finish,
     transition,
 )
 
@@ -60,13 +67,14 @@ def run_upload(rt, request_id: int, task_id: str | None = None) -> str:
             raise Retry(wait, "throttled", "Pushwire's own per-identity or per-provider limit was reached.")
         try:
             # QUEUED/STAGING: the upload stage was never entered, so it has no attempts yet.
-            attempt = begin_attempt(session, push, "upload", task_id, lease=dt.timedelta(seconds=rt.settings.attempt_lease),
-                                    first=push.state in (QUEUED, STAGING))
+            attempt, crashes = begin_attempt(session, push, "upload", task_id,
+                                             lease=dt.timedelta(seconds=rt.settings.attempt_lease),
+                                             first=push.state in (QUEUED, STAGING))
         except DuplicateTask as exc:
             raise Retry(exc.wait + 1, "duplicate", str(exc)) from None
         if push.state != PROCESSING:
             transition(session, push, UPLOADING, "provider upload started")
-        if give_up_after_crashes(session, push, attempt, rt.settings.max_redeliveries):
+        if give_up_after_crashes(session, push, attempt, crashes, rt.settings.max_redeliveries):
             return "failed"
         attempt_id, number = attempt.id, attempt.attempt
         identity = push.identity
@@ -111,12 +119,9 @@ def run_upload(rt, request_id: int, task_id: str | None = None) -> str:
         with rt.db.engine.begin() as conn:
             now = utcnow()
             conn.execute(_END_ATTEMPT, {"_id": attempt_id, "outcome": "succeeded", "ended_at": now})
-            values = dict(outcome="succeeded", result=outcome.data, progress=ctx.progress,
-                          provider_ids={**known_ids, **{k: v for k, v in outcome.provider_ids.items() if v}})
-            if has_callback:
-                values["next_callback_at"] = now
-            move(conn, request_id, state["current"], DELIVERING_CALLBACK if has_callback else SUCCEEDED,
-                 "provider work done", **values)
+            finish(conn, request_id, SUCCEEDED, SUCCEEDED_WHY, from_state=state["current"], callback=has_callback,
+                   result=outcome.data, progress=ctx.progress,
+                   provider_ids=merged_ids(known_ids, outcome.provider_ids))
     else:
         with rt.db.session() as session:
             push = session.get(PushRequest, request_id)

@@ -10,11 +10,12 @@ import re
 from typing import NamedTuple
 
 from pydantic import ValidationError
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 
 from app.api.auth import Caller
 from app.api.errors import ApiError, bad_request, not_found
-from app.models import PushRequest, RequestTransition, new_token, utcnow
+from app import states
+from app.models import PushRequest, new_token, utcnow
 from app.push.endpoints import Endpoint
 
 IDEMPOTENCY_WINDOW = dt.timedelta(hours=24)
@@ -97,8 +98,6 @@ _REQUESTS = PushRequest.__table__
 _BY_KEY = select(_REQUESTS.c.id, _REQUESTS.c.token, _REQUESTS.c.created_at, _REQUESTS.c.body_hash).where(
     _REQUESTS.c.site_id == bindparam("site_id"), _REQUESTS.c.idempotency_key == bindparam("key"))
 _FREE_KEY = update(_REQUESTS).where(_REQUESTS.c.id == bindparam("_id")).values(idempotency_key=None)
-_INSERT = insert(_REQUESTS).returning(_REQUESTS.c.id, _REQUESTS.c.token, sort_by_parameter_order=True)
-_INSERT_TRANSITION = insert(RequestTransition.__table__)
 
 
 def find_replay(conn, site_id: int, key: str | None, digest: str) -> Accepted | None:
@@ -134,7 +133,7 @@ def request_row(site_id: int, identity_id: int, endpoint: Endpoint, resource: st
         "callback_url": payload.get("callback_url"),
         "idempotency_key": key,
         "body_hash": digest,
-        "state": "queued",
+        "state": states.QUEUED,
         "created_at": now,
         "updated_at": now,
         "enqueued_at": now,  # cleared again if publishing fails (app.broker.publish.enqueue_push)
@@ -146,13 +145,8 @@ def request_row(site_id: int, identity_id: int, endpoint: Endpoint, resource: st
 
 def create_requests(conn, rows: list[dict]) -> list[Accepted]:
     """Persist new push requests (``request_row``) with their first audit rows, in
-    order (the caller commits, then enqueues): one multi-row INSERT each for the
-    requests and their transitions, no ORM flush."""
-    created = conn.execute(_INSERT, rows).all()
-    conn.execute(_INSERT_TRANSITION, [{"request_id": new.id, "from_state": None, "to_state": "queued",
-                                       "reason": "accepted", "at": row["created_at"]}
-                                      for row, new in zip(rows, created)])
-    return [Accepted(new.id, new.token) for new in created]
+    order (the caller commits, then enqueues): ``app.states.create``."""
+    return [Accepted(new.id, new.token) for new in states.create(conn, rows)]
 
 
 def is_asynchronous(payload: dict) -> bool:

@@ -102,7 +102,7 @@ def test_sweeper_republishes_requests_whose_message_was_lost(app, site_a, broker
             push = session.query(PushRequest).filter_by(token=token).one()
             push.enqueued_at = push.updated_at = old
         busy_push = session.query(PushRequest).filter_by(token=busy).one()
-        attempt = begin_attempt(session, busy_push, "stage", "task-live")
+        attempt, _ = begin_attempt(session, busy_push, "stage", "task-live")
         attempt.progress_at = utcnow()  # still moving bytes: not stalled
     lost_id, busy_id = (_request_id(rt, token) for token in (lost, busy))
     # Other tests' requests share this database and may be stalled too: judge by these two.
@@ -176,7 +176,7 @@ def test_one_heartbeat_thread_keeps_every_running_attempt_alive(app, site_a, ori
         token = _push(ApiClient(app.test_client(), site_a), identity, origin.add(f"hb{n}.mp4", make_video(1000, seed=n)))
         with rt.db.session() as session:
             push = session.query(PushRequest).filter_by(token=token).one()
-            ids.append(begin_attempt(session, push, "stage", f"task-{n}").id)
+            ids.append(begin_attempt(session, push, "stage", f"task-{n}").attempt.id)
     old = utcnow() - dt.timedelta(minutes=5)
     with rt.db.session() as session:
         session.query(StageAttempt).filter(StageAttempt.id.in_(ids)).update({"progress_at": old})
