@@ -51,7 +51,8 @@ CHECKS = {"database": check_database, "broker": check_broker, "staging": check_s
 #: (check, what is degraded while it fails). Run only when configured.
 OPTIONAL = {
     "redis": (check_redis, ["stream fan-out between processes (streams get 503 until it is back)",
-                            "rate limits and stream bans shared between processes (counted per process)"]),
+                            "rate limits shared between processes (counted per process)",
+                            "stream connection bans (not enforced)"]),
 }
 
 
