@@ -18,7 +18,8 @@ import time
 import click
 import requests
 
-FINAL = ("succeeded", "failed", "cancelled", "unconfirmed")
+from app.states import FINAL_STATES
+
 PHASES = {"queued": 0.0, "staging": 0.0, "uploading": 0.4, "processing": 0.9, "delivering_callback": 0.97}
 
 
@@ -101,7 +102,7 @@ def follow(api: Api, token: str, interval: float = 0.5, timeout: float = 3600) -
         detail = api.status(token)
         fraction, text = progress(detail)
         draw_bar(fraction, text)
-        if detail["state"] in FINAL or time.monotonic() > deadline:
+        if detail["state"] in FINAL_STATES or time.monotonic() > deadline:
             click.echo("", err=True)
             return detail
         time.sleep(interval)
@@ -110,7 +111,7 @@ def follow(api: Api, token: str, interval: float = 0.5, timeout: float = 3600) -
 def progress(detail: dict) -> tuple[float, str]:
     """(fraction done, caption) from the state and the audit's ``bytes_moved``."""
     state = detail["state"]
-    if state in FINAL:
+    if state in FINAL_STATES:
         return 1.0, state
     stages = detail["audit"]["stages"]
     staged = max((s["bytes_moved"] or 0 for s in stages if s["stage"] == "stage"), default=0)

@@ -55,6 +55,6 @@ def test_the_worker_serves_the_celery_app_of_a_runtime(monkeypatch, tmp_path):
         rt = worker.celery.pushwire_runtime
         assert isinstance(rt, Runtime) and rt.celery is worker.celery
         assert runtime(worker.celery) is rt
-        assert {"pushwire.stage", "pushwire.upload", "pushwire.callback", "pushwire.sweep"} <= set(worker.celery.tasks)
+        assert {"pushwire.download", "pushwire.stage", "pushwire.upload", "pushwire.callback", "pushwire.sweep"} <= set(worker.celery.tasks)
     finally:
         sys.modules.pop("workers.worker", None)

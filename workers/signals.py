@@ -21,6 +21,8 @@ import time
 
 from celery import signals
 
+from app.broker.names import STEP_NAMES
+
 log = logging.getLogger(__name__)
 
 PREFIX = "pushwire."
@@ -53,8 +55,10 @@ def connect(app) -> None:
 
 
 def _stage(task) -> str | None:
+    """The step's name in metrics and logs (``stage`` for the download step, whichever
+    of its two task names ran)."""
     name = getattr(task, "name", "") or ""
-    return name[len(PREFIX):] if name.startswith(PREFIX) else None
+    return STEP_NAMES.get(name) or (name[len(PREFIX):] if name.startswith(PREFIX) else None)
 
 
 def _request_id(args) -> int | None:

@@ -11,12 +11,12 @@ import logging
 
 from celery import shared_task
 
-from app.broker.names import CALLBACK, STAGE, SWEEP, UPLOAD
+from app.broker.names import CALLBACK, DOWNLOAD, DOWNLOAD_LEGACY, SWEEP, UPLOAD
 from app.faults import database_unavailable as db_unavailable
 from app.faults import outage_backoff as db_backoff
 from app.pipeline.callbacks import run_callback
 from app.pipeline.outcome import Retry, fail_unexpectedly
-from app.pipeline.stage import run_stage
+from app.pipeline.download import run_download
 from app.pipeline.sweep import sweep
 from app.pipeline.upload import run_upload
 from workers.context import runtime
@@ -51,10 +51,16 @@ def _run(task, step, request_id: int) -> str:
         return "failed"
 
 
-@shared_task(name=STAGE, bind=True, max_retries=RETRY_BACKSTOP)
-def stage(self, request_id: int) -> str:
+@shared_task(name=DOWNLOAD, bind=True, max_retries=RETRY_BACKSTOP)
+def download(self, request_id: int) -> str:
     """Download the video into staging."""
-    return _run(self, run_stage, request_id)
+    return _run(self, run_download, request_id)
+
+
+@shared_task(name=DOWNLOAD_LEGACY, bind=True, max_retries=RETRY_BACKSTOP)
+def stage(self, request_id: int) -> str:
+    """The download step under its former name: messages queued before the rename."""
+    return _run(self, run_download, request_id)
 
 
 @shared_task(name=UPLOAD, bind=True, max_retries=RETRY_BACKSTOP)

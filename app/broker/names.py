@@ -1,13 +1,17 @@
 """Task names and queues: the wire contract between the gateway, beat and the workers.
 
 Renaming a task or a queue strands messages already queued: add a new name and keep
-the old one registered instead.
+the old one registered instead (as ``DOWNLOAD_LEGACY``), and deploy the workers
+before the gateways that publish the new name.
 """
 
 from __future__ import annotations
 
-#: The first step of a push with a ``video_url``: stream the video into staging.
-STAGE = "pushwire.stage"
+#: The first step of a push with a ``video_url``: download the video into staging.
+DOWNLOAD = "pushwire.download"
+#: What the download step was called before; still registered, so messages queued
+#: under it run (publish only ``DOWNLOAD``).
+DOWNLOAD_LEGACY = "pushwire.stage"
 UPLOAD = "pushwire.upload"
 CALLBACK = "pushwire.callback"
 SWEEP = "pushwire.sweep"
@@ -20,13 +24,19 @@ STREAM_PRUNE_EVENTS = "pushwire.stream.prune_events"
 QUEUES = ("staging", "upload", "callback", "maintenance")
 
 ROUTES = {
-    STAGE: {"queue": "staging"},
+    DOWNLOAD: {"queue": "staging"},
+    DOWNLOAD_LEGACY: {"queue": "staging"},
     UPLOAD: {"queue": "upload"},
     CALLBACK: {"queue": "callback"},
     SWEEP: {"queue": "maintenance"},
 }
 
 STREAM_TASKS = (STREAM_EXPIRE_MEDIA, STREAM_CHECK_VANISHED, STREAM_POLL_COMMENTS, STREAM_PRUNE_EVENTS)
+
+#: Task name -> the step's name in audit rows, metrics and log lines (``stage`` for the
+#: download step, as it has always been shown).
+STEP_NAMES = {DOWNLOAD: "stage", DOWNLOAD_LEGACY: "stage", UPLOAD: "upload", CALLBACK: "callback",
+              SWEEP: "sweep", **{name: name.removeprefix("pushwire.") for name in STREAM_TASKS}}
 
 
 def beat_schedule(settings) -> dict:

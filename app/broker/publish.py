@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import logging
 
-from app.broker.names import CALLBACK, ROUTES, STAGE, UPLOAD
+from app.broker.names import CALLBACK, DOWNLOAD, ROUTES, UPLOAD
 from app.models import PushRequest, utcnow
 
 log = logging.getLogger(__name__)
 
 
 def chain_steps(staged: bool, callback: bool) -> list[str]:
-    """The tasks of a push: [stage ->] upload [-> callback]."""
-    return ([STAGE] if staged else []) + [UPLOAD] + ([CALLBACK] if callback else [])
+    """The tasks of a push: [download ->] upload [-> callback]."""
+    return ([DOWNLOAD] if staged else []) + [UPLOAD] + ([CALLBACK] if callback else [])
 
 
 def publish_chain(celery, request_id: int, staged: bool, callback: bool = True, producer=None) -> None:

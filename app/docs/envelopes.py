@@ -7,10 +7,9 @@ at; ``component_schemas()`` is the ``components.schemas`` block they reference.
 from __future__ import annotations
 
 from app.identities.schemas import PROVIDERS
+from app.states import STATES
 
 REF = "#/components/schemas/{model}"
-STATES = ("queued", "staging", "uploading", "processing", "delivering_callback",
-          "succeeded", "failed", "cancelled", "unconfirmed")
 
 
 def ref(name: str) -> dict:

@@ -19,6 +19,7 @@ import logging
 from sqlalchemy import func, select, update
 
 from app.models import PushRequest, StageAttempt, utcnow
+from app.pipeline.download import needs_download
 from app.states import DELIVERING_CALLBACK, PROCESSING, QUEUED, STAGING, UPLOADING
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ def sweep(rt) -> dict:
             ).limit(500)
         ).all()
     for request_id, payload in lost:
-        if rt.enqueue(request_id, staged=bool(payload.get("video_url")), mark_enqueued=True,
+        if rt.enqueue(request_id, staged=needs_download(payload), mark_enqueued=True,
                       callback=bool(payload.get("callback_url"))):
             counts["requeued"] += 1
     with rt.db.session() as session:
@@ -91,7 +92,7 @@ def _requeue_stalled(rt, now: dt.datetime) -> int:
             ).rowcount
         if claimed:
             log.warning("request %s stalled; enqueuing it again", request_id)
-            rt.enqueue(request_id, staged=bool(payload.get("video_url")) and not staged_key,
+            rt.enqueue(request_id, staged=needs_download(payload) and not staged_key,
                        callback=bool(payload.get("callback_url")))
             count += 1
     return count

@@ -15,6 +15,7 @@ from app.limits import Limit
 from app.logs import bind_request
 from app.models import PushRequest, StageAttempt, utcnow
 from app.ops.metrics import BYTES_MOVED
+from app.pipeline.download import needs_download
 from app.pipeline.heartbeat import heartbeat
 from app.pipeline.media import download_image
 from app.pipeline.outcome import (
@@ -59,7 +60,7 @@ def run_upload(rt, request_id: int, task_id: str | None = None) -> str:
             return "skipped"
         bind_request(push)
         adapter = rt.adapter(push.provider)
-        staged = adapter.needs_staging(push.kind) and bool(push.payload.get("video_url"))
+        staged = needs_download(push.payload)
         if staged and not push.staged_key:
             return "skipped"  # a duplicate message ran ahead of staging; the real chain follows
         wait = _throttle(rt, push)
@@ -93,7 +94,7 @@ def run_upload(rt, request_id: int, task_id: str | None = None) -> str:
         known_ids, has_callback, provider = dict(push.provider_ids or {}), bool(push.callback_url), push.provider
         started_in = push.state  # uploading, or processing when a redelivery resumes a poll
     ctx = PushContext(access_token="", staged=staged_media, **ctx_args)
-    state = _wire_callbacks(rt, ctx, request_id, attempt_id, started_in)
+    state = _wire_hooks(rt, ctx, request_id, attempt_id, started_in)
     try:
         with heartbeat(rt, attempt_id):
             outcome = _push_with_refresh(rt, adapter, ctx, identity_id, token)
@@ -160,7 +161,7 @@ def _push_with_refresh(rt, adapter, ctx: PushContext, identity_id: int, token: s
         return adapter.push(ctx)
 
 
-def _wire_callbacks(rt, ctx: PushContext, request_id: int, attempt_id: int, started_in: str) -> dict:
+def _wire_hooks(rt, ctx: PushContext, request_id: int, attempt_id: int, started_in: str) -> dict:
     """Let the adapter persist resumable progress and report bytes and processing;
     returns ``{"current": state}``, the request's state as this task moved it."""
     last = [0.0]

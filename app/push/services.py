@@ -147,8 +147,3 @@ def create_requests(conn, rows: list[dict]) -> list[Accepted]:
     """Persist new push requests (``request_row``) with their first audit rows, in
     order (the caller commits, then enqueues): ``app.states.create``."""
     return [Accepted(new.id, new.token) for new in states.create(conn, rows)]
-
-
-def is_asynchronous(payload: dict) -> bool:
-    """Videos (anything with a video_url) always answer at once with a request token."""
-    return bool(payload.get("video_url"))

@@ -20,6 +20,7 @@ from app.api.auth import authenticate_push, forget_push_caller
 from app.api.envelope import error, success
 from app.api.errors import ApiError, bad_request
 from app.models import PushRequest
+from app.pipeline.download import needs_download
 from app.push import services
 from app.push.endpoints import ENDPOINTS, Endpoint
 from app.push.intake import IntakeUnavailable
@@ -43,7 +44,7 @@ def _make_view(endpoint: Endpoint):
         identity_id = services.identity_for(caller, identity_token, endpoint.provider)
         digest = services.body_hash(request.path, payload)
         key = request.headers.get("Idempotency-Key")
-        staged, callback = services.is_asynchronous(payload), bool(payload.get("callback_url"))
+        staged, callback = needs_download(payload), bool(payload.get("callback_url"))
         try:
             push = _store(rt, caller, identity_id, endpoint, payload, key, digest, staged, callback)
         except IntegrityError:

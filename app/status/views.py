@@ -19,14 +19,12 @@ from app.api.errors import ApiError, bad_request, not_found
 from app.api.paging import paging
 from app.models import Identity, PushRequest
 from app.providers.errors import ProviderError
-from app.states import CANCELLED, QUEUED, transition
+from app.states import CANCELLED, QUEUED, STATES, transition
 from app.status.render import render_request, render_summary
 from app.stream.producers import delete_pushed_video, is_pushed_video
 
 bp = Blueprint("status", __name__)
 
-STATES = ("queued", "staging", "uploading", "processing", "delivering_callback",
-          "succeeded", "failed", "cancelled", "unconfirmed")
 
 
 def _own_request(session, site, token: str) -> PushRequest:

@@ -13,7 +13,7 @@ import pytest
 from app import create_app
 from app.models import PushRequest, StageAttempt
 from app.pipeline.outcome import Retry
-from app.pipeline.stage import run_stage
+from app.pipeline.download import run_download
 from tests.faults.conftest import MB
 from tests.gateway.conftest import ApiClient, make_identity, make_site
 from tests.support.origin import make_video
@@ -39,12 +39,12 @@ def test_s3_cut_off_mid_staging_the_stage_retries_and_nothing_is_corrupt(fault_s
         fs.s3.start()
     fs.check_all(fs.sent[start:], timeout=90)  # succeeded exactly once, callback delivered
     assert state_at_cut == "staging"
-    stages = _stages(fs, video.token, "stage")
+    stages = _stages(fs, video.token, "download")
     assert stages[-1][0] == "succeeded" and all(reason == "download_failed" for _, reason in stages[:-1]), stages
     x = fs.fakes["twitter"].state
     media = [m for m in x.media.values() if m["sha256"] == video.marker]
     assert len(media) == 1  # the bytes at the provider are the source's: nothing corrupt
-    print("\nS3 cut mid-staging, stage attempts:", _stages(fs, video.token, "stage"))
+    print("\nS3 cut mid-staging, stage attempts:", _stages(fs, video.token, "download"))
 
 
 @pytest.mark.e2e
@@ -126,7 +126,7 @@ def test_local_store_disk_full_fails_the_attempt_with_staging_full_and_retries(s
             request_id = session.query(PushRequest).filter_by(token=token).one().id
 
         with pytest.raises(Retry) as retry:
-            run_stage(rt, request_id, "task-1")
+            run_download(rt, request_id, "task-1")
         assert retry.value.reason == "staging_full"
         with rt.db.session() as session:
             attempt = session.query(StageAttempt).filter_by(request_id=request_id).one()
@@ -135,7 +135,7 @@ def test_local_store_disk_full_fails_the_attempt_with_staging_full_and_retries(s
         assert _files(mount) == []  # no partial file left behind
 
         grow()  # space freed: the retry goes through
-        assert run_stage(rt, request_id, "task-1") == "staged"
+        assert run_download(rt, request_id, "task-1") == "staged"
         with rt.db.session() as session:
             push = session.get(PushRequest, request_id)
             assert push.staged_bytes == len(video)

@@ -129,12 +129,12 @@ def test_url_map_of_the_19_push_endpoints_is_pinned(app):
 
 
 def test_task_names_and_queues_are_pinned():
-    from app.broker.names import CALLBACK, ROUTES, STAGE, SWEEP, UPLOAD
+    from app.broker.names import CALLBACK, DOWNLOAD, DOWNLOAD_LEGACY, ROUTES, SWEEP, UPLOAD
 
-    assert (STAGE, UPLOAD, CALLBACK, SWEEP) == ("pushwire.stage", "pushwire.upload", "pushwire.callback",
-                                                "pushwire.sweep")
+    assert (DOWNLOAD, DOWNLOAD_LEGACY, UPLOAD, CALLBACK, SWEEP) == (
+        "pushwire.download", "pushwire.stage", "pushwire.upload", "pushwire.callback", "pushwire.sweep")
     assert {k: v["queue"] for k, v in ROUTES.items()} == {
-        "pushwire.stage": "staging", "pushwire.upload": "upload",
+        "pushwire.download": "staging", "pushwire.stage": "staging", "pushwire.upload": "upload",
         "pushwire.callback": "callback", "pushwire.sweep": "maintenance"}
 
 

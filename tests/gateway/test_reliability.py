@@ -11,7 +11,7 @@ import pytest
 from app import create_app
 from app.models import PushRequest, StageAttempt, utcnow
 from app.pipeline.outcome import Retry
-from app.pipeline.stage import run_stage
+from app.pipeline.download import run_download
 from app.pipeline.sweep import sweep
 from app.states import begin_attempt
 from tests.gateway.conftest import ApiClient, make_identity, queued
@@ -54,18 +54,18 @@ def test_a_duplicate_message_does_not_run_a_stage_twice(app, site_a, origin):
     # A duplicate (task B), or task A redelivered while A still runs: back off until the lease ends.
     for task in ("task-B", "task-A"):
         with pytest.raises(Retry) as retry:
-            run_stage(rt, request_id, task)
+            run_download(rt, request_id, task)
         assert retry.value.reason == "duplicate" and 1 < retry.value.countdown <= rt.settings.attempt_lease + 1
     # Task A's worker died: its heartbeat stops; after the lease the redelivery takes over.
     with rt.db.session() as session:
         row = session.query(StageAttempt).filter_by(request_id=request_id).one()
         row.started_at = utcnow() - dt.timedelta(seconds=rt.settings.attempt_lease + 1)
-    assert run_stage(rt, request_id, "task-A") == "staged"
+    assert run_download(rt, request_id, "task-A") == "staged"
     with rt.db.session() as session:
         rows = session.query(StageAttempt).filter_by(request_id=request_id).order_by(StageAttempt.id).all()
         assert [(r.task_id, r.outcome) for r in rows] == [("task-A", "interrupted"), ("task-A", "succeeded")]
         assert session.get(PushRequest, request_id).staged_bytes == 300_000
-    assert run_stage(rt, request_id, "task-C") == "skipped", "already staged"
+    assert run_download(rt, request_id, "task-C") == "skipped", "already staged"
 
 
 def test_redelivery_after_worker_crashes_is_bounded(app, site_a, origin):
@@ -80,7 +80,7 @@ def test_redelivery_after_worker_crashes_is_bounded(app, site_a, origin):
             begin_attempt(session, push, "stage", "task-A", lease=dt.timedelta(0))
         session.query(StageAttempt).filter_by(request_id=request_id).update(
             {"started_at": utcnow() - dt.timedelta(hours=1)})
-    assert run_stage(rt, request_id, "task-A") == "failed"
+    assert run_download(rt, request_id, "task-A") == "failed"
     with rt.db.session() as session:
         push = session.get(PushRequest, request_id)
         assert push.state == "failed" and push.error_reason == "worker_lost_repeatedly"

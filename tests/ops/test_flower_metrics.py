@@ -91,7 +91,7 @@ def test_flower_shows_the_push_tasks_and_metrics_cover_workers(ops_stack, ops_cl
         tasks = _flower_tasks_for(flower, request_id)
     finally:
         progress.stop()
-    assert tasks == {"pushwire.stage": "SUCCESS", "pushwire.upload": "SUCCESS", "pushwire.callback": "SUCCESS"}
+    assert tasks == {"pushwire.download": "SUCCESS", "pushwire.upload": "SUCCESS", "pushwire.callback": "SUCCESS"}
     stages = {e.get("stage") for e in progress.events}
     assert "stage" in stages, progress.events
     assert all(e["result"].endswith(" MB") for e in progress.events)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from app.pipeline.callbacks import run_callback
-from app.pipeline.stage import run_stage
+from app.pipeline.download import run_download
 from app.pipeline.upload import run_upload
 from app.providers.errors import InvalidInput
 from tests.pipeline.conftest import attempts, audit, request
@@ -31,7 +31,7 @@ def _ending(rt, request_id: int) -> tuple:
 def _run_to_the_end(rt, request_id: int, staged: bool) -> list[str]:
     done = []
     if staged:
-        done.append(run_stage(rt, request_id, "t-stage"))
+        done.append(run_download(rt, request_id, "t-stage"))
     done.append(run_upload(rt, request_id, "t-upload"))
     if request(rt, request_id).state == "delivering_callback":
         assert run_callback(rt, request_id) is None
@@ -73,7 +73,7 @@ def test_failures_end_alike_whatever_failed(rt, make_push, fake, origin, receive
     bad_source = make_push({"video_url": origin.add_status("gone.mp4", 404), "callback_url": receiver.url},
                            kind="video")
     assert run_upload(rt, refused, "t1") == "failed"
-    assert run_stage(rt, bad_source, "t2") == "failed"
+    assert run_download(rt, bad_source, "t2") == "failed"
     endings = {}
     for request_id in (refused, bad_source):
         assert run_callback(rt, request_id) is None

@@ -89,3 +89,12 @@ def test_a_stale_finish_loses_to_the_one_that_moved_first(rt, make_push):
         states.finish(session, request_id, "failed", "second", from_state="uploading")
     assert request(rt, request_id).outcome == "succeeded"
     assert [row[1] for row in audit(rt, request_id)] == ["queued", "uploading", "succeeded"]
+
+
+def test_one_list_of_states_everywhere():
+    from app import cli_client
+    from app.docs import envelopes
+    from app.status import views
+
+    assert views.STATES is envelopes.STATES is states.STATES
+    assert cli_client.FINAL_STATES is states.FINAL_STATES

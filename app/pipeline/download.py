@@ -1,4 +1,8 @@
-"""Stage 1: stream the source video into staging, checking it on the way.
+"""Step 1, download: stream the source video into staging, checking it on the way.
+
+Runs as task ``pushwire.download`` (formerly ``pushwire.stage``, still accepted) on
+the ``staging`` queue. Its audit rows, metrics and log lines keep the name
+``stage`` (``AUDIT_NAME``): the status API shows it to clients.
 
 The download is never held in memory: chunks flow from the origin through the
 checks into the staging store. Format (by container signature) and size cap are
@@ -24,6 +28,14 @@ from app.staging.base import StagingError
 from app.states import QUEUED, STAGING, DuplicateTask, begin_attempt, end_attempt, transition
 
 DOWNLOAD_CHUNK = 1024 * 1024
+#: The step's name in ``stage_attempts.stage`` (the status API's audit), metrics and logs.
+AUDIT_NAME = "stage"
+
+
+def needs_download(payload: dict) -> bool:
+    """Whether a push starts with this step: it names a ``video_url`` (every kind that
+    takes one uploads from staging). The gateway answers such pushes at once."""
+    return bool(payload.get("video_url"))
 
 
 class SourceRefused(Exception):
@@ -34,7 +46,7 @@ class SourceRefused(Exception):
         self.reason, self.info, self.code = reason, info, code
 
 
-def run_stage(rt, request_id: int, task_id: str | None = None) -> str:
+def run_download(rt, request_id: int, task_id: str | None = None) -> str:
     """Download the request's ``video_url`` to staging. Returns what it did."""
     with rt.db.session() as session:
         push = session.get(PushRequest, request_id, with_for_update=True)
@@ -42,7 +54,7 @@ def run_stage(rt, request_id: int, task_id: str | None = None) -> str:
             return "skipped"
         bind_request(push)
         try:
-            attempt, crashes = begin_attempt(session, push, "stage", task_id,
+            attempt, crashes = begin_attempt(session, push, AUDIT_NAME, task_id,
                                              lease=dt.timedelta(seconds=rt.settings.attempt_lease))
         except DuplicateTask as exc:
             raise Retry(exc.wait + 1, "duplicate", str(exc)) from None
@@ -71,7 +83,7 @@ def run_stage(rt, request_id: int, task_id: str | None = None) -> str:
         push.staged_key, push.staged_bytes = key, size
         push.progress = {**(push.progress or {}), "format": fmt, "mime_type": video_mime_type(fmt)}
         end_attempt(session.get(StageAttempt, attempt_id), "succeeded", bytes_moved=size)
-    BYTES_MOVED.labels(push.provider, "stage").inc(size)
+    BYTES_MOVED.labels(push.provider, AUDIT_NAME).inc(size)
     return "staged"
 
 
