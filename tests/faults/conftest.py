@@ -24,7 +24,7 @@ from tests.support.stack import Client, Stack, free_port
 from tests.support.tcpproxy import TcpProxy
 
 FAULTS_REDIS_DB = 9
-SHUTDOWN_GRACE = 3
+SHUTDOWN_GRACE = 5
 MB = 1024 * 1024
 FINAL = ("succeeded", "failed", "cancelled", "unconfirmed")
 

@@ -71,4 +71,4 @@ def test_database_restart_and_outage_lose_nothing_and_answer_no_500(fault_stack)
         [s for s in sent if s.status >= 500 and s.status != 503]
     figures = fs.check_all(sent, timeout=150)
     print(f"\ndatabase restart ({restarted_in:.1f} s) and outage:", figures)
-    assert figures["accepted"] >= 20
+    assert figures["accepted"] >= 8

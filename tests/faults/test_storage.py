@@ -13,7 +13,7 @@ import pytest
 from app import create_app
 from app.models import PushRequest, StageAttempt
 from app.pipeline.outcome import Retry
-from app.pipeline.download import run_download
+from app.pipeline.download import AUDIT_NAME, run_download
 from tests.faults.conftest import MB
 from tests.gateway.conftest import ApiClient, make_identity, make_site
 from tests.support.origin import make_video
@@ -39,12 +39,12 @@ def test_s3_cut_off_mid_staging_the_stage_retries_and_nothing_is_corrupt(fault_s
         fs.s3.start()
     fs.check_all(fs.sent[start:], timeout=90)  # succeeded exactly once, callback delivered
     assert state_at_cut == "staging"
-    stages = _stages(fs, video.token, "download")
+    stages = _stages(fs, video.token, AUDIT_NAME)
     assert stages[-1][0] == "succeeded" and all(reason == "download_failed" for _, reason in stages[:-1]), stages
     x = fs.fakes["twitter"].state
     media = [m for m in x.media.values() if m["sha256"] == video.marker]
     assert len(media) == 1  # the bytes at the provider are the source's: nothing corrupt
-    print("\nS3 cut mid-staging, stage attempts:", _stages(fs, video.token, "download"))
+    print("\nS3 cut mid-staging, stage attempts:", _stages(fs, video.token, AUDIT_NAME))
 
 
 @pytest.mark.e2e
