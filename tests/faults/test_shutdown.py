@@ -39,8 +39,13 @@ def _terminate(stack, name: str) -> float:
     return time.monotonic() - started
 
 
-def test_sigterm_to_a_worker_mid_upload_hands_back_within_the_grace(fault_stack):
+@pytest.mark.parametrize("pool", ["prefork", "threads"])  # worker_staging, and worker_upload/_callback
+def test_sigterm_to_a_worker_mid_upload_hands_back_within_the_grace(fault_stack, pool, monkeypatch):
     fs = fault_stack
+    if pool != "prefork":
+        _terminate(fs.stack, "worker")  # idle: stops at once
+        monkeypatch.setenv("PUSHWIRE_TEST_POOL", pool)
+        fs.stack.start_worker("worker")
     x = fs.fakes["twitter"].state
     x.faults.add("append", "slow", count=12, delay=1.0)  # an upload (8 segments) outlasting the grace
     try:
@@ -61,7 +66,11 @@ def test_sigterm_to_a_worker_mid_upload_hands_back_within_the_grace(fault_stack)
     final = fs.client.status(video.token)
     outcomes = [a["outcome"] for a in final["audit"]["stages"] if a["stage"] == "upload"]
     assert outcomes[0] == "interrupted" and outcomes[-1] == "succeeded", outcomes
-    print(f"\nworker SIGTERM: stopped in {took:.1f} s,", figures)
+    print(f"\nworker ({pool}) SIGTERM: stopped in {took:.1f} s,", figures)
+    if pool != "prefork":  # back to the stack's usual worker
+        _terminate(fs.stack, "worker")
+        monkeypatch.delenv("PUSHWIRE_TEST_POOL")
+        fs.stack.start_worker("worker")
 
 
 def test_sigterm_to_a_worker_lets_a_short_task_finish(fault_stack):
