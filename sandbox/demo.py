@@ -54,6 +54,30 @@ def start_children(env: dict[str, str], data_dir: Path) -> list[subprocess.Popen
     return [subprocess.Popen(cmd, env=env, start_new_session=True) for cmd in commands]
 
 
+def stop_children(children: list[subprocess.Popen], timeout: float = 20) -> None:
+    """Stop every child and everything it started; nothing outlives the demo.
+
+    SIGTERM goes to each child itself, not its process group: Celery's main process
+    shuts its pool down on its own, and a pool process killed under it makes the
+    warm shutdown wait for it forever (the worker used to survive the demo that
+    way). Whatever is left of a group after ``timeout`` is killed.
+    """
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for child in children:
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(child.pid, signal.SIGKILL)  # stragglers: pool processes, a hung leader
+        except ProcessLookupError:
+            pass
+        child.wait()
+
+
 def wait_for(url: str, timeout: float = 60) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -119,13 +143,7 @@ def main() -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        for child in children:
-            try:
-                os.killpg(child.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for child in children:
-            child.wait(timeout=20)
+        stop_children(children)
         for handle in fakes.values():
             handle.stop()
         media_server.stop()

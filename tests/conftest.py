@@ -15,6 +15,7 @@ from tests.support.origin import CallbackReceiver, Origin
 from tests.support.s3server import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, s3_endpoint  # noqa: F401
 from tests.support.services import REDIS_URL, create_database
 from tests.support.stack import Client, Stack
+from tests.support.survivors import pytest_configure, pytest_sessionfinish  # noqa: F401 - no process survives the suite
 
 _redis_db = itertools.count(5)
 

@@ -128,16 +128,6 @@ def test_url_map_of_the_19_push_endpoints_is_pinned(app):
     assert len(ENDPOINTS) == 19
 
 
-def test_task_names_and_queues_are_pinned():
-    from app.broker.names import CALLBACK, DOWNLOAD, DOWNLOAD_LEGACY, ROUTES, SWEEP, UPLOAD
-
-    assert (DOWNLOAD, DOWNLOAD_LEGACY, UPLOAD, CALLBACK, SWEEP) == (
-        "pushwire.download", "pushwire.stage", "pushwire.upload", "pushwire.callback", "pushwire.sweep")
-    assert {k: v["queue"] for k, v in ROUTES.items()} == {
-        "pushwire.download": "staging", "pushwire.stage": "staging", "pushwire.upload": "upload",
-        "pushwire.callback": "callback", "pushwire.sweep": "maintenance"}
-
-
 def test_nul_characters_and_absurd_pages_are_400_not_500(api, app, site_a, broker):
     identity = make_identity(app, site_a)
     resp = api.post(VIDEO.format(identity), raw='{"request": {"push": {"video": {"video_url": "https://e.com/\\u0000"}}}}')
