@@ -150,7 +150,7 @@ def _plan(client, fakes, origin, receiver, run: str) -> list[dict]:
     pushes, n = [], 0
     ids = {p: _identity(client, fakes, p, i) for i, p in enumerate(fakes)}
     for i in range(4):
-        video = make_video(MB + i, seed=1000 + i)
+        video = make_video(MB + i, seed=int(run) * 16 + i)  # unique per run: the fakes outlive one run
         pushes.append(("twitter", "twitter/video", "video", {"video_url": origin.add(f"c{run}{i}.mp4", video)},
                        ("twitter_media", hashlib.sha256(video).hexdigest())))
         pushes.append(("twitter", "twitter/post", "post", {"message": f"chaos {run} tweet {i}"},
