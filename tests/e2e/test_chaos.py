@@ -127,7 +127,10 @@ def _chaos(stack: Stack, broker, stop: threading.Event, log: list[str]) -> None:
             replaced = True
             log.append(f"{elapsed:.1f}s worker2 killed whole, worker3 started")
             continue
-        workers = [p.pid for name, p in stack.procs.items() if name.startswith("worker")]
+        # Not a worker still starting: billiard gives up ("Could not start worker
+        # processes") when a pool process dies before the pool is up.
+        workers = [p.pid for name, p in stack.procs.items()
+                   if name.startswith("worker") and time.monotonic() - stack.started.get(name, 0) > 5]
         children = [c for pid in workers for c in _children(pid)]
         if children:
             victim = random.choice(children)

@@ -42,6 +42,7 @@ class Stack:
         self.url = f"http://127.0.0.1:{self.port}"
         self.logdir = Path(tempfile.mkdtemp(prefix="pushwire-stack-"))
         self.procs: dict[str, subprocess.Popen] = {}
+        self.started: dict[str, float] = {}  # name -> time.monotonic() at spawn
         self.queues, self.concurrency, self.beat = queues, concurrency, beat
 
     def cli(self, *args: str) -> str:
@@ -84,6 +85,7 @@ class Stack:
         with open(self.logdir / f"{name}.log", "ab") as log:
             self.procs[name] = subprocess.Popen(argv, env=self.env, cwd=ROOT, stdout=log,
                                                 stderr=subprocess.STDOUT, start_new_session=True)
+        self.started[name] = time.monotonic()
 
     def _wait_http(self, timeout: float = 30) -> None:
         deadline = time.time() + timeout
