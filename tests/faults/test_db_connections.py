@@ -109,3 +109,36 @@ def test_a_server_that_is_down_is_reported_as_unavailable(db, pg_cluster):
     finally:
         pg_cluster.start()
     assert db.read(lambda conn: conn.execute(text("SELECT 1")).scalar_one()) == 1
+
+
+def test_finished_work_is_recorded_through_an_outage_and_never_twice():
+    """What a worker did at the provider is written once the database is back
+    (app.faults.record_patiently), and a try cut during COMMIT is checked first."""
+    from sqlalchemy.exc import OperationalError
+
+    from app.faults import record_patiently
+
+    down = OperationalError("UPDATE push_requests ...", {}, Exception("server closed the connection"))
+    tries = []
+
+    def write():
+        tries.append(1)
+        if len(tries) < 3:
+            raise down
+        return "written"
+
+    assert record_patiently(write, patience=10) == "written" and len(tries) == 3
+
+    cut = OperationalError(None, {}, Exception("server closed the connection"))
+    cut.during_commit = True
+    applied = []
+
+    def write_cut():
+        applied.append(1)
+        raise cut
+
+    assert record_patiently(write_cut, recorded=lambda: True, patience=10) is None
+    assert len(applied) == 1  # the first COMMIT went through: not written again
+
+    with pytest.raises(ValueError):  # not an outage: raised at once
+        record_patiently(lambda: (_ for _ in ()).throw(ValueError("bug")), patience=10)
