@@ -11,13 +11,14 @@ from __future__ import annotations
 from functools import cached_property
 
 from app.config import Settings
-from app.crypto import TokenCipher, resolve_secret_key
+from app.crypto import TokenCipher, resolve_secret_key, secure_data_dir
 from app.db import Database
 
 
 class Runtime:
     def __init__(self, settings: Settings, *, adapters: dict | None = None):
         self.settings = settings
+        secure_data_dir(settings)  # embedded default: var/ 0700, its files 0600 from creation
         #: provider -> adapter instance used instead of the registered class (tests:
         #: ``app.providers.fake.FakeAdapter``).
         self._adapters = dict(adapters or {})

@@ -50,7 +50,7 @@ CHECKS = {"database": check_database, "broker": check_broker, "staging": check_s
 #: Checks whose failure degrades Pushwire without stopping the push path: name ->
 #: (check, what is degraded while it fails). Run only when configured.
 OPTIONAL = {
-    "redis": (check_redis, ["stream fan-out between processes (streams get 503 until it is back)",
+    "redis": (check_redis, ["stream fan-out between processes (streams get error 1010, 503, until it is back)",
                             "rate limits shared between processes (counted per process)",
                             "stream connection bans (not enforced)"]),
 }

@@ -59,6 +59,7 @@ def sweep(rt) -> dict:
         counts["callbacks"] += 1
     counts["stalled"] = _requeue_stalled(rt, now)
     counts["resumed"] = resume_due(rt)
+    counts["pruned"] = _prune_expired(rt, now)
     if any(counts.values()):
         log.info("sweep: %s", counts)
     return counts
@@ -124,6 +125,14 @@ def resume_due(rt) -> int:
 
 def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def _prune_expired(rt, now: dt.datetime) -> int:
+    """Expired connect flows, connection tokens and magic links (issue 18: bounded tables)."""
+    from app.connect.state import prune
+
+    with rt.db.session() as session:
+        return prune(session, now)
 
 
 IN_FLIGHT = (QUEUED, STAGING, UPLOADING, PROCESSING)

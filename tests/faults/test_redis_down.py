@@ -39,7 +39,7 @@ def test_redis_down_degrades_honestly(fault_stack):
 
     assert stream.status_code == 503, stream.text
     assert stream.json() == {"rsp": {"status": "fail", "err": {
-        "code": 1008, "msg": "Stream temporarily unavailable; retry shortly"}}}, stream.text
+        "code": 1010, "msg": "Stream temporarily unavailable; retry shortly"}}}, stream.text
     assert int(stream.headers["Retry-After"]) > 0
     assert stream_took < 5
     assert _tracebacks(fs) == web_log_before, fs.stack.log("web")
