@@ -84,7 +84,8 @@ def run_download(rt, request_id: int, task_id: str | None = None) -> str:
         return "failed"
     except (requests.RequestException, StagingError) as exc:
         info = f"Downloading the video failed ({type(exc).__name__}: {exc})."
-        retry_or_fail(rt, request_id, attempt_id, number, *download_failure(progress, "download_failed", info, rt))
+        reason = getattr(exc, "reason", None) or "download_failed"
+        retry_or_fail(rt, request_id, attempt_id, number, *download_failure(progress, reason, info, rt))
         rt.store.delete(key)
         return "failed"
     with rt.db.session() as session:
