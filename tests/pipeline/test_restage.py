@@ -19,6 +19,27 @@ def _staged(rt, make_push, origin, name: str) -> int:
     return request_id
 
 
+def _republished(rt, request_id: int) -> list[tuple]:
+    """Take every message off the in-memory ``staging`` queue (shared by the whole test
+    process, so none may stay behind): ``(task, args, following tasks)`` of this request's."""
+    out = []
+    with rt.celery.connection_for_write() as conn:
+        queue = conn.SimpleQueue("staging")
+        try:
+            while True:
+                message = queue.get(block=False)
+                message.ack()
+                chain = message.payload[2].get("chain") or []
+                if message.headers["argsrepr"] == f"({request_id},)":
+                    out.append((message.headers["task"], message.headers["argsrepr"],
+                                [s["task"] for s in reversed(chain)]))
+        except queue.Empty:
+            pass
+        finally:
+            queue.close()
+    return out
+
+
 def _vanish(rt, request_id: int) -> str:
     key = request(rt, request_id).staged_key
     assert rt.store.exists(key)
@@ -35,6 +56,7 @@ def test_a_vanished_staged_video_is_downloaded_again_and_uploaded(rt, make_push,
     assert (push.state, push.outcome, push.staged_key) == ("waiting", None, None)
     assert (push.resume_stage, push.wait_reason) == ("stage", "staged_media_missing")
     assert push.enqueued_at is not None  # published again at once, not left to the sweeper
+    assert _republished(rt, request_id) == [("pushwire.download", f"({request_id},)", ["pushwire.transcode", "pushwire.upload"])]
     assert "media" not in push.progress  # the video is prepared again
     assert attempts(rt, request_id)[-1] == ("upload", 1, "retrying", "staged_media_missing")
 
@@ -61,6 +83,7 @@ def test_a_vanished_video_whose_source_is_gone_too_fails_with_the_reason(rt, mak
     del origin.files["gone-source.mp4"]  # the site removed it meanwhile: HTTP 404
 
     assert run_upload(rt, request_id, "t-upload") == "restaged"
+    assert len(_republished(rt, request_id)) == 1
     assert run_download(rt, request_id, "t-stage-2") == "failed"
     push = request(rt, request_id)
     assert (push.state, push.outcome, push.error_reason) == ("failed", "failed", "staged_media_missing")
@@ -75,6 +98,7 @@ def test_a_video_that_vanishes_twice_fails_with_the_reason(rt, make_push, origin
     request_id = _staged(rt, make_push, origin, "gone-twice.mp4")
     _vanish(rt, request_id)
     assert run_upload(rt, request_id, "t-upload") == "restaged"
+    assert len(_republished(rt, request_id)) == 1
     assert run_download(rt, request_id, "t-stage-2") == "staged"
     assert run_transcode(rt, request_id, "t-transcode-2") == "pass"
     _vanish(rt, request_id)
@@ -94,6 +118,7 @@ def test_a_video_vanished_before_the_transcode_stage_is_downloaded_again(rt, mak
 
     assert run_transcode(rt, request_id, "t-transcode") == "restaged"
     assert request(rt, request_id).state == "waiting"
+    assert len(_republished(rt, request_id)) == 1
     assert run_download(rt, request_id, "t-stage-2") == "staged"
     assert run_transcode(rt, request_id, "t-transcode-2") == "pass"
     assert run_upload(rt, request_id, "t-upload") == "succeeded"
