@@ -22,12 +22,17 @@ Settings chosen for long, non-idempotent uploads (see README "Reliability"):
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from celery import Celery
 from kombu import Exchange, Queue
 
 from app.broker import redis_transport
 from app.broker.names import QUEUES, ROUTES, beat_schedule
 from app.config import Settings
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 redis_transport.install()
 
@@ -41,7 +46,7 @@ def _transport_options(settings: Settings) -> dict:
     return options
 
 
-def make_celery(rt) -> Celery:
+def make_celery(rt: Runtime) -> Celery:
     """The Celery app of ``rt`` (kept as ``app.pushwire_runtime``; its settings as
     ``app.pushwire_settings``)."""
     settings = rt.settings

@@ -11,6 +11,8 @@ fixed label), so it needs no setting of its own and changes when the key rotates
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import hashlib
 import hmac
 import secrets
@@ -21,22 +23,25 @@ from sqlalchemy import select
 from app.crypto import key_matches, resolve_secret_key
 from app.models import Site
 
+if TYPE_CHECKING:
+    from app.runtime import Runtime
+
 COOKIE = "pushwire_dashboard"
 SESSION_TTL = 12 * 3600
 MAGIC_TTL = 300
 
 
-def _serializer(rt, purpose: str) -> URLSafeTimedSerializer:
+def _serializer(rt: Runtime, purpose: str) -> URLSafeTimedSerializer:
     first = resolve_secret_key(rt.settings.secret_key, rt.settings.data_dir).split(",")[0].strip()
     key = hmac.new(first.encode(), b"pushwire-dashboard", hashlib.sha256).hexdigest()
     return URLSafeTimedSerializer(key, salt=f"pushwire-dashboard-{purpose}")
 
 
-def session_cookie(rt, public_key: str) -> str:
+def session_cookie(rt: Runtime, public_key: str) -> str:
     return _serializer(rt, "session").dumps({"site": public_key, "csrf": secrets.token_urlsafe(16)})
 
 
-def read_session(rt, cookie: str | None) -> dict | None:
+def read_session(rt: Runtime, cookie: str | None) -> dict | None:
     if not cookie:
         return None
     try:
@@ -46,11 +51,11 @@ def read_session(rt, cookie: str | None) -> dict | None:
     return data if isinstance(data, dict) and "site" in data and "csrf" in data else None
 
 
-def magic_link_token(rt, public_key: str) -> str:
+def magic_link_token(rt: Runtime, public_key: str) -> str:
     return _serializer(rt, "magic").dumps({"site": public_key, "nonce": secrets.token_urlsafe(8)})
 
 
-def read_magic_token(rt, token: str) -> str | None:
+def read_magic_token(rt: Runtime, token: str) -> str | None:
     try:
         data = _serializer(rt, "magic").loads(token, max_age=MAGIC_TTL)
     except BadSignature:
@@ -69,12 +74,12 @@ def find_site(session, public_key: str) -> Site | None:
     return session.scalar(select(Site).where(Site.public_key == public_key))
 
 
-def login_csrf(rt, nonce: str) -> str:
+def login_csrf(rt: Runtime, nonce: str) -> str:
     """The login form's CSRF token, bound to a pre-login nonce cookie (double submit)."""
     return _serializer(rt, "login").dumps(nonce)
 
 
-def check_login_csrf(rt, token: str | None, nonce: str | None) -> bool:
+def check_login_csrf(rt: Runtime, token: str | None, nonce: str | None) -> bool:
     try:
         return bool(nonce) and hmac.compare_digest(
             str(_serializer(rt, "login").loads(token or "", max_age=3600)), nonce)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import datetime as dt
 
 from sqlalchemy import select
 
 from app.models import Identity, utcnow
 from app.providers.errors import ReconnectRequired
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 REFRESH_MARGIN = dt.timedelta(minutes=5)
 
@@ -23,7 +28,7 @@ def needs_refresh(identity: Identity) -> bool:
     return expires is not None and expires - REFRESH_MARGIN <= utcnow()
 
 
-def access_token(rt, identity_id: int, *, force_refresh: bool = False, rejected: str | None = None) -> str:
+def access_token(rt: Runtime, identity_id: int, *, force_refresh: bool = False, rejected: str | None = None) -> str:
     """A usable access token for the identity, refreshing it first if it expires soon.
 
     The identity row is locked (``SELECT ... FOR UPDATE`` on PostgreSQL) while

@@ -12,6 +12,8 @@ the whole download.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import datetime as dt
 import time
 
@@ -26,6 +28,9 @@ from app.pipeline.outcome import Retry, give_up_after_crashes, record_failure, r
 from app.sniff import SNIFF_BYTES, detect_video_format, video_mime_type
 from app.staging.base import StagingError
 from app.states import QUEUED, STAGING, DuplicateTask, begin_attempt, end_attempt, transition
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 DOWNLOAD_CHUNK = 1024 * 1024
 #: The step's name in ``stage_attempts.stage`` (the status API's audit), metrics and logs.
@@ -46,7 +51,7 @@ class SourceRefused(Exception):
         self.reason, self.info, self.code = reason, info, code
 
 
-def run_download(rt, request_id: int, task_id: str | None = None) -> str:
+def run_download(rt: Runtime, request_id: int, task_id: str | None = None) -> str:
     """Download the request's ``video_url`` to staging. Returns what it did."""
     with rt.db.session() as session:
         push = session.get(PushRequest, request_id, with_for_update=True)
@@ -87,7 +92,7 @@ def run_download(rt, request_id: int, task_id: str | None = None) -> str:
     return "staged"
 
 
-def download(rt, url: str, key: str, cap: int, attempt_id: int) -> tuple[int, str]:
+def download(rt: Runtime, url: str, key: str, cap: int, attempt_id: int) -> tuple[int, str]:
     """Stream ``url`` into the store under ``key``; returns (bytes, format)."""
     resp = safe_get(url, policy=rt.policy, stream=True)
     with resp:
@@ -149,7 +154,7 @@ def _too_large(size: int, cap: int, partial: bool = False) -> str:
     return f"The video is {got}; this provider accepts at most {mb:.0f} MB."
 
 
-def _progress_writer(rt, attempt_id: int):
+def _progress_writer(rt: Runtime, attempt_id: int):
     """Record bytes moved in the audit at most once a second (progress on long downloads)."""
     last = [0.0]
 
@@ -165,11 +170,11 @@ def _progress_writer(rt, attempt_id: int):
     return write
 
 
-def _finish(rt, request_id: int, attempt_id: int, *, reason: str, info: str, code: int) -> None:
+def _finish(rt: Runtime, request_id: int, attempt_id: int, *, reason: str, info: str, code: int) -> None:
     record_failure(rt, request_id, attempt_id, reason=reason, info=info, code=code)
     rt.store.delete(f"{_token(rt, request_id)}/source")
 
 
-def _token(rt, request_id: int) -> str:
+def _token(rt: Runtime, request_id: int) -> str:
     with rt.db.session() as session:
         return session.get(PushRequest, request_id).token

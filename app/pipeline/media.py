@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import requests
 
 from app.net import UnsafeURLError, safe_get
 from app.providers.errors import InvalidInput, TransientError
 from app.sniff import detect_image_format
 
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
-def download_image(rt, url: str, max_bytes: int) -> tuple[bytes, str]:
+
+def download_image(rt: Runtime, url: str, max_bytes: int) -> tuple[bytes, str]:
     """GET ``url`` through the SSRF-safe client; return (bytes, image format).
 
     Refuses (InvalidInput, permanent) private addresses, 4xx answers, files over

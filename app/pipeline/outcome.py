@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import datetime as dt
 import random
 
@@ -9,6 +11,9 @@ from sqlalchemy.orm import Session
 
 from app.models import PushRequest, StageAttempt, utcnow
 from app.states import FAILED, SUCCEEDED, UNCONFIRMED, end_attempt, finish
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 
 class Retry(Exception):
@@ -50,7 +55,7 @@ def fail(session: Session, push: PushRequest, *, code: int, reason: str, info: s
            callback=bool(push.callback_url), error_code=code, error_reason=reason, error_info=info)
 
 
-def record_failure(rt, request_id: int, attempt_id: int, *, reason: str, info: str, code: int,
+def record_failure(rt: Runtime, request_id: int, attempt_id: int, *, reason: str, info: str, code: int,
                    unconfirmed: bool = False) -> None:
     """Close the attempt as failed and record the push's failure, in one transaction."""
     with rt.db.session() as session:
@@ -60,7 +65,7 @@ def record_failure(rt, request_id: int, attempt_id: int, *, reason: str, info: s
         fail(session, push, code=code, reason=reason, info=info, unconfirmed=unconfirmed)
 
 
-def retry_or_fail(rt, request_id: int, attempt_id: int, number: int, reason: str, info: str,
+def retry_or_fail(rt: Runtime, request_id: int, attempt_id: int, number: int, reason: str, info: str,
                   retry_after: float | None = None, code: int = 502) -> None:
     """Raise Retry for another attempt, or, when attempts are used up, record the failure and return."""
     s = rt.settings
@@ -75,7 +80,7 @@ def retry_or_fail(rt, request_id: int, attempt_id: int, number: int, reason: str
     raise Retry(delay, reason, info)
 
 
-def fail_unexpectedly(rt, request_id: int, task_name: str, exc: Exception) -> None:
+def fail_unexpectedly(rt: Runtime, request_id: int, task_name: str, exc: Exception) -> None:
     """Last resort after repeated unexpected errors: record an internal failure."""
     from app.states import FINAL_STATES
 

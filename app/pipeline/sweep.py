@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import datetime as dt
 import logging
 
@@ -22,10 +24,13 @@ from app.models import PushRequest, StageAttempt, utcnow
 from app.pipeline.download import needs_download
 from app.states import DELIVERING_CALLBACK, PROCESSING, QUEUED, STAGING, UPLOADING
 
+if TYPE_CHECKING:
+    from app.runtime import Runtime
+
 log = logging.getLogger(__name__)
 
 
-def sweep(rt) -> dict:
+def sweep(rt: Runtime) -> dict:
     """One pass; returns counts for logs and tests."""
     counts = {"requeued": 0, "callbacks": 0}
     now = utcnow()
@@ -61,7 +66,7 @@ def sweep(rt) -> dict:
 IN_FLIGHT = (QUEUED, STAGING, UPLOADING, PROCESSING)
 
 
-def _requeue_stalled(rt, now: dt.datetime) -> int:
+def _requeue_stalled(rt: Runtime, now: dt.datetime) -> int:
     """Re-publish requests in flight with no sign of life since ``stall_after``."""
     quiet = now - dt.timedelta(seconds=rt.settings.stall_after)
     last_seen = (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import datetime as dt
 import random
 import time
@@ -9,7 +11,7 @@ import time
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
-from app.events import bind_settings, emit_upload
+from app.events import bind_runtime, emit_upload
 from app.identities.tokens import access_token, needs_refresh
 from app.limits import Limit
 from app.logs import bind_request
@@ -42,8 +44,11 @@ from app.states import (
     transition,
 )
 
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
-def run_upload(rt, request_id: int, task_id: str | None = None) -> str:
+
+def run_upload(rt: Runtime, request_id: int, task_id: str | None = None) -> str:
     """Run the adapter for the request; returns what it did.
 
     Three transactions for a text post: open the attempt (request and identity
@@ -121,7 +126,7 @@ def run_upload(rt, request_id: int, task_id: str | None = None) -> str:
             end_attempt(session.get(StageAttempt, attempt_id), "succeeded", bytes_moved=staged_media.size)
             push.progress = ctx.progress
             succeed(session, push, outcome.data, outcome.provider_ids)
-            emit_upload(bind_settings(session, rt.settings), push)
+            emit_upload(bind_runtime(session, rt), push)
     if staged_media is not None:
         BYTES_MOVED.labels(provider, "upload").inc(staged_media.size)
     _drop_staged(rt, staged_media)
@@ -134,7 +139,7 @@ _END_ATTEMPT = (update(_ATTEMPTS).where(_ATTEMPTS.c.id == bindparam("_id"))
                 .values(outcome=bindparam("outcome"), ended_at=bindparam("ended_at")))
 
 
-def _throttle(rt, push) -> float:
+def _throttle(rt: Runtime, push) -> float:
     """Seconds to wait under the fleet-wide identity and provider limits (0: go)."""
     s = rt.settings
     wait = rt.limiter.hit(f"identity:{push.identity_id}", Limit.parse(s.identity_rate_limit))
@@ -143,7 +148,7 @@ def _throttle(rt, push) -> float:
     return wait + random.uniform(0, 1) if wait else 0.0
 
 
-def _push_with_refresh(rt, adapter, ctx: PushContext, identity_id: int, token: str | None = None):
+def _push_with_refresh(rt: Runtime, adapter, ctx: PushContext, identity_id: int, token: str | None = None):
     """Push with a fresh token; on a 401, refresh once and push again."""
     ctx.access_token = token or access_token(rt, identity_id)
     try:
@@ -153,7 +158,7 @@ def _push_with_refresh(rt, adapter, ctx: PushContext, identity_id: int, token: s
         return adapter.push(ctx)
 
 
-def _wire_hooks(rt, ctx: PushContext, request_id: int, attempt_id: int, started_in: str) -> dict:
+def _wire_hooks(rt: Runtime, ctx: PushContext, request_id: int, attempt_id: int, started_in: str) -> dict:
     """Let the adapter persist resumable progress and report bytes and processing;
     returns ``{"current": state}``, the request's state as this task moved it."""
     last = [0.0]
@@ -194,7 +199,7 @@ def _wire_hooks(rt, ctx: PushContext, request_id: int, attempt_id: int, started_
     return state
 
 
-def _drop_staged(rt, staged: StagedMedia | None) -> None:
+def _drop_staged(rt: Runtime, staged: StagedMedia | None) -> None:
     """Delete the staged file once the push has ended (a Retry never gets here)."""
     if staged is not None:
         staged.store.delete(staged.key)

@@ -17,18 +17,14 @@ from __future__ import annotations
 
 import math
 import socket
-import threading
 import time
-from dataclasses import dataclass
 import select as _select
 
 from flask import Blueprint, Response, current_app, request
 from sqlalchemy import select
 
 from app.models import Site
-from app.stream.feeds import open_feed
 from app.stream.hub import REPLACED, Connection, Hub
-from app.stream.limits import open_limiter
 from app.stream.render import FORMATS, KEEPALIVE, content_type, error_line, error_status
 from app.stream.replay import replay
 
@@ -37,15 +33,6 @@ bp = Blueprint("stream", __name__)
 EVENT_KINDS = frozenset({"upload", "delete", "comment"})
 IDLE_CHECK = 1.0  # seconds between checks that an idle stream's client is still there
 GONE = "client_gone"
-_services_lock = threading.Lock()
-
-
-@dataclass
-class StreamServices:
-    """This process's hub and limiter (built on the first stream request)."""
-
-    hub: Hub
-    limiter: object
 
 
 @bp.route("/stream/api/", methods=["GET", "POST"])
@@ -55,7 +42,7 @@ def stream_api():
     params = request.values
     fmt = params.get("format") or "json"
     render_fmt = fmt if fmt in FORMATS else "json"
-    services = _services(current_app._get_current_object(), rt)
+    services = rt.stream
     banned = services.limiter.attempt(_client_ip(rt.settings))
     if banned is not None:
         return _error(1006, render_fmt, {"Retry-After": str(max(1, math.ceil(banned)))})
@@ -172,17 +159,3 @@ def _client_ip(settings) -> str:
         if hops:
             return hops[-1]  # the address our own proxy saw; earlier hops are client-supplied
     return request.remote_addr or "unknown"
-
-
-def _services(app, rt) -> StreamServices:
-    services = app.extensions.get("pushwire_stream")
-    if services is None:
-        with _services_lock:
-            services = app.extensions.get("pushwire_stream")
-            if services is None:
-                services = StreamServices(
-                    hub=Hub(open_feed(rt.settings, rt.db), rt.settings.stream_queue_size),
-                    limiter=open_limiter(rt.settings),
-                )
-                app.extensions["pushwire_stream"] = services
-    return services
