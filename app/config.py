@@ -48,9 +48,8 @@ class Settings(BaseSettings):
     twitter_client_secret: str = ""
     # -- end twitter settings --
     # -- facebook settings --
-    facebook_api_url: str = "https://graph.facebook.com"
-    facebook_video_api_url: str = "https://graph-video.facebook.com"
-    facebook_graph_version: str = "v21.0"
+    facebook_api_url: str = "https://graph.facebook.com"  # every call, video uploads included
+    facebook_graph_version: str = "v27.0"  # Graph API version in every path; each lives about 2 years
     facebook_app_id: str = ""
     facebook_client_id: str = ""
     facebook_client_secret: str = ""
@@ -77,7 +76,8 @@ class Settings(BaseSettings):
     youtube_client_id: str = ""
     youtube_client_secret: str = ""
     youtube_chunk_size: int = 8 * 1024 * 1024  # resumable chunk; clamped to a multiple of 256 KiB
-    youtube_poll_interval: float = 2.0  # seconds between videos.list polls while YouTube processes
+    youtube_poll_interval: float = 5.0  # first wait (s) between videos.list polls; doubles up to youtube_poll_max
+    youtube_poll_max: float = 60.0  # longest wait (s) between polls: each one costs quota from the shared pool
     youtube_processing_timeout: float = 3600.0  # give up waiting for processing after this (retried later)
     # -- end youtube settings --
     # -- connect settings --
@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     connect_flow_ttl: float = 600.0  # seconds a user has at the provider's authorization page
     connect_token_ttl: float = 600.0  # seconds a connection_token stays readable (once)
     twitter_authorize_url: str = "https://x.com/i/oauth2/authorize"
-    facebook_authorize_url: str = "https://www.facebook.com/v21.0/dialog/oauth"
+    facebook_authorize_url: str = "https://www.facebook.com/v27.0/dialog/oauth"
     linkedin_authorize_url: str = "https://www.linkedin.com/oauth/v2/authorization"
     pinterest_authorize_url: str = "https://www.pinterest.com/oauth/"
     youtube_authorize_url: str = "https://accounts.google.com/o/oauth2/v2/auth"

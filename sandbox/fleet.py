@@ -20,7 +20,7 @@ FAKE_MODULES = {
 #: Where each fake serves its consent page (the connect flow's authorize URL).
 AUTHORIZE_PATHS = {
     "twitter": "/i/oauth2/authorize",
-    "facebook": "/v21.0/dialog/oauth",
+    "facebook": "/v27.0/dialog/oauth",
     "linkedin": "/oauth/v2/authorization",
     "pinterest": "/oauth/",
     "youtube": "/o/oauth2/v2/auth",
@@ -52,7 +52,6 @@ def provider_env(handles: dict) -> dict[str, str]:
         env[f"PUSHWIRE_{upper}_CLIENT_SECRET"] = "sandbox-secret"
         env[f"PUSHWIRE_{upper}_AUTHORIZE_URL"] = handle.url + AUTHORIZE_PATHS[provider]
     if "facebook" in handles:
-        env["PUSHWIRE_FACEBOOK_VIDEO_API_URL"] = handles["facebook"].url
         env["PUSHWIRE_FACEBOOK_APP_ID"] = "sandbox-app"
     if "linkedin" in handles:
         env["PUSHWIRE_LINKEDIN_OAUTH_URL"] = handles["linkedin"].url

@@ -167,8 +167,8 @@ class TwitterFlow(Flow):
 
 class FacebookFlow(Flow):
     name, label, scope_separator = "facebook", "Facebook", ","
-    scopes = ("pages_show_list", "pages_manage_posts", "pages_read_engagement", "pages_read_user_engagement",
-              "publish_video")
+    # Page videos need no publish_video; user comments need pages_read_user_content.
+    scopes = ("pages_show_list", "pages_manage_posts", "pages_read_engagement", "pages_read_user_content")
 
     def token_url(self) -> str:
         return f"{self.api}/{self.settings.facebook_graph_version}/oauth/access_token"
@@ -183,12 +183,13 @@ class FacebookFlow(Flow):
 
     def account(self, access_token) -> Account:
         base = f"{self.api}/{self.settings.facebook_graph_version}"
-        me = self._get_json(base + "/me", access_token, params={"fields": "id,name"})
+        me = self._get_json(base + "/me", access_token, params={"fields": "id,name,picture.type(large)"})
         pages = self._get_json(base + "/me/accounts", access_token,
                                params={"fields": "id,name,category,tasks", "limit": 100}).get("data", [])
         return Account(str(me["id"]), _clean({
             "name": me.get("name"),
-            "profile_image_url": f"https://graph.facebook.com/{me['id']}/picture?type=large",
+            # the URL Graph hands out (a bare /{id}/picture needs a token to answer)
+            "profile_image_url": ((me.get("picture") or {}).get("data") or {}).get("url"),
             "pages": [{"id": p["id"], "name": p.get("name"), "tasks": p.get("tasks", [])} for p in pages]}))
 
 

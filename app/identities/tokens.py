@@ -9,6 +9,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from app.models import Identity, utcnow
+from app.providers.base import TokenHolder, TokenSet
 from app.providers.errors import ReconnectRequired
 
 if TYPE_CHECKING:
@@ -29,6 +30,18 @@ def needs_refresh(identity: Identity) -> bool:
 
 
 def access_token(rt: Runtime, identity_id: int, *, force_refresh: bool = False, rejected: str | None = None) -> str:
+    """The access token of ``token_set`` (see there)."""
+    return token_set(rt, identity_id, force_refresh=force_refresh, rejected=rejected).access_token
+
+
+def token_holder(rt: Runtime, identity_id: int, token: str | None = None, expires_at: dt.datetime | None = None) -> TokenHolder:
+    """A ``TokenHolder`` for one push: it reloads the identity's token near expiry and
+    refreshes it (once per refusal, shared with other workers) when the provider refuses it."""
+    return TokenHolder(token, expires_at, load=lambda: token_set(rt, identity_id),
+                       refresh=lambda rejected: token_set(rt, identity_id, force_refresh=True, rejected=rejected))
+
+
+def token_set(rt: Runtime, identity_id: int, *, force_refresh: bool = False, rejected: str | None = None) -> TokenSet:
     """A usable access token for the identity, refreshing it first if it expires soon.
 
     The identity row is locked (``SELECT ... FOR UPDATE`` on PostgreSQL) while
@@ -40,14 +53,14 @@ def access_token(rt: Runtime, identity_id: int, *, force_refresh: bool = False, 
     with rt.db.session() as session:
         identity = session.get(Identity, identity_id)
         if not force_refresh and not needs_refresh(identity):
-            return rt.cipher.decrypt(identity.access_token_enc)
+            return TokenSet(rt.cipher.decrypt(identity.access_token_enc), expires_at=_aware(identity.expires_at))
     with rt.db.session() as session:
         identity = session.scalar(select(Identity).where(Identity.id == identity_id).with_for_update())
         if not force_refresh and not needs_refresh(identity):
-            return rt.cipher.decrypt(identity.access_token_enc)
+            return TokenSet(rt.cipher.decrypt(identity.access_token_enc), expires_at=_aware(identity.expires_at))
         current = rt.cipher.decrypt(identity.access_token_enc)
         if rejected is not None and current != rejected:
-            return current
+            return TokenSet(current, expires_at=_aware(identity.expires_at))
         refresh_token = rt.cipher.decrypt(identity.refresh_token_enc)
         if not refresh_token:
             raise ReconnectRequired(
@@ -59,4 +72,4 @@ def access_token(rt: Runtime, identity_id: int, *, force_refresh: bool = False, 
         identity.refresh_token_enc = rt.cipher.encrypt(tokens.refresh_token or refresh_token)
         identity.expires_at = tokens.expires_at
         identity.updated_at = utcnow()
-        return tokens.access_token
+        return TokenSet(tokens.access_token, expires_at=_aware(tokens.expires_at))

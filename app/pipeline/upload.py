@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
 from app.events import bind_runtime, emit_upload
-from app.identities.tokens import access_token, needs_refresh
+from app.identities.tokens import needs_refresh, token_holder
 from app.limits import Limit
 from app.logs import bind_request
 from app.models import PushRequest, StageAttempt, utcnow
@@ -30,7 +30,7 @@ from app.pipeline.outcome import (
     succeed,
 )
 from app.providers.base import PushContext, StagedMedia
-from app.providers.errors import AuthExpired, OutcomeUnknown, ProviderError, RateLimited
+from app.providers.errors import OutcomeUnknown, ProviderError, RateLimited
 from app.states import (
     PROCESSING,
     QUEUED,
@@ -95,13 +95,15 @@ def run_upload(rt: Runtime, request_id: int, task_id: str | None = None) -> str:
         identity_id = identity.id
         # The common case needs no second read: the token is fresh.
         token = None if needs_refresh(identity) else rt.cipher.decrypt(identity.access_token_enc)
+        expires_at = identity.expires_at
         known_ids, has_callback, provider = dict(push.provider_ids or {}), bool(push.callback_url), push.provider
         started_in = push.state  # uploading, or processing when a redelivery resumes a poll
-    ctx = PushContext(access_token="", staged=staged_media, **ctx_args)
+    ctx = PushContext(access_token=None, staged=staged_media, tokens=token_holder(rt, identity_id, token, expires_at),
+                      **ctx_args)
     state = _wire_hooks(rt, ctx, request_id, attempt_id, started_in)
     try:
         with heartbeat(rt, attempt_id):
-            outcome = _push_with_refresh(rt, adapter, ctx, identity_id, token)
+            outcome = adapter.run(ctx)  # refreshes the token whenever it expires (TokenHolder)
     except OutcomeUnknown as exc:
         record_failure(rt, request_id, attempt_id, reason=exc.reason, info=exc.info, code=exc.status, unconfirmed=True)
         return "unconfirmed"
@@ -146,16 +148,6 @@ def _throttle(rt: Runtime, push) -> float:
     if not wait:
         wait = rt.limiter.hit(f"provider:{push.provider}", Limit.parse(s.provider_rate_limit))
     return wait + random.uniform(0, 1) if wait else 0.0
-
-
-def _push_with_refresh(rt: Runtime, adapter, ctx: PushContext, identity_id: int, token: str | None = None):
-    """Push with a fresh token; on a 401, refresh once and push again."""
-    ctx.access_token = token or access_token(rt, identity_id)
-    try:
-        return adapter.push(ctx)
-    except AuthExpired:
-        ctx.access_token = access_token(rt, identity_id, force_refresh=True, rejected=ctx.access_token)
-        return adapter.push(ctx)
 
 
 def _wire_hooks(rt: Runtime, ctx: PushContext, request_id: int, attempt_id: int, started_in: str) -> dict:

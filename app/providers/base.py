@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from typing import Any, Callable, ClassVar
 
 import requests
@@ -32,6 +32,83 @@ class TokenSet:
     expires_at: dt.datetime | None = None
 
 
+#: Refreshes one HTTP call may trigger (a refused token, then a refused fresh one).
+MAX_REFRESHES_PER_CALL = 2
+#: A sanity bound per task: a long upload needs one refresh per ~hour of tokens.
+MAX_REFRESHES_PER_TASK = 50
+
+
+class TokenHolder:
+    """The access token of one push, kept fresh for every provider call.
+
+    Adapters ask ``get()`` before each call (``ProviderAdapter.request(...,
+    tokens=ctx.tokens)`` does it for them): a token that expires within
+    ``margin`` is replaced through ``load`` first. A call the provider answers
+    with 401 asks ``refresh(rejected)`` and is sent again, at most
+    ``MAX_REFRESHES_PER_CALL`` times per call: a long upload or a long
+    processing wait may outlive any number of tokens, as long as each fresh one
+    works. ``load()`` and ``refresh(rejected)`` return a ``TokenSet``; without
+    them (a bare token) nothing can be refreshed and refusals surface as they are.
+    """
+
+    margin = dt.timedelta(minutes=5)
+    recheck = dt.timedelta(seconds=30)  # after a load that left the token near expiry
+
+    def __init__(self, token: str | None = None, expires_at: dt.datetime | None = None, *,
+                 load: Callable[[], "TokenSet"] | None = None,
+                 refresh: Callable[[str | None], "TokenSet"] | None = None):
+        self._token, self.expires_at = token, _aware(expires_at)
+        self._load, self._refresh = load, refresh
+        self._checked_at: dt.datetime | None = None
+        self.refreshes = 0  # in this task
+        self.uses_since_refresh = 0
+        self.refused_fresh = 0  # refreshes in a row whose token was refused at its first use
+
+    @property
+    def can_refresh(self) -> bool:
+        return self._refresh is not None
+
+    @property
+    def current(self) -> str | None:
+        """The token last handed out (no refresh)."""
+        return self._token
+
+    def set(self, token: str, expires_at: dt.datetime | None = None) -> None:
+        self._token, self.expires_at = token, _aware(expires_at)
+
+    def get(self) -> str:
+        """A token to send now: loaded (and refreshed by the store) when missing or near expiry."""
+        now = dt.datetime.now(dt.timezone.utc)
+        stale = self.expires_at is not None and self.expires_at - self.margin <= now
+        recently = self._checked_at is not None and now - self._checked_at < self.recheck
+        if self._load is not None and (self._token is None or (stale and not recently)):
+            self._checked_at = now
+            self._apply(self._load())
+        self.uses_since_refresh += 1
+        return self._token or ""
+
+    def refresh(self, rejected: str | None) -> str | None:
+        """A new token after the provider refused ``rejected``; None when none can be had."""
+        if self._refresh is None or self.refreshes >= MAX_REFRESHES_PER_TASK:
+            return None
+        self.refused_fresh = self.refused_fresh + 1 if self.uses_since_refresh <= 1 and self.refreshes else 0
+        if self.refused_fresh >= MAX_REFRESHES_PER_CALL:
+            return None
+        self.refreshes += 1
+        self._apply(self._refresh(rejected))
+        self.uses_since_refresh = 0
+        return self._token
+
+    def _apply(self, tokens: "TokenSet") -> None:
+        self._token, self.expires_at = tokens.access_token, _aware(tokens.expires_at)
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=dt.timezone.utc)
+    return value
+
+
 @dataclass
 class StagedMedia:
     """A file in staging that an upload reads back in chunks."""
@@ -50,7 +127,9 @@ class PushContext:
     request_token: str
     kind: str  # e.g. "video", "post", "page/video", "playlist/video"
     payload: dict
-    access_token: str
+    #: The starting token; read ``ctx.access_token`` (or pass ``tokens=ctx.tokens``
+    #: to ``request``) before each call: it is refreshed near expiry.
+    access_token: InitVar[str | None]
     provider_user_id: str
     profile: dict
     staged: StagedMedia | None = None
@@ -63,6 +142,24 @@ class PushContext:
     #: (a picture, a thumbnail) through the SSRF-safe client and sniff its format
     #: (app.sniff.detect_image_format); raises InvalidInput for a bad or oversized file.
     download: Callable[[str, int], tuple[bytes, str]] = lambda url, max_bytes: (b"", "")
+    #: Keeps the access token fresh (see TokenHolder); built from ``access_token`` when not given.
+    tokens: TokenHolder | None = None
+
+    def __post_init__(self, access_token: str | None) -> None:
+        if self.tokens is None:
+            self.tokens = TokenHolder(access_token or None)
+
+
+def _get_access_token(ctx: PushContext) -> str:
+    return ctx.tokens.get()
+
+
+def _set_access_token(ctx: PushContext, token: str) -> None:
+    ctx.tokens.set(token)
+
+
+PushContext.access_token = property(_get_access_token, _set_access_token,
+                                    doc="A usable access token now (refreshed when near expiry).")
 
 
 @dataclass
@@ -103,6 +200,30 @@ class ProviderAdapter:
     def push(self, ctx: PushContext) -> PushOutcome:
         """Do the provider work for ``ctx.kind``; raise ProviderError subclasses on failure."""
         raise NotImplementedError
+
+    def run(self, ctx: PushContext) -> PushOutcome:
+        """``push`` under token care: an AuthExpired that escaped the adapter's own calls
+        (those not made with ``tokens=``) gets a fresh token and the push runs again,
+        resuming from ``ctx.progress``; as often as tokens expire, but never twice in a
+        row for a token refused at its first use (``TokenHolder.refresh``)."""
+        while True:
+            try:
+                return self.push(ctx)
+            except AuthExpired as exc:
+                if ctx.tokens.refresh(rejected=ctx.tokens.current) is None:
+                    if ctx.tokens.refreshes:
+                        exc.info = (f"{exc.info} Pushwire refreshed the token ({ctx.tokens.refreshes} times in "
+                                    "this attempt) and the network refused the fresh one too: the user may have "
+                                    "revoked Pushwire's access or removed a permission; reconnect the account.")
+                    raise
+
+    def auth_headers(self, token: str) -> dict:
+        """How this provider carries an access token (``request(..., tokens=...)``)."""
+        return {"Authorization": f"Bearer {token}"}
+
+    def token_refused(self, resp: requests.Response) -> bool:
+        """Whether an answer means "this access token is expired or revoked" (refresh and resend)."""
+        return resp.status_code == 401
 
     def delete(self, kind: str, provider_ids: dict, access_token: str) -> bool:
         """Delete a pushed object at the provider; False when the provider offers no way."""
@@ -165,15 +286,32 @@ class ProviderAdapter:
     def needs_staging(self, kind: str) -> bool:
         return kind in self.staged_kinds
 
-    def request(self, method: str, path: str, *, publish: bool = False, **kwargs) -> requests.Response:
+    def request(self, method: str, path: str, *, publish: bool = False, tokens: TokenHolder | None = None,
+                **kwargs) -> requests.Response:
         """One HTTP call to the provider; network faults become TransientError.
 
         On a ``publish`` step (one that makes something public and is not
         idempotent) a fault means the outcome is unknown, so it raises
         OutcomeUnknown instead: retrying blindly could post twice.
+
+        With ``tokens`` the call carries a fresh access token (``auth_headers``);
+        an answer that refuses it (``token_refused``) gets the token refreshed and
+        the call sent again, up to ``MAX_REFRESHES_PER_CALL`` times. A refused
+        call changed nothing at the provider, so resending it is safe.
         """
         url = path if path.startswith("http") else self.base_url + path
         kwargs.setdefault("timeout", self.timeout)
+        if tokens is None:
+            return self._send(method, url, publish, kwargs)
+        headers = dict(kwargs.pop("headers", None) or {})
+        for _ in range(MAX_REFRESHES_PER_CALL + 1):
+            token = tokens.get()
+            resp = self._send(method, url, publish, {**kwargs, "headers": {**headers, **self.auth_headers(token)}})
+            if not self.token_refused(resp) or tokens.refresh(rejected=token) is None:
+                return resp
+        return resp
+
+    def _send(self, method: str, url: str, publish: bool, kwargs: dict) -> requests.Response:
         try:
             return self.http.request(method, url, **kwargs)
         except (requests.ConnectionError, requests.Timeout) as exc:

@@ -5,7 +5,7 @@ Retry policy depends on these types, never on a vendor's status codes::
     ProviderError                 reason + info a person can act on; http status for envelopes
     ├── TransientError            back off and retry (timeouts, resets, 5xx)
     │   └── RateLimited           wait ``retry_after`` seconds, then retry
-    ├── AuthExpired               refresh the access token once, then retry
+    ├── AuthExpired               refresh the access token (each time it expires), then retry
     ├── ReconnectRequired         the user must connect the account again (permanent)
     ├── PermissionDenied          403: the identity lacks a permission (permanent)
     ├── InvalidInput              400: the provider refused the content (permanent)

@@ -178,7 +178,7 @@ class YouTubePlaylist(Node):
 
 SectionType = Literal[
     "allPlaylists", "completedEvents", "liveEvents", "multipleChannels", "multiplePlaylists",
-    "popularUploads", "recentUploads", "singlePlaylist", "subscriptions",
+    "popularUploads", "recentUploads", "singlePlaylist", "subscriptions", "upcomingEvents",
 ]
 
 

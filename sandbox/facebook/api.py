@@ -1,4 +1,8 @@
-"""HTTP routes of the fake Graph API on both hosts (graph. and graph-video.).
+"""HTTP routes of the fake Graph API (graph.facebook.com: video uploads included).
+
+The deprecated ``graph-video.facebook.com`` host is refused (HTTP 500, as Meta's
+old host has been answering): a request whose ``Host`` is ``graph-video.*``
+gets that answer unless ``fake.legacy_video_host`` is True.
 
 Every call goes through ``_call``: take a queued fault for the call's fault
 endpoint, authenticate the token (``access_token`` query/form parameter, or
@@ -6,7 +10,7 @@ endpoint, authenticate the token (``access_token`` query/form parameter, or
 tokens ``X-Business-Use-Case-Usage``; at 100 % the call is throttled with code 4
 or 32), run the rule function, answer JSON.
 
-Paths are versioned (``/v21.0/...``); an unversioned path is refused. Fault
+Paths are versioned (``/v27.0/...``); an unversioned path is refused. Fault
 endpoints: token, me, accounts, feed, photos, video_start, video_transfer,
 video_finish, video_url, status, node, comments, delete.
 """
@@ -49,6 +53,7 @@ def _call(endpoint: str, work: Work) -> Response:
     def run() -> Response:
         headers: dict = {}
         try:
+            _check_host(fake)
             record = fake.authenticate(_token())
             headers = _usage(fake, record)
             status, body = work(fake, record)
@@ -64,6 +69,13 @@ def _call(endpoint: str, work: Work) -> Response:
         fake.fail_next_video(str(fault.param("message", "The video could not be processed.")))
         fault = None
     return apply_fault(fault, run, lambda f: _refuse(fake, f).response())
+
+
+def _check_host(fake) -> None:
+    """The retired video host answers 500s (reported when it was deprecated)."""
+    if request.host.lower().startswith("graph-video.") and not fake.legacy_video_host:
+        raise GraphError(2, "graph-video.facebook.com is deprecated: call graph.facebook.com for video uploads",
+                         status=500, transient=True)
 
 
 def _usage(fake, record) -> dict:
@@ -122,7 +134,7 @@ def _refuse(fake, fault: Fault) -> GraphError:
 
 def _check_version(version: str) -> None:
     if not VERSION_RE.match(version):
-        raise errors.bad_param(f"Unknown path components: /{version}; call a versioned path such as /v21.0/me")
+        raise errors.bad_param(f"Unknown path components: /{version}; call a versioned path such as /v27.0/me")
 
 
 def _versioned(endpoint: str, version: str, work: Work) -> Response:

@@ -148,8 +148,8 @@ def get_node(fake, token: Token, node: str, args) -> tuple[int, dict]:
         if found is None:
             raise errors.unknown_object(node, "GET")
         kind, fields = found
-        wanted = [f for f in (args.get("fields") or "").split(",") if f] or [k for k in ("id", "name", "title",
-                                                                                        "message") if k in fields]
+        wanted = [_field_name(f) for f in (args.get("fields") or "").split(",") if f] or [
+            k for k in ("id", "name", "title", "message") if k in fields]
         for name in wanted:
             if name not in fields:
                 raise errors.bad_param(f"Tried accessing nonexisting field ({name}) on node type ({kind})")
@@ -158,19 +158,40 @@ def get_node(fake, token: Token, node: str, args) -> tuple[int, dict]:
         return 200, {"id": node, **{name: fields[name] for name in wanted}}
 
 
+def _field_name(spec: str) -> str:
+    """``picture.type(large)`` -> ``picture`` (field modifiers are accepted and ignored)."""
+    return spec.split(".", 1)[0].split("{", 1)[0]
+
+
 def video_status(fake, video, poll: bool = False) -> dict:
-    """The ``status`` field; each poll after finish moves processing one step towards ready."""
+    """The ``status`` field; each poll after finish moves processing one step towards ready.
+
+    As Facebook does, ``video_status`` passes intermediate values: ``upload_complete``
+    once every byte is in (whether or not ``finish`` ran) and for the first
+    ``upload_complete_polls`` polls after it, then ``processing``, then ``ready`` or
+    ``error``. ``uploading_phase`` is complete as soon as the bytes are in; only
+    ``publishing_phase`` (``in_progress`` after finish) shows that finish ran.
+    """
     if poll and video.finished and video.status == "processing":
         video.polls += 1
-        if video.polls > fake.processing_polls:
+        if video.polls > fake.upload_complete_polls + fake.processing_polls:
             video.status = "error" if video.fail_message else "ready"
     done = video.status in ("ready", "error")
+    all_in = video.file_size > 0 and video.committed >= video.file_size
+    shown = video.status
+    if not video.finished and all_in:
+        shown = "upload_complete"
+    elif video.status == "processing" and video.polls <= fake.upload_complete_polls:
+        shown = "upload_complete"
+    publishing = "complete" if video.status == "ready" else (
+        "in_progress" if video.finished and video.status == "processing" else "not_started")
     status = {
-        "video_status": video.status,
-        "uploading_phase": {"status": "complete" if video.finished else "in_progress",
+        "video_status": shown,
+        "uploading_phase": {"status": "complete" if video.finished or all_in else "in_progress",
                             "bytes_transferred": video.committed},
-        "processing_phase": {"status": {"ready": "complete", "error": "error"}.get(video.status, "in_progress")},
-        "publishing_phase": {"status": "complete" if video.status == "ready" else "not_started",
+        "processing_phase": {"status": {"ready": "complete", "error": "error"}.get(
+            video.status, "in_progress" if video.finished else "not_started")},
+        "publishing_phase": {"status": publishing,
                              "publish_status": "published" if video.status == "ready" and video.published
                              else "not_published"},
         "processing_progress": 100 if done else (50 if video.finished else 0),
@@ -225,15 +246,24 @@ def comments(fake, token: Token, node: str, args) -> tuple[int, dict]:
         items = [c for c in items if c["_ts"] > since]
     if order == "reverse_chronological":
         items.reverse()
-    shaped = [_comment(c, moderate) for c in items]
+    fields = args.get("fields") or ""
+    with_picture = "from{" in fields and "picture" in fields.split("from{", 1)[1].split("}", 1)[0]
+    shaped = [_comment(c, moderate, with_picture) for c in items]
     body = paginate(shaped, args)
     if str(args.get("summary", "")).lower() in ("true", "1"):
         body["summary"] = {"total_count": len(items), "order": order, "can_comment": True}
     return 200, body
 
 
-def _comment(entry: dict, moderate: bool) -> dict:
+def _comment(entry: dict, moderate: bool, with_picture: bool = False) -> dict:
+    """One comment; ``from{...,picture}`` adds the author's picture URL as Graph hands it out
+    (a signed CDN address: the bare ``/{id}/picture`` edge answers nothing without a token)."""
     out = {k: v for k, v in entry.items() if not k.startswith("_") and v is not None}
+    if with_picture and out.get("from"):
+        author_id = out["from"].get("id")
+        out["from"] = {**out["from"], "picture": {"data": {
+            "url": f"https://platform-lookaside.fbsbx.com/platform/profilepic/?asid={author_id}&ext=1&hash=sandbox",
+            "is_silhouette": False}}}
     if not moderate:
         out.pop("id", None)
     return out

@@ -114,8 +114,11 @@ def upload_transient(subcode: int) -> GraphError:
 
 
 def upload_resync(start: int, end: int) -> GraphError:
+    """Flagged ``is_transient`` as Facebook does: a client that retries on that flag
+    before reading the subcode resends the wrong window forever (the official SDK
+    checks 1363037 first)."""
     return GraphError(6001, "There was a problem uploading your video file. Please try again with another file.",
-                      subcode=1363037, user_title="Incorrect chunk offset",
+                      subcode=1363037, transient=True, user_title="Incorrect chunk offset",
                       user_msg="The chunk offset does not match the upload session; resume from the given offset.",
                       error_data={"start_offset": str(start), "end_offset": str(end)})
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, current_app
+import html
+
+from flask import Blueprint, Response, current_app, request
 
 from ..consent import ConsentError, install_consent
 from .errors import GraphError
@@ -19,6 +21,13 @@ from .state import Token
 
 bp = Blueprint("fb_oauth", __name__)
 SHORT_LIVED = 7200
+#: Permissions the dialog knows (Pages publishing, comments, profile). Not among them:
+#: ``pages_read_user_engagement``, which never existed (comments need
+#: ``pages_read_user_content``), and ``publish_video``, which Page videos do not use.
+KNOWN_PERMISSIONS = frozenset({
+    "public_profile", "email", "pages_show_list", "pages_manage_posts", "pages_read_engagement",
+    "pages_read_user_content", "pages_manage_engagement", "pages_manage_metadata", "business_management",
+})
 
 
 def install(app, fake) -> None:
@@ -27,6 +36,12 @@ def install(app, fake) -> None:
 
 @bp.route("/<version>/dialog/oauth", methods=["GET", "POST"])
 def dialog(version: str):
+    unknown = [s for s in (request.values.get("scope") or "").split(",") if s.strip() and s.strip()
+               not in KNOWN_PERMISSIONS]
+    if unknown:  # what Facebook's dialog shows for a permission it does not grant
+        message = f"Invalid Scopes: {', '.join(unknown)}. This message is only shown to developers."
+        return Response(f"<!doctype html><title>Error</title><p id='error' class='error'>{html.escape(message)}</p>",
+                        status=400, mimetype="text/html")
     return current_app.extensions["fake"].consent.authorize()
 
 

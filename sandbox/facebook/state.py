@@ -102,6 +102,10 @@ class FakeFacebook(SandboxState):
         self.windows = tuple(windows)
         #: When True, groups accept posts from members (the pre-2024 API); default False.
         self.legacy_groups = False
+        #: When True, the deprecated graph-video.* host is served too; default False.
+        self.legacy_video_host = False
+        #: Polls that report ``upload_complete`` after finish, before ``processing``.
+        self.upload_complete_polls = 1
         self._ids = itertools.count(1)
         self._clear()
 
@@ -117,6 +121,8 @@ class FakeFacebook(SandboxState):
         self.comments: dict[str, list[dict]] = {}
         self.deleted: list[str] = []
         self.legacy_groups = False
+        self.legacy_video_host = False
+        self.upload_complete_polls = 1
         self.app_call_limit, self.page_call_limit = 100_000, 100_000
         self._app_calls: deque = deque()
         self._page_calls: dict[str, deque] = {}
@@ -150,7 +156,10 @@ class FakeFacebook(SandboxState):
         with self.lock:
             user_id = str(user_id) if user_id is not None else self.new_id(15)
             username = username or f"user{user_id[-6:]}"
-            self.users[user_id] = {"id": user_id, "name": username}
+            self.users[user_id] = {"id": user_id, "name": username,
+                                   "picture": {"data": {"url": f"https://platform-lookaside.fbsbx.com/platform/"
+                                                               f"profilepic/?asid={user_id}&ext=1&hash=sandbox",
+                                                        "is_silhouette": False, "height": 200, "width": 200}}}
             token = access_token or "EAAB" + secrets.token_urlsafe(40)
             self.tokens[token] = Token("user", user_id, expires_at=self.now() + int(expires_in))
             result = {"user_id": user_id, "username": username, "access_token": token, "refresh_token": None,

@@ -21,7 +21,7 @@ from .state import new_id, rfc3339
 bp = Blueprint("yt_api", __name__)
 
 SECTION_TYPES = {"allPlaylists", "completedEvents", "liveEvents", "multipleChannels", "multiplePlaylists",
-                 "popularUploads", "recentUploads", "singlePlaylist", "subscriptions"}
+                 "popularUploads", "recentUploads", "singlePlaylist", "subscriptions", "upcomingEvents"}
 MAX_SECTIONS = 10
 MAX_PLAYLIST_ITEMS = 5000
 
@@ -104,6 +104,8 @@ def insert_section() -> Response:
         kind = snippet.get("type") if isinstance(snippet, dict) else None
         if kind not in SECTION_TYPES:
             raise errors.bad_request("invalidValue", f"snippet.type must be one of {sorted(SECTION_TYPES)}.")
+        if "style" in snippet:  # channelSections dropped snippet.style
+            raise errors.bad_request("invalidValue", "snippet.style is no longer supported for channel sections.")
         playlists, channels = list(details.get("playlists") or []), list(details.get("channels") or [])
         state = fake()
         with state.lock:
@@ -113,7 +115,7 @@ def insert_section() -> Response:
                 raise errors.bad_request("maxChannelSectionExceeded", "A channel can have at most 10 sections.")
             section_id = f"{user['channel_id']}.{new_id('', 12, 16)}"
             section = {"kind": "youtube#channelSection", "id": section_id,
-                       "snippet": {**{k: v for k, v in snippet.items() if k in ("type", "style", "title")},
+                       "snippet": {**{k: v for k, v in snippet.items() if k in ("type", "title")},
                                    "channelId": user["channel_id"], "position": snippet.get("position", len(mine))},
                        "contentDetails": {k: v for k, v in (("playlists", playlists), ("channels", channels)) if v}}
             state.sections[section_id] = section

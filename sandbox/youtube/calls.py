@@ -34,9 +34,11 @@ def json_response(status: int, body: dict | None = None, headers: dict | None = 
     return resp
 
 
-def api_call(endpoint: str, scopes: tuple[str, ...] | None, work: Callable[..., Response]) -> Response:
-    """Run ``work(user, fault)``; ``scopes`` None means no Bearer token is needed
-    (a resumable session URI is its own credential)."""
+def api_call(endpoint: str, scopes: tuple[str, ...] | None, work: Callable[..., Response],
+             charge: bool = True) -> Response:
+    """Run ``work(user, fault)``; ``scopes`` None means no Bearer token is needed.
+    ``charge=False``: authenticated but free (the chunk PUTs of a resumable upload,
+    which carry the Bearer token like every Google API call)."""
     state = fake()
     g.sandbox_endpoint = endpoint
     fault = state.faults.take(endpoint)
@@ -45,7 +47,7 @@ def api_call(endpoint: str, scopes: tuple[str, ...] | None, work: Callable[..., 
     def run() -> Response:
         try:
             user = state.authenticate(request.headers.get("Authorization"), scopes) if scopes else None
-            if scopes:
+            if scopes and charge:
                 state.charge(endpoint)
             return work(user, special)
         except YouTubeError as exc:

@@ -2,6 +2,8 @@
 
 ``FakeYouTube`` is what tests hold (``app.extensions["fake"]``). Knobs:
 ``add_user``, ``add_playlist``, ``add_video``, ``expire_token``, ``revoke_refresh``,
+``token_call_limit`` (an access token dies after that many calls, as a long upload
+outlives Google's hour-long tokens: 30 by default, None for time only),
 ``limit_refresh``, ``fail_next_video``, ``reject_next_video``, ``set_video_outcome``,
 ``expire_session``, ``add_comment``, ``disable_comments``, ``set_quota``,
 attributes ``unverified_project``, ``testing_app``, ``processing_seconds``,
@@ -27,6 +29,9 @@ PACIFIC = ZoneInfo("America/Los_Angeles")
 SCOPE_PREFIX = "https://www.googleapis.com/auth/"
 DEFAULT_SCOPE = " ".join(SCOPE_PREFIX + s for s in ("youtube", "youtube.upload", "youtube.force-ssl"))
 TESTING_REFRESH_LIFETIME = 7 * 86400
+#: Calls an access token survives by default: an upload or processing wait longer
+#: than that stands for one that outlives the token's hour.
+TOKEN_CALL_LIMIT = 30
 
 FAULT_ENDPOINTS = frozenset({
     "token", "insert", "chunk", "query", "videos.list", "videos.delete", "thumbnails.set",
@@ -132,6 +137,7 @@ class FakeYouTube(SandboxState):
         self.usage: Counter = Counter()  # (day, "units"|"inserts") -> used
         self.uploads: Counter = Counter()  # (channel, day) -> videos.insert sessions opened
         self._next_outcomes: deque = deque()
+        self.token_call_limit: int | None = TOKEN_CALL_LIMIT
         self.set_quota(model=self.default_quota_model, units=10_000, insert_calls=100, uploads_per_channel=100)
 
     def reset(self) -> None:
@@ -185,7 +191,8 @@ class FakeYouTube(SandboxState):
 
     def _issue(self, user_id: str, scope: str, expires_in: int, refresh: bool) -> dict:
         access = "ya29." + secrets.token_urlsafe(32)
-        self.access_tokens[access] = {"user_id": user_id, "scope": scope, "expires_at": self.now() + expires_in}
+        self.access_tokens[access] = {"user_id": user_id, "scope": scope, "expires_at": self.now() + expires_in,
+                                      "calls": 0}
         tokens = {"access_token": access, "expires_in": expires_in, "scope": scope, "token_type": "Bearer"}
         if refresh:
             token = "1//" + secrets.token_urlsafe(32)
@@ -213,6 +220,10 @@ class FakeYouTube(SandboxState):
         with self.lock:
             record = self.access_tokens.get(token.strip()) if scheme.lower() == "bearer" else None
             if record is None or self.now() >= record["expires_at"]:
+                raise errors.auth_error()
+            record["calls"] = record.get("calls", 0) + 1
+            if self.token_call_limit is not None and record["calls"] > self.token_call_limit:
+                record["expires_at"] = self.now() - 1  # it outlived its hour
                 raise errors.auth_error()
             if not set(SCOPE_PREFIX + s for s in any_of) & set(record["scope"].split()):
                 raise errors.insufficient_scope()

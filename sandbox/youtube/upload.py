@@ -24,6 +24,8 @@ from .state import Session, Video, new_id
 bp = Blueprint("yt_upload", __name__)
 
 QUANTUM = 256 * 1024
+#: videos.insert ``maxSize`` in the youtube/v3 discovery document (256 GiB).
+MAX_SIZE = 274_877_906_944
 RANGE_RE = re.compile(r"^bytes (?:(\d+)-(\d+)|\*)/(\d+|\*)$")
 INSERT_PARTS = {"snippet", "status", "contentDetails", "recordingDetails", "localizations", "id"}
 PRIVACY = {"private", "unlisted", "public"}
@@ -45,6 +47,9 @@ def _open(user: dict, fault) -> Response:
     total = request.headers.get("X-Upload-Content-Length", "")
     if not total.isdigit() or int(total) <= 0:
         raise errors.bad_request("badContent", "X-Upload-Content-Length must be the video's size in bytes (> 0).")
+    if int(total) > MAX_SIZE:
+        raise errors.YouTubeError(413, "uploadTooLarge", f"Media larger than {MAX_SIZE} bytes (256 GiB) "
+                                  "cannot be uploaded to videos.insert.")
     ctype = request.headers.get("X-Upload-Content-Type", "video/*")
     if not (ctype.startswith("video/") or ctype == "application/octet-stream"):
         raise errors.bad_request("invalidContentType", f"X-Upload-Content-Type {ctype} is not a video type.")
@@ -92,7 +97,7 @@ def _session_url(upload_id: str) -> str:
 def put_chunk() -> Response:
     header = request.headers.get("Content-Range", "")
     endpoint = "query" if header.startswith("bytes */") else "chunk"
-    return api_call(endpoint, None, _put)
+    return api_call(endpoint, UPLOAD_SCOPES, _put, charge=False)
 
 
 def _put(user, fault) -> Response:

@@ -13,8 +13,7 @@ from tests.connect.browser import CALLBACK
 
 SCOPES = {
     "twitter": ("tweet.read tweet.write users.read media.write offline.access", " "),
-    "facebook": ("pages_show_list,pages_manage_posts,pages_read_engagement,pages_read_user_engagement,"
-                 "publish_video", ","),
+    "facebook": ("pages_show_list,pages_manage_posts,pages_read_engagement,pages_read_user_content", ","),
     "pinterest": ("boards:read,boards:write,pins:read,pins:write,user_accounts:read", ","),
     "youtube": ("https://www.googleapis.com/auth/youtube.upload https://www.googleapis.com/auth/youtube "
                 "https://www.googleapis.com/auth/youtube.force-ssl", " "),
@@ -80,6 +79,8 @@ def test_facebook_connect_exchanges_for_a_long_lived_token_and_posts_to_the_page
     identity = read_connection(client, result.params["connection_token"])["user"]["identity"]
     pages = identity["profile"]["pages"]
     assert pages and "CREATE_CONTENT" in pages[0]["tasks"]
+    # the picture URL Graph hands out, not a bare graph.facebook.com/{id}/picture (needs a token)
+    assert identity["profile"]["profile_image_url"].startswith("https://platform-lookaside.fbsbx.com/")
     body = {"id": pages[0]["id"], "message": "Hello from a connected Page"}
     data = push(client, identity["identity_token"], "facebook/page/post", "page", body)
     assert fakes["facebook"].state.posts[data["post_id"]]["message"] == "Hello from a connected Page"

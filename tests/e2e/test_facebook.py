@@ -140,3 +140,16 @@ def test_resets_and_transient_upload_errors_mid_upload_are_survived(client, fb_u
     assert starts == sorted(set(starts)), "each window accepted once"
     reasons = {a["error_reason"] for a in final["audit"]["stages"] if a["outcome"] == "retrying"}
     assert {"provider_unreachable", "provider_unavailable"} <= reasons
+
+
+def test_a_video_that_fails_processing_shows_the_reason_and_what_to_do(client, fb_user, fb, origin):
+    """Intermediate statuses (upload_complete, processing) are waited out; only a real
+    error fails the push, and the status shows Facebook's words and what to do."""
+    fb.fail_next_video("The video's audio track could not be read")
+    token = data_of(push(client, fb_user["identity"], "page/video", "page",
+                         {"id": fb_user["page_id"], "video_url": origin.add("fb-bad.mp4", make_video(200_000, seed=44))}
+                         ))["request_token"]
+    final = client.wait_final(token)
+    assert final["state"] == "failed", json.dumps(final, indent=1)
+    assert final["error"]["reason"] == "video_processing_failed"
+    assert "audio track could not be read" in final["error"]["info"] and "push it again" in final["error"]["info"]

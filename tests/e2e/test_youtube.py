@@ -3,8 +3,10 @@ only YouTube is replaced, by the strict fake in ``sandbox.youtube``."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+import time
 import struct
 import zlib
 
@@ -123,3 +125,66 @@ def test_rejected_access_token_is_refreshed_once_and_the_push_goes_through(clien
     playlist = client.settled(push(client, user, "playlist", "playlist", {"title": "After refresh"}))
     assert playlist["playlist_id"] in fake.playlists
     assert fake.calls.count(endpoint="token", status=200) >= 1
+
+
+def test_an_upload_and_its_processing_wait_outlive_several_tokens(client, make_identity, fake, origin):
+    """Each access token dies after one call here (standing for Google's hour): the
+    worker refreshes at every 401, during the chunk and the polls, not once per task."""
+    user = make_identity("youtube")
+    video = make_video(MB + 99, seed=23)
+    refreshed = fake.calls.count(endpoint="token", status=200)
+    fake.token_call_limit = 1
+    try:
+        resp = push(client, user, "video", "video", {"video_url": origin.add("yt-tokens.mp4", video), "title": "Long"})
+        final = client.wait_final(resp.json()["response"]["result"]["data"]["request_token"])
+    finally:
+        fake.token_call_limit = 30
+    assert final["state"] == "succeeded", json.dumps(final, indent=1)
+    assert fake.videos[final["provider_ids"]["video_id"]].sha256 == hashlib.sha256(video).hexdigest()
+    assert fake.calls.count(endpoint="token", status=200) - refreshed >= 2
+
+
+def test_the_daily_upload_limit_waits_24_hours_with_a_reason_a_person_can_act_on(client, make_identity, fake, origin):
+    user = make_identity("youtube")
+    fake.faults.add("insert", "uploadLimitExceeded")
+    resp = push(client, user, "video", "video", {"video_url": origin.add("yt-limit.mp4", make_video(300_000, seed=24)),
+                                                 "title": "Tomorrow"})
+    token = resp.json()["response"]["result"]["data"]["request_token"]
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        status = client.status(token)
+        waiting = [s for s in status["audit"]["stages"] if s["error_reason"] == "upload_limit_exceeded"]
+        if waiting:
+            break
+        time.sleep(0.3)
+    assert waiting, json.dumps(status, indent=1)
+    assert status["state"] not in ("failed", "succeeded") and waiting[0]["outcome"] == "retrying"
+    assert "daily upload limit" in waiting[0]["error_info"] and "24 hours" in waiting[0]["error_info"]
+    retry_at = dt.datetime.fromisoformat(waiting[0]["retry_at"].replace("Z", "+00:00"))
+    assert retry_at - dt.datetime.now(dt.timezone.utc) > dt.timedelta(hours=23)
+    client.http.delete(client.base_url + f"/push/requests/{token}.json", timeout=30)  # cancel the wait
+
+
+def test_a_section_of_upcoming_events_with_a_style_is_created_without_it(client, make_identity, fake):
+    user = make_identity("youtube")
+    section = client.settled(push(client, user, "channel/section", "section",
+                                  {"type": "upcomingEvents", "style": "verticalList"}))
+    stored = fake.sections[section["section_id"]]["snippet"]
+    assert stored["type"] == "upcomingEvents" and "style" not in stored
+
+
+def test_a_token_refused_even_fresh_fails_with_a_reconnect_hint(client, make_identity, fake):
+    user = make_identity("youtube")
+    fake.token_call_limit = 0  # every access token is refused, refreshed or not
+    try:
+        resp = push(client, user, "playlist", "playlist", {"title": "Refused"})
+        assert resp.status_code in (202, 401, 502), resp.text
+        if resp.status_code == 202:
+            final = client.wait_final(resp.json()["response"]["result"]["data"]["request_token"])
+            error = final["error"]
+        else:
+            error = resp.json()["response"]["request"]["status"]
+    finally:
+        fake.token_call_limit = 30
+    assert error["reason"] == "token_expired", json.dumps(error, indent=1)
+    assert "reconnect the account" in error["info"]

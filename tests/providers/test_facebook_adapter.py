@@ -26,7 +26,7 @@ from sandbox.common import MiB
 from sandbox.facebook import create_app
 from tests.support.fakes import served
 
-V = "/v21.0"
+V = "/v27.0"
 
 
 def png(size: int = 2000) -> bytes:
@@ -54,7 +54,7 @@ def fake(server):
 
 @pytest.fixture()
 def adapter(server):
-    return FacebookAdapter(server.url, video_url=server.url, version="v21.0", poll_max=0.01, timeout=10)
+    return FacebookAdapter(server.url, version="v27.0", poll_max=0.01, timeout=10)
 
 
 @pytest.fixture()
@@ -143,7 +143,7 @@ def test_page_video_is_uploaded_in_server_windows_and_polled_until_ready(adapter
     ranges = [(s, e) for s, e, _ in video.ranges]
     assert ranges == [(0, MiB), (MiB, 4 * MiB), (4 * MiB, len(data))]
     assert [(m, p) for m, p, _ in api_calls(fake)] == [
-        ("GET", f"{V}/me/accounts")] + [("POST", f"{V}/{page}/videos")] * 5 + [("GET", f"{V}/{video.id}")] * 2
+        ("GET", f"{V}/me/accounts")] + [("POST", f"{V}/{page}/videos")] * 5 + [("GET", f"{V}/{video.id}")] * 3
     assert outcome.data == {**outcome.data, "provider": "facebook", "object": "video", "video_id": video.id,
                             "url": f"https://www.facebook.com/{page}/videos/{video.id}/"}
     assert outcome.data["thumbnail_url"].startswith("https://")
@@ -368,3 +368,80 @@ def test_a_refused_publish_clears_the_marker_so_a_retry_may_post(adapter, fake, 
     with pytest.raises(InvalidInput):
         adapter.push(ctx)  # Facebook's duplicate check: nothing was created
     assert "post_id_publishing" not in ctx.saved[-1]
+
+
+# --------------------------------------------------------------------------- second edition
+
+
+def test_video_goes_to_the_one_graph_host_of_the_settings(fake, user, tmp_path, server):
+    """graph-video.facebook.com is deprecated: video calls use PUSHWIRE_FACEBOOK_API_URL
+    like every other call (there is no separate video host setting)."""
+    from app.config import Settings
+
+    settings = Settings(facebook_api_url=server.url)
+    assert not hasattr(settings, "facebook_video_api_url")
+    adapter = FacebookAdapter.from_settings(settings)
+    adapter.poll_max = 0.01
+    outcome = adapter.push(_video_ctx(user, tmp_path, mp4(3000)))
+    assert fake.videos[outcome.provider_ids["video_id"]].status == "ready"
+    assert {p for _, p, _ in api_calls(fake) if p.endswith("/videos")} == {f"/v27.0/{user['page_id']}/videos"}
+
+
+def test_the_graph_version_is_a_setting_defaulting_to_a_current_one():
+    from app.config import Settings
+
+    settings = Settings()
+    assert settings.facebook_graph_version == "v27.0"  # v21.0 is served only until 2027-01-21
+    assert "/v27.0/" in settings.facebook_authorize_url
+    assert FacebookAdapter.from_settings(settings).version == "v27.0"
+
+
+def test_upload_complete_and_other_intermediate_statuses_are_waited_out(adapter, fake, user, tmp_path):
+    fake.upload_complete_polls = 3
+    outcome = adapter.push(_video_ctx(user, tmp_path, mp4(3000)))
+    assert fake.videos[outcome.provider_ids["video_id"]].status == "ready"
+    assert fake.calls.count(endpoint="status") >= 5  # 3 x upload_complete, processing, ready
+
+
+def test_a_failed_phase_is_a_processing_failure_with_its_reason(adapter, fake, user, tmp_path):
+    fake.fail_next_video("Audio track unreadable")
+    with pytest.raises(ProcessingFailed) as err:
+        adapter.push(_video_ctx(user, tmp_path, mp4(3000)))
+    assert "Audio track unreadable" in err.value.info and "push it again" in err.value.info
+
+
+def test_a_redelivery_whose_finish_never_ran_sends_it_despite_a_complete_upload_phase(adapter, fake, user, tmp_path):
+    """All bytes in makes ``uploading_phase`` complete, but only ``publishing_phase``
+    shows that finish ran: a task killed between its finish marker and the call must
+    send finish, not skip it and wait for a video that will never be published."""
+    data = mp4(3000)
+    ctx = _video_ctx(user, tmp_path, data)
+    fake.faults.add("video_finish", "reset")  # finish never reaches Facebook
+    with pytest.raises(OutcomeUnknown):
+        adapter.push(ctx)
+    again = _video_ctx(user, tmp_path, data)
+    again.progress = dict(ctx.saved[-1])  # the progress a redelivered task reads back
+    assert again.progress["upload"]["finishing"] and not again.progress["upload"].get("finished")
+    outcome = adapter.push(again)
+    video = fake.videos[outcome.provider_ids["video_id"]]
+    assert video.finished and video.status == "ready" and video["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_the_resync_subcode_wins_over_is_transient(adapter, fake, user, tmp_path):
+    """Facebook flags 1363037 transient; its error_data says where to resume, so it is
+    read first (as the official SDK's video_uploader does), not retried blindly."""
+    data = mp4(5 * MiB + 7)
+    ctx = _video_ctx(user, tmp_path, data)
+    _inject_after_first_window(fake, ctx, "reset_after_commit")
+    with pytest.raises(TransientError):
+        adapter.push(ctx)
+    adapter.push(ctx)
+    assert fake.calls.count(endpoint="video_transfer", status=400) == 1  # one resync answer, then on
+
+
+def test_comment_authors_carry_the_picture_url_graph_gives_not_a_token_less_one(adapter, fake, user, tmp_path):
+    outcome = adapter.push(_video_ctx(user, tmp_path, mp4(3000)))
+    fake.add_comment(outcome.provider_ids["video_id"], "Bob", "hi")
+    (comment,) = adapter.list_comments("page/video", outcome.provider_ids, user["access_token"])
+    url = comment["author"]["profile_image_url"]
+    assert url.startswith("https://platform-lookaside.fbsbx.com/") and "graph.facebook.com" not in url

@@ -14,7 +14,7 @@ import zlib
 
 import pytest
 
-from app.providers.base import PushContext, StagedMedia
+from app.providers.base import PushContext, StagedMedia, TokenHolder
 from app.providers.errors import (
     AuthExpired,
     InvalidInput,
@@ -73,7 +73,7 @@ def adapter(server):
 
 
 @pytest.fixture()
-def make_ctx(tmp_path, user):
+def make_ctx(tmp_path, user, adapter, fake):
     store = open_store(f"file://{tmp_path}/st")
 
     def make(kind="video", data: bytes | None = None, **payload) -> PushContext:
@@ -84,10 +84,13 @@ def make_ctx(tmp_path, user):
             payload.setdefault("title", "Holiday")
             payload.setdefault("video_url", "https://origin.example/v.mp4")
         saved = []
-        ctx = PushContext(request_token="t", kind=kind, payload=payload, access_token=user["access_token"],
+        # as the worker does: the identity's refresh grant behind a TokenHolder
+        tokens = TokenHolder(user["access_token"], refresh=lambda rejected: adapter.refresh(user["refresh_token"]))
+        ctx = PushContext(request_token="t", kind=kind, payload=payload, access_token=None, tokens=tokens,
                           provider_user_id=user["user_id"], profile={}, staged=staged)
         ctx.save_progress = lambda progress: saved.append(dict(progress))
         ctx.saved = saved
+        ctx.sleep = fake.advance  # waits pass on the fake's clock: few polls, no busy loop
         return ctx
 
     return make
@@ -236,8 +239,7 @@ def test_a_new_location_in_a_308_is_honoured(fake, adapter, make_ctx):
     ("rateLimitExceeded", {"retry_after": 3}, RateLimited, "rate_limited"),
     ("quotaExceeded", {}, RateLimited, "quota_exceeded"),
     ("503", {}, TransientError, "provider_unavailable"),
-    ("expired_token", {}, AuthExpired, "token_expired"),
-    ("uploadLimitExceeded", {}, PermissionDenied, "upload_limit_exceeded"),
+    ("uploadLimitExceeded", {}, RateLimited, "upload_limit_exceeded"),
     ("forbidden", {}, PermissionDenied, "permission_denied"),
 ])
 def test_faults_map_to_our_exception_tree(fake, adapter, make_ctx, kind, params, error, reason):
@@ -249,8 +251,8 @@ def test_faults_map_to_our_exception_tree(fake, adapter, make_ctx, kind, params,
         assert caught.value.retry_after == 3
     if kind == "quotaExceeded":
         assert 0 < caught.value.retry_after <= 25 * 3600 and "midnight Pacific" in caught.value.info
-    if kind == "uploadLimitExceeded":
-        assert "UTC (24 hours)" in caught.value.info
+    if kind == "uploadLimitExceeded":  # the channel's 24 h cap: wait it out, do not fail the push
+        assert "UTC (24 hours)" in caught.value.info and caught.value.retry_after == 24 * 3600
 
 
 def test_real_quota_exhaustion_and_permanent_errors(fake, adapter, make_ctx, user):
@@ -337,3 +339,126 @@ def test_an_interrupted_create_is_not_sent_again(fake, adapter, make_ctx):
     with pytest.raises(OutcomeUnknown):
         adapter.push(crashed)
     assert fake.created["playlists"] == 1
+
+
+# --------------------------------------------------------------------------- second edition: tokens
+
+
+def test_an_upload_outlives_several_tokens_refreshing_on_every_401(fake, adapter, make_ctx):
+    """Google tokens live an hour; a long upload and its processing wait outlive several.
+    The fake kills a token after 4 calls: 31 chunks + polls need ~8 tokens."""
+    fake.token_call_limit = 4
+    data = video_bytes(31 * Q)
+    outcome = adapter.push(make_ctx(data=data))
+    session = fake.session_for_video(outcome.provider_ids["video_id"])
+    assert session.sha256 == hashlib.sha256(data).hexdigest()
+    assert [r[0] for r in session.ranges] == [n * Q for n in range(31)]  # a refused chunk is sent again, once
+    assert fake.calls.count(endpoint="token", status=200) >= 7
+    assert fake.created["sessions"] == 1 and fake.created["videos"] == 1
+
+
+def test_refreshes_are_bounded_per_call_not_per_task(fake, adapter, make_ctx):
+    """A token refused at its first use twice in a row ends the call: AuthExpired, no loop."""
+    fake.token_call_limit = 0  # every token is refused
+    with pytest.raises(AuthExpired):
+        adapter.push(make_ctx("playlist", title="Never"))
+    assert fake.calls.count(endpoint="token", status=200) == 2 and fake.created["playlists"] == 0
+
+
+def test_a_token_near_expiry_is_replaced_before_the_call(fake, adapter, user, make_ctx):
+    from app.providers.base import TokenSet
+
+    fake.expire_token(user["access_token"])  # it would be refused: it must not even be sent
+    loads = []
+
+    def load():
+        loads.append(1)
+        return adapter.refresh(user["refresh_token"])
+
+    ctx = make_ctx("playlist", title="Fresh")
+    ctx.tokens = TokenHolder(user["access_token"], dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=2),
+                             load=load)
+    adapter.push(ctx)
+    assert loads == [1] and fake.calls.count(status=401) == 0 and isinstance(load(), TokenSet)
+
+
+def test_the_generic_run_refreshes_for_adapters_that_read_ctx_access_token(fake, adapter, user, make_ctx):
+    """Adapters that build their own Authorization header raise AuthExpired on a 401;
+    ``ProviderAdapter.run`` refreshes and runs the push again, as often as tokens expire."""
+    from app.providers.base import ProviderAdapter, PushOutcome
+    from app.providers.youtube.errors import translate
+
+    class Plain(ProviderAdapter):
+        name = "youtube"
+
+        def push(self, ctx):
+            done = ctx.progress.setdefault("done", 0)
+            for _ in range(done, 9):
+                resp = self.request("GET", "/youtube/v3/videos", params={"part": "id", "id": "x"},
+                                    headers={"Authorization": f"Bearer {ctx.access_token}"})
+                if resp.status_code != 200:
+                    raise translate(resp)
+                ctx.progress["done"] += 1
+            return PushOutcome({}, {"calls": ctx.progress["done"]})
+
+    fake.token_call_limit = 2
+    plain = Plain(adapter.base_url, timeout=5)
+    assert plain.run(make_ctx("playlist", title="x")).data == {"calls": 9}
+    assert fake.calls.count(endpoint="token", status=200) == 4
+    fake.token_call_limit = 0
+    with pytest.raises(AuthExpired) as caught:
+        plain.run(make_ctx("playlist", title="x"))
+    assert caught.value.reason == "token_expired" and "reconnect the account" in caught.value.info
+
+
+# --------------------------------------------------------------------------- second edition: limits
+
+
+def test_processing_polls_back_off_so_they_fit_the_shared_quota(fake, server, make_ctx, user):
+    """Each videos.list poll costs a unit of the project's 10,000; a 5-minute processing
+    wait polled every 2 s costs 150. Polls start at 5 s and grow to 60 s."""
+    adapter = YouTubeAdapter(server.url, client_id="sandbox-client", client_secret="sandbox-secret",
+                             token_url=server.url + "/token", chunk_size=Q, timeout=5)
+    assert (adapter.poll_interval, adapter.poll_max) == (5.0, 60.0)
+    fake.processing_seconds = 300
+    fake.set_quota(units=12)
+    ctx = make_ctx(data=video_bytes(Q))
+    waits = []
+    ctx.sleep = lambda seconds: (waits.append(seconds), fake.advance(seconds))
+    outcome = adapter.push(ctx)
+    assert fake.videos[outcome.provider_ids["video_id"]].outcome == "processed"
+    assert waits[:5] == [5, 10, 20, 40, 60] and set(waits[5:]) == {60}
+    assert fake.calls.count(endpoint="videos.list") <= 10
+
+
+@pytest.mark.parametrize("kind", ["503", "rateLimitExceeded", "expired_token"])
+def test_a_transient_or_401_thumbnail_failure_is_retried_not_dropped(fake, adapter, make_ctx, kind):
+    fake.faults.add("thumbnails.set", kind)
+    ctx = make_ctx(data=video_bytes(Q), thumbnail_url="https://origin.example/t.png")
+    ctx.download = lambda url, max_bytes: (png(), "png")
+    outcome = adapter.push(ctx)
+    assert "warnings" not in outcome.data
+    assert fake.videos[outcome.provider_ids["video_id"]].thumbnail == {"format": "png", "size": len(png())}
+    assert fake.calls.count(endpoint="thumbnails.set") == 2
+
+
+def test_a_thumbnail_that_keeps_failing_is_a_warning_after_the_tries(fake, adapter, make_ctx):
+    for _ in range(4):
+        fake.faults.add("thumbnails.set", "503")
+    ctx = make_ctx(data=video_bytes(Q), thumbnail_url="https://origin.example/t.png")
+    ctx.download = lambda url, max_bytes: (png(), "png")
+    outcome = adapter.push(ctx)
+    assert outcome.data["warnings"][0]["reason"] == "provider_unavailable"
+    assert "tried 4 times" in outcome.data["warnings"][0]["info"]
+
+
+def test_channel_sections_send_no_style_and_take_upcoming_events(fake, adapter, make_ctx):
+    out = adapter.push(make_ctx("channel/section", type="upcomingEvents", style="horizontalRow"))
+    section = fake.sections[out.data["section_id"]]
+    assert section["snippet"]["type"] == "upcomingEvents" and "style" not in section["snippet"]
+
+
+def test_the_size_cap_is_the_discovery_max_size(fake, adapter, make_ctx):
+    from sandbox.youtube.upload import MAX_SIZE
+
+    assert YouTubeAdapter.max_video_bytes == MAX_SIZE == 256 * 1024**3

@@ -14,7 +14,7 @@ from sandbox.common import MiB
 from sandbox.facebook import create_app
 from tests.support.fakes import served
 
-V = "/v21.0"
+V = "/v27.0"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 200
 
 
@@ -137,8 +137,8 @@ def test_upload_phase_enforces_windows_offsets_and_sizes(call, fake, user):
         "success": True}
     video_id = start["video_id"]
     states = [call("GET", f"{V}/{video_id}", user["page_access_token"], params={"fields": "status"}).json()
-              ["status"]["video_status"] for _ in range(2)]
-    assert states == ["processing", "ready"]
+              ["status"]["video_status"] for _ in range(3)]
+    assert states == ["upload_complete", "processing", "ready"]  # upload_complete: an intermediate value
     assert [r[:2] for r in fake.videos[video_id].ranges] == [[0, 2048], [2048, 5000]]
     assert err(call("GET", f"{V}/{video_id}", user["page_access_token"], params={"fields": "nope"}))["code"] == 100
 
@@ -149,7 +149,7 @@ def test_processing_failure_knob(call, fake, user):
     _transfer(call, user, start["upload_session_id"], 0, os.urandom(2048))
     call("POST", f"{V}/{user['page_id']}/videos", user["page_access_token"],
          data={"upload_phase": "finish", "upload_session_id": start["upload_session_id"]})
-    for _ in range(2):
+    for _ in range(3):
         status = call("GET", f"{V}/{start['video_id']}", user["page_access_token"],
                       params={"fields": "status"}).json()["status"]
     assert status["video_status"] == "error" and status["processing_phase"]["errors"][0]["message"] == "bad codec"
@@ -223,3 +223,53 @@ def test_runs_standalone():
         proc.terminate()
         proc.wait(timeout=10)
         proc.stdout.close()
+
+
+# --------------------------------------------------------------------------- second-edition rules
+
+
+def test_the_deprecated_video_host_is_refused(server, fake, user):
+    """graph-video.facebook.com is deprecated: every call goes to graph.facebook.com."""
+    path = f"{V}/{user['page_id']}/videos"
+    form = {"upload_phase": "start", "file_size": "4096"}
+    auth = {"Authorization": f"Bearer {user['page_access_token']}"}
+    old = requests.post(server.url + path, data=form, headers={**auth, "Host": "graph-video.facebook.com"},
+                        timeout=10)
+    assert old.status_code == 500 and "deprecated" in old.json()["error"]["message"]
+    same = requests.post(server.url + path, data=form, headers={**auth, "Host": "graph.facebook.com"}, timeout=10)
+    assert same.status_code == 200 and same.json()["video_id"]
+    fake.legacy_video_host = True
+    assert requests.post(server.url + path, data=form, headers={**auth, "Host": "graph-video.facebook.com"},
+                         timeout=10).status_code == 200
+
+
+def test_all_bytes_in_without_finish_is_upload_complete_and_publishing_not_started(call, fake, user):
+    start = _start(call, user, 2048)
+    _transfer(call, user, start["upload_session_id"], 0, os.urandom(2048))
+    status = call("GET", f"{V}/{start['video_id']}", user["page_access_token"],
+                  params={"fields": "status"}).json()["status"]
+    assert status["video_status"] == "upload_complete" and status["uploading_phase"]["status"] == "complete"
+    assert status["publishing_phase"]["status"] == "not_started"  # only this shows finish never ran
+    call("POST", f"{V}/{user['page_id']}/videos", user["page_access_token"],
+         data={"upload_phase": "finish", "upload_session_id": start["upload_session_id"]})
+    status = call("GET", f"{V}/{start['video_id']}", user["page_access_token"],
+                  params={"fields": "status"}).json()["status"]
+    assert status["video_status"] == "upload_complete" and status["publishing_phase"]["status"] == "in_progress"
+
+
+def test_the_resync_error_is_flagged_transient_as_facebook_does(call, fake, user):
+    start = _start(call, user, 4096)
+    resync = err(_transfer(call, user, start["upload_session_id"], 1000, os.urandom(100)))
+    assert resync["error_subcode"] == 1363037 and resync["is_transient"] is True
+
+
+def test_login_dialog_refuses_permissions_that_do_not_exist(server, fake):
+    params = {"client_id": fake.client_id, "redirect_uri": "https://app.example/cb", "response_type": "code",
+              "state": "s"}
+    bad = requests.get(server.url + f"{V}/dialog/oauth", timeout=10,
+                       params={**params, "scope": "pages_show_list,pages_read_user_engagement"})
+    assert bad.status_code == 400 and "Invalid Scopes: pages_read_user_engagement" in bad.text
+    good = requests.get(server.url + f"{V}/dialog/oauth", timeout=10,
+                        params={**params, "scope": "pages_show_list,pages_manage_posts,pages_read_engagement,"
+                                                   "pages_read_user_content"})
+    assert good.status_code == 200

@@ -119,6 +119,7 @@ def test_new_location_and_expired_sessions(yt, fake):
     assert yt.query(moved.headers["Location"]).headers["Range"] == f"bytes=0-{Q - 1}"
     fake.expired_session_status = 410
     fake.advance(fake.session_lifetime + 1)
+    yt.user = {**yt.user, **fake.refresh(yt.user["refresh_token"])}  # a week later: a fresh token
     assert yt.query(moved.headers["Location"]).status_code == 410
 
 
@@ -240,3 +241,50 @@ def test_standalone_server_starts():
         proc.terminate()
         proc.wait(timeout=5)
         proc.stdout.close()
+
+
+# --------------------------------------------------------------------------- second-edition rules
+
+
+def test_an_access_token_dies_after_its_call_budget_and_chunks_need_one(yt, fake):
+    """A long upload outlives Google's hour-long tokens: the fake lets a token make
+    ``token_call_limit`` calls (30 by default), then answers 401 authError; the chunk
+    PUTs carry the Bearer token too (and cost no quota)."""
+    assert fake.token_call_limit == 30
+    fake.token_call_limit = 3
+    uri = yt.open().headers["Location"]
+    assert yt.put(uri, 0, VIDEO[:Q]).status_code == 308
+    assert yt.query(uri).status_code == 308
+    refused = yt.put(uri, Q, VIDEO[Q:2 * Q])
+    assert refused.status_code == 401 and reason(refused) == "authError"
+    assert yt.req("PUT", uri, token="nope", data=b"", headers={"Content-Range": f"bytes */{len(VIDEO)}"}
+                  ).status_code == 401
+    yt.user = {**yt.user, **fake.refresh(yt.user["refresh_token"])}
+    assert yt.put(uri, Q, VIDEO[Q:2 * Q]).headers["Range"] == f"bytes=0-{2 * Q - 1}"  # nothing was lost
+    assert fake.usage[(fake.day(), "units")] == 0  # chunks are free; only the insert bucket was charged
+
+
+def test_channel_sections_refuse_style_and_accept_upcoming_events(yt, fake):
+    body = {"snippet": {"type": "upcomingEvents", "position": 0}}
+    made = yt.req("POST", "/youtube/v3/channelSections", params={"part": "snippet"}, json=body)
+    assert made.status_code == 200 and made.json()["snippet"]["type"] == "upcomingEvents"
+    styled = yt.req("POST", "/youtube/v3/channelSections", params={"part": "snippet"},
+                    json={"snippet": {"type": "recentUploads", "style": "horizontalRow"}})
+    assert styled.status_code == 400 and "style" in styled.json()["error"]["message"]
+
+
+def test_videos_insert_max_size_is_256_gib(yt, fake):
+    from sandbox.youtube.upload import MAX_SIZE
+
+    assert MAX_SIZE == 274_877_906_944
+    assert yt.open(total=200 * 1024**3).status_code == 200
+    too_big = yt.open(total=MAX_SIZE + 1)
+    assert too_big.status_code == 413 and reason(too_big) == "uploadTooLarge"
+
+
+def test_processing_polls_come_out_of_the_shared_unit_pool(yt, fake):
+    video_id = yt.upload()
+    fake.set_quota(units=3)
+    for _ in range(3):
+        assert yt.req("GET", "/youtube/v3/videos", params={"part": "status", "id": video_id}).status_code == 200
+    assert reason(yt.req("GET", "/youtube/v3/videos", params={"part": "status", "id": video_id})) == "quotaExceeded"

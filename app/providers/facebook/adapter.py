@@ -1,6 +1,7 @@
 """``FacebookAdapter``: posts, photos and videos on Pages through the Graph API.
 
-Protocol: docs/providers.md §2 (and §6 for the retired targets).
+Protocol: docs/providers.md §2 (and §6 for the retired targets); every call, video
+uploads included, goes to one host (``graph.facebook.com``: ``graph-video`` is deprecated).
 Page kinds (``page/post`` ...) exchange the user token for the Page's token with
 ``GET /me/accounts``; user kinds (``post`` ...) publish to ``/me`` and group kinds
 to ``/{group_id}``, which Facebook now refuses: those errors become permanent
@@ -29,28 +30,24 @@ class FacebookAdapter(ProviderAdapter):
     staged_kinds = frozenset({"video", "group/video", "page/video"})
     max_video_bytes = 2 * 1024**3
 
-    def __init__(self, *args, video_url: str | None = None, version: str = "v21.0", poll_max: float = 15.0,
+    def __init__(self, *args, version: str = "v27.0", poll_max: float = 15.0,
                  processing_timeout: float = 3600.0, **kwargs):
         super().__init__(*args, **kwargs)
-        self.video_base = (video_url or self.base_url).rstrip("/")
         self.version = version
         self.poll_max, self.processing_timeout = poll_max, processing_timeout
 
     @classmethod
     def from_settings(cls, settings) -> "FacebookAdapter":
         adapter = super().from_settings(settings)
-        adapter.video_base = settings.facebook_video_api_url.rstrip("/")
         adapter.version = settings.facebook_graph_version
         adapter.poll_max = settings.facebook_poll_max
         adapter.processing_timeout = settings.facebook_processing_timeout
         return adapter
 
     # -- transport ----------------------------------------------------------
-    def graph(self, method: str, path: str, token: str, kind: str, *, video_host: bool = False,
-              publish: bool = False, **kwargs) -> dict:
+    def graph(self, method: str, path: str, token: str, kind: str, *, publish: bool = False, **kwargs) -> dict:
         """One Graph call (``path`` without the version); the JSON body, or a translated error."""
-        base = self.video_base if video_host else self.base_url
-        url = path if path.startswith("http") else f"{base}/{self.version}{path}"
+        url = path if path.startswith("http") else f"{self.base_url}/{self.version}{path}"
         headers = {"Authorization": f"Bearer {token}"}
         resp = self.request(method, url, publish=publish, headers=headers, **kwargs)
         if resp.status_code >= 400:

@@ -1,4 +1,4 @@
-"""Translating Graph API errors into our exception tree (reference §0, §2.6, §6).
+"""Translating Graph API errors into our exception tree (docs/providers.md §0, §2.6, §6).
 
 Facebook classifies errors in the body (``error.code``, ``error_subcode``,
 ``is_transient``), not the HTTP status, so ``translate`` reads the body first.
@@ -61,6 +61,9 @@ def translate(resp: requests.Response, kind: str, publish: bool = False) -> Prov
     if code in THROTTLE_CODES or (code is not None and 80000 <= code < 80100) or sub == 1390008:
         return RateLimited(f"Facebook is throttling this app or Page ({message}); waiting before retrying.",
                            retry_after=retry_after(resp), details=details)
+    if sub == RESYNC_SUBCODE:  # before is_transient: it carries the offsets to resume from
+        return InvalidInput(f"Facebook expected another upload offset: {message}",
+                            reason="facebook_upload_offset_mismatch", details=details)
     if resp.status_code >= 500 and publish:
         return OutcomeUnknown(f"Facebook answered {resp.status_code} to the publish step ({message}); "
                               "it may or may not have been published.", details=details)
@@ -78,7 +81,7 @@ def _permanent(code, sub, message: str, kind: str, details: dict) -> ProviderErr
             return PermissionDenied(GROUPS_RETIRED, reason="facebook_groups_retired", details=details)
         return PermissionDenied(
             f"Facebook refused: {message}. The connected user needs a role on the Page with the CREATE_CONTENT task "
-            "and must have granted pages_manage_posts (and publish_video for videos); reconnect with those.",
+            "and must have granted pages_manage_posts, pages_read_engagement and pages_show_list; reconnect with those.",
             reason="facebook_permission_denied", details=details)
     if code == 368:
         return PermissionDenied(f"Facebook blocked this action as abusive or against its policies ({message}); "
@@ -100,9 +103,6 @@ def _permanent(code, sub, message: str, kind: str, details: dict) -> ProviderErr
                         reason="facebook_object_not_found", details=details)
     if sub in (1609005, 1609008, 2061006):
         return InvalidInput(f"Facebook refused the link or URL: {message}", reason="invalid_link", details=details)
-    if sub == RESYNC_SUBCODE:
-        return InvalidInput(f"Facebook expected another upload offset: {message}",
-                            reason="facebook_upload_offset_mismatch", details=details)
     return InvalidInput(f"Facebook rejected the request: {message}", details=details)
 
 

@@ -1,5 +1,5 @@
-"""Facebook video: the chunked ``upload_phase`` protocol on the video host, the
-status poll, and comments (reference §2.4, §2.5).
+"""Facebook video: the chunked ``upload_phase`` protocol (on graph.facebook.com, like
+every call), the status poll, and comments (docs/providers.md §2.4, §2.5).
 
 Progress lives in ``ctx.progress["upload"]`` (target, video id, session id and
 the server's current window) and is saved after every acknowledged window, so a
@@ -51,7 +51,7 @@ def _save(ctx: PushContext, up: dict) -> None:
 
 
 def _start(adapter, ctx: PushContext, target: str, token: str) -> dict:
-    body = adapter.graph("POST", f"/{target}/videos", token, ctx.kind, video_host=True,
+    body = adapter.graph("POST", f"/{target}/videos", token, ctx.kind,
                          data={"upload_phase": "start", "file_size": str(ctx.staged.size)})
     up = {"target": target, "video_id": str(body["video_id"]), "upload_session_id": str(body["upload_session_id"]),
           "start_offset": int(body["start_offset"]), "end_offset": int(body["end_offset"]), "created": time.time()}
@@ -67,7 +67,7 @@ def _transfer_all(adapter, ctx: PushContext, up: dict, token: str) -> None:
         chunk = staged.store.read_range(staged.key, start, end - start)
         try:
             body = adapter.graph(
-                "POST", f"/{up['target']}/videos", token, ctx.kind, video_host=True,
+                "POST", f"/{up['target']}/videos", token, ctx.kind,
                 data={"upload_phase": "transfer", "upload_session_id": up["upload_session_id"],
                       "start_offset": str(start)},
                 files={"video_file_chunk": ("chunk", chunk, "application/octet-stream")})
@@ -93,7 +93,7 @@ def _finish(adapter, ctx: PushContext, up: dict, token: str) -> None:
         up["finishing"] = True
         _save(ctx, up)
         try:
-            adapter.graph("POST", f"/{up['target']}/videos", token, ctx.kind, video_host=True, data=form,
+            adapter.graph("POST", f"/{up['target']}/videos", token, ctx.kind, data=form,
                           publish=True)
         except OutcomeUnknown:
             if not _finished_at_provider(adapter, ctx, up["video_id"], token):
@@ -102,17 +102,30 @@ def _finish(adapter, ctx: PushContext, up: dict, token: str) -> None:
     _save(ctx, up)
 
 
+#: ``publishing_phase.status`` values that prove ``finish`` ran (the upload phase
+#: being complete only proves that every byte arrived).
+FINISHED_PHASES = frozenset({"in_progress", "complete"})
+PHASES = ("uploading_phase", "processing_phase", "publishing_phase")
+
+
 def _finished_at_provider(adapter, ctx: PushContext, video_id: str, token: str) -> bool:
+    """Whether ``finish`` reached Facebook: its ``publishing_phase`` started (a complete
+    ``uploading_phase`` does not prove it: the bytes can all be there without a finish)."""
     try:
         body = adapter.graph("GET", f"/{video_id}?fields=status", token, ctx.kind)
     except TransientError:
         return False
-    phase = (body.get("status") or {}).get("uploading_phase") or {}
-    return phase.get("status") == "complete"
+    status = body.get("status") or {}
+    phase = status.get("publishing_phase") or {}
+    return phase.get("status") in FINISHED_PHASES or phase.get("publish_status") in ("published", "scheduled")
 
 
 def _wait_ready(adapter, ctx: PushContext, video_id: str, token: str) -> dict:
-    """Poll ``GET /{video_id}?fields=status,...`` until ``video_status`` is ready."""
+    """Poll ``GET /{video_id}?fields=status,...`` until ``video_status`` is ready.
+
+    Facebook reports intermediate values besides ``processing`` (``upload_complete``
+    and others): only ``error``, or a phase whose status is ``error``, is a failure.
+    """
     delay, deadline = 1.0, time.monotonic() + adapter.processing_timeout
     while True:
         body = adapter.graph("GET", f"/{video_id}?fields=status,permalink_url,picture", token, ctx.kind)
@@ -120,10 +133,13 @@ def _wait_ready(adapter, ctx: PushContext, video_id: str, token: str) -> dict:
         state = status.get("video_status")
         if state == "ready":
             return body
-        if state != "processing":
-            errors = (status.get("processing_phase") or {}).get("errors") or []
-            why = "; ".join(str(e.get("message")) for e in errors) or f"status {state}"
-            raise ProcessingFailed(f"Facebook could not process the video: {why}.",
+        failed = [name for name in PHASES if (status.get(name) or {}).get("status") == "error"]
+        if state == "error" or failed:
+            errors = [e for name in PHASES for e in ((status.get(name) or {}).get("errors") or [])]
+            why = "; ".join(str(e.get("message")) for e in errors) or (
+                f"the {failed[0].replace('_', ' ')} failed" if failed else "video status error")
+            raise ProcessingFailed(f"Facebook could not process the video: {why}. Check the file (codec, "
+                                   "length) and push it again.",
                                    reason="video_processing_failed", details={"status": status})
         if time.monotonic() > deadline:
             raise TransientError("Facebook is still processing the video; checking again later.",
@@ -137,8 +153,8 @@ def list_comments(adapter, kind: str, provider_ids: dict, token: str, since: str
     video_id = provider_ids.get("video_id")
     if not video_id:
         return []
-    path: str | None = (f"/{video_id}/comments?fields=id,message,created_time,from&filter=stream"
-                        "&order=chronological&limit=100")
+    path: str | None = (f"/{video_id}/comments?fields=id,message,created_time,from{{id,name,picture}}"
+                        "&filter=stream&order=chronological&limit=100")
     cutoff = _parse_time(since) if since else None
     out: list[dict] = []
     while path:
@@ -148,10 +164,11 @@ def list_comments(adapter, kind: str, provider_ids: dict, token: str, since: str
             if cutoff is not None and created is not None and created <= cutoff:
                 continue
             author = c.get("from") or {}
+            # Only the picture URL Graph returns: /{id}/picture answers nothing without a token.
+            picture = ((author.get("picture") or {}).get("data") or {}).get("url")
             out.append({"id": c.get("id"), "text": c.get("message", ""), "created_at": c.get("created_time"),
                         "author": {"name": author.get("name") or "Facebook user", "id": author.get("id"),
-                                   "profile_image_url": (f"https://graph.facebook.com/{author['id']}/picture"
-                                                         if author.get("id") else None)}})
+                                   "profile_image_url": picture}})
         path = (body.get("paging") or {}).get("next")
     return out
 

@@ -21,12 +21,16 @@ from app.providers.errors import (
     OutcomeUnknown,
     ProcessingFailed,
     ProviderError,
+    RateLimited,
     TransientError,
 )
 from app.providers.youtube.errors import parse, translate
 from app.providers.youtube.resumable import ResumableUpload, clamp_chunk
 
 THUMBNAIL_MAX = 2 * 1024 * 1024
+#: thumbnails.set tries per push before a transient failure becomes a warning.
+THUMBNAIL_TRIES = 4
+THUMBNAIL_WAIT_MAX = 60.0
 WATCH_URL = "https://www.youtube.com/watch?v={}"
 PLAYLIST_URL = "https://www.youtube.com/playlist?list={}"
 CHANNEL_URL = "https://www.youtube.com/channel/{}"
@@ -35,15 +39,17 @@ CHANNEL_URL = "https://www.youtube.com/channel/{}"
 class YouTubeAdapter(ProviderAdapter):
     name = "youtube"
     staged_kinds = frozenset({"video"})
-    max_video_bytes = 128 * 1024**3  # the API's discovery maxSize (reference §5.2)
+    #: videos.insert ``maxSize`` in the youtube/v3 discovery document: 256 GiB.
+    max_video_bytes = 256 * 1024**3
 
     def __init__(self, *args, token_url: str = "https://oauth2.googleapis.com/token",
-                 chunk_size: int = 8 * 1024 * 1024, poll_interval: float = 2.0,
+                 chunk_size: int = 8 * 1024 * 1024, poll_interval: float = 5.0, poll_max: float = 60.0,
                  processing_timeout: float = 3600.0, **kwargs):
         super().__init__(*args, **kwargs)
         self.token_url = token_url
         self.chunk_size = clamp_chunk(chunk_size)
         self.poll_interval = poll_interval
+        self.poll_max = poll_max
         self.processing_timeout = processing_timeout
 
     @classmethod
@@ -52,6 +58,7 @@ class YouTubeAdapter(ProviderAdapter):
         adapter.token_url = settings.youtube_token_url
         adapter.chunk_size = clamp_chunk(settings.youtube_chunk_size)
         adapter.poll_interval = settings.youtube_poll_interval
+        adapter.poll_max = settings.youtube_poll_max
         adapter.processing_timeout = settings.youtube_processing_timeout
         return adapter
 
@@ -95,11 +102,16 @@ class YouTubeAdapter(ProviderAdapter):
         return PushOutcome(provider_ids={"video_id": video_id}, data=data)
 
     def _wait_processed(self, ctx: PushContext, video_id: str) -> dict:
-        """Poll videos.list until ``uploadStatus`` is processed; failed/rejected are final."""
+        """Poll videos.list until ``uploadStatus`` is processed; failed/rejected are final.
+
+        Each poll costs a unit of the project's shared daily quota, so the wait
+        between polls starts at ``poll_interval`` and doubles up to ``poll_max``.
+        """
         ctx.mark_processing()
         deadline = time.monotonic() + self.processing_timeout
+        delay = self.poll_interval
         while True:
-            resp = self.request("GET", "/youtube/v3/videos", headers=self._auth(ctx),
+            resp = self.request("GET", "/youtube/v3/videos", tokens=ctx.tokens,
                                 params={"part": "snippet,status,processingDetails", "id": video_id})
             items = self._json(resp, "the processing check").get("items") or []
             if not items:
@@ -114,10 +126,14 @@ class YouTubeAdapter(ProviderAdapter):
             if time.monotonic() > deadline:
                 raise TransientError("YouTube is still processing the video; it will be checked again.",
                                      reason="processing_timeout")
-            ctx.sleep(self.poll_interval)
+            ctx.sleep(delay)
+            delay = min(delay * 2, max(self.poll_max, self.poll_interval))
 
     def _thumbnail(self, ctx: PushContext, video_id: str) -> dict:
-        """thumbnails.set; a failure becomes a warning, not a failed push (done once per push)."""
+        """thumbnails.set (done once per push). A refused token is refreshed and the call
+        sent again (``tokens``); a transient failure (5xx, rate limit, network) is tried
+        again with backoff; only a permanent refusal, or a transient one that outlasts
+        ``THUMBNAIL_TRIES``, becomes a warning instead of a failed push."""
         progress = ctx.progress
         if "thumbnail" in progress:
             return progress["thumbnail"]
@@ -125,16 +141,32 @@ class YouTubeAdapter(ProviderAdapter):
             data, fmt = ctx.download(ctx.payload["thumbnail_url"], THUMBNAIL_MAX)
             if fmt not in ("jpeg", "png"):
                 raise InvalidInput(f"YouTube thumbnails must be JPEG or PNG, not {fmt}.", reason="unsupported_thumbnail")
-            resp = self.request("POST", "/upload/youtube/v3/thumbnails/set", params={"videoId": video_id},
-                                data=data, headers={**self._auth(ctx), "Content-Type": f"image/{fmt}"})
-            items = self._json(resp, "the thumbnail").get("items") or [{}]
-            result = {"url": (items[0].get("default") or {}).get("url")}
+            result = self._set_thumbnail(ctx, video_id, data, fmt)
         except ProviderError as exc:
             result = {"warning": {"reason": exc.reason, "info": f"The video was uploaded but its thumbnail was "
                                                                   f"not set: {exc.info}"}}
         progress["thumbnail"] = result
         ctx.save_progress(progress)
         return result
+
+    def _set_thumbnail(self, ctx: PushContext, video_id: str, data: bytes, fmt: str) -> dict:
+        delay = 2.0
+        for attempt in range(1, THUMBNAIL_TRIES + 1):
+            try:
+                resp = self.request("POST", "/upload/youtube/v3/thumbnails/set", params={"videoId": video_id},
+                                    data=data, headers={"Content-Type": f"image/{fmt}"}, tokens=ctx.tokens)
+                items = self._json(resp, "the thumbnail").get("items") or [{}]
+                return {"url": (items[0].get("default") or {}).get("url")}
+            except TransientError as exc:
+                if attempt == THUMBNAIL_TRIES:
+                    exc.info = f"{exc.info} (tried {THUMBNAIL_TRIES} times)"
+                    raise
+                wait = exc.retry_after if isinstance(exc, RateLimited) and exc.retry_after else delay
+                if wait > THUMBNAIL_WAIT_MAX:  # e.g. the daily quota: do not hold the worker for hours
+                    raise
+                ctx.sleep(wait)
+                delay *= 2
+        raise AssertionError("unreachable")
 
     def add_to_playlist(self, ctx: PushContext) -> PushOutcome:
         """playlistItems.insert; ``position`` only for manually sorted playlists."""
@@ -167,7 +199,8 @@ class YouTubeAdapter(ProviderAdapter):
 
     def create_section(self, ctx: PushContext) -> PushOutcome:
         payload = ctx.payload
-        snippet = {k: payload[k] for k in ("type", "style", "title", "position") if payload.get(k) is not None}
+        # snippet.style is no longer supported by YouTube: the contract still accepts it, it is not sent.
+        snippet = {k: payload[k] for k in ("type", "title", "position") if payload.get(k) is not None}
         details = {k: payload[k] for k in ("playlists", "channels") if payload.get(k)}
         body, part = {"snippet": snippet}, "snippet"
         if details:
@@ -185,7 +218,7 @@ class YouTubeAdapter(ProviderAdapter):
 
         def create() -> dict:
             resp = self.request("POST", path, publish=True, params={"part": part}, json=body,
-                                headers=self._auth(ctx))
+                                tokens=ctx.tokens)
             if resp.status_code >= 500:
                 raise _unknown_after(resp, what)  # a 5xx on a create: it may have happened
             resource = self._json(resp, what)
@@ -236,10 +269,6 @@ class YouTubeAdapter(ProviderAdapter):
                 return list(reversed(found))
 
     # -- responses ----------------------------------------------------------
-    @staticmethod
-    def _auth(ctx: PushContext) -> dict:
-        return {"Authorization": f"Bearer {ctx.access_token}"}
-
     @staticmethod
     def _json(resp: requests.Response, what: str) -> dict:
         if resp.status_code >= 400:

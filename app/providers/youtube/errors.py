@@ -25,6 +25,7 @@ from app.providers.errors import (
 )
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
+UPLOAD_LIMIT_WAIT = 24 * 3600.0
 
 #: A sentence a person can act on, per vendor reason.
 INFO = {
@@ -85,11 +86,11 @@ def translate(resp: requests.Response, what: str = "the request") -> ProviderErr
         wait = seconds_to_pacific_midnight()
         return RateLimited(f"The YouTube API quota of this project is used up; it resets at midnight Pacific time "
                            f"(in {wait / 3600:.1f} h).", retry_after=wait, reason="quota_exceeded", details=details)
-    if reason == "uploadLimitExceeded":
-        when = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=24)
-        return PermissionDenied(f"This YouTube channel reached its daily upload limit; retry the upload after "
-                                f"{when:%Y-%m-%d %H:%M} UTC (24 hours).", reason="upload_limit_exceeded",
-                                details={**details, "retry_at": when.isoformat()})
+    if reason == "uploadLimitExceeded":  # the channel's rolling 24 h cap: wait it out, do not fail
+        when = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=UPLOAD_LIMIT_WAIT)
+        return RateLimited(f"This YouTube channel reached its daily upload limit; Pushwire will upload again "
+                           f"after {when:%Y-%m-%d %H:%M} UTC (24 hours).", retry_after=UPLOAD_LIMIT_WAIT,
+                           reason="upload_limit_exceeded", details={**details, "retry_at": when.isoformat()})
     if reason in ("rateLimitExceeded", "userRateLimitExceeded") or status == 429:
         return RateLimited("YouTube is rate limiting this project; the request will be retried.",
                            retry_after=_retry_after(resp), reason="rate_limited", details=details)

@@ -7,7 +7,10 @@ committed (``Content-Range: bytes */total``) and continues from there, so no
 byte range is sent twice beyond an interruption. The final chunk is the publish
 step: when its answer is lost, the status query decides (200/201 = done).
 A 308 here means "resume incomplete", never a redirect: requests must not follow
-its ``Location`` (that is the session's new URI for the next chunk).
+its ``Location`` (that is the session's new URI for the next chunk). Every PUT
+carries a fresh token from ``ctx.tokens``: a 401 on a chunk (nothing committed)
+refreshes it and sends the chunk again, so an upload outlives any number of
+hour-long Google tokens.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ class ResumableUpload:
         self.staged = ctx.staged
         self.total = ctx.staged.size
         self.chunk = clamp_chunk(adapter.chunk_size)
-        self.auth = {"Authorization": f"Bearer {ctx.access_token}"}
+        self.tokens = ctx.tokens  # every PUT asks it for a fresh token, refreshed on a 401
         self.recoveries = 0
 
     @property
@@ -69,7 +72,7 @@ class ResumableUpload:
         body = json.dumps(self.metadata()).encode()
         resp = self.adapter.request(
             "POST", "/upload/youtube/v3/videos", params={"uploadType": "resumable", "part": "snippet,status"},
-            data=body, headers={**self.auth, "Content-Type": "application/json; charset=UTF-8",
+            tokens=self.tokens, data=body, headers={"Content-Type": "application/json; charset=UTF-8",
                                 "X-Upload-Content-Length": str(self.total),
                                 "X-Upload-Content-Type": self.staged.mime_type or "video/*"},
         )
@@ -93,11 +96,11 @@ class ResumableUpload:
         length = min(self.chunk, self.total - offset)
         final = offset + length == self.total
         data = self.staged.store.read_range(self.staged.key, offset, length)
-        headers = {**self.auth, "Content-Type": self.staged.mime_type or "video/*",
+        headers = {"Content-Type": self.staged.mime_type or "video/*",
                    "Content-Range": f"bytes {offset}-{offset + length - 1}/{self.total}"}
         try:
             resp = self.adapter.request("PUT", self.uri, publish=final, data=data, headers=headers,
-                                        allow_redirects=False)
+                                        allow_redirects=False, tokens=self.tokens)
         except (TransientError, OutcomeUnknown) as exc:
             return self._recover(final, exc)
         if final and resp.status_code >= 500:  # the publish step's outcome is unknown: ask first
@@ -106,9 +109,10 @@ class ResumableUpload:
 
     def query(self, publish: bool) -> int | dict | None:
         """Step 3: ask the session how much it has; after a lost publish, a fault is fatal."""
-        headers = {**self.auth, "Content-Range": f"bytes */{self.total}"}
+        headers = {"Content-Range": f"bytes */{self.total}"}
         try:
-            resp = self.adapter.request("PUT", self.uri, data=b"", headers=headers, allow_redirects=False)
+            resp = self.adapter.request("PUT", self.uri, data=b"", headers=headers, allow_redirects=False,
+                                        tokens=self.tokens)
         except TransientError as exc:
             if publish:
                 raise self._unknown() from exc
