@@ -12,7 +12,7 @@ the whole download.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 import datetime as dt
 import time
@@ -35,6 +35,27 @@ if TYPE_CHECKING:
 DOWNLOAD_CHUNK = 1024 * 1024
 #: The step's name in ``stage_attempts.stage`` (the status API's audit), metrics and logs.
 AUDIT_NAME = "stage"
+
+
+class Downloaded(TypedDict):
+    """What this step records about the file it staged, in its own namespace of
+    ``PushRequest.progress`` (``progress["download"]``); no other owner writes there."""
+
+    format: str  # one of app.sniff.VIDEO_FORMATS, read from the content
+    mime_type: str
+
+
+#: This step's key in ``PushRequest.progress`` (adapters and the stream keep theirs apart).
+PROGRESS_KEY = "download"
+
+
+def downloaded(progress: dict | None) -> Downloaded:
+    """The download step's record in ``progress``; rows staged before it had its own
+    namespace kept ``format`` and ``mime_type`` at the top level, and still work."""
+    progress = progress or {}
+    own = progress.get(PROGRESS_KEY) or {}
+    return Downloaded(format=own.get("format", progress.get("format", "")),
+                      mime_type=own.get("mime_type", progress.get("mime_type", "video/mp4")))
 
 
 def needs_download(payload: dict) -> bool:
@@ -86,7 +107,8 @@ def run_download(rt: Runtime, request_id: int, task_id: str | None = None) -> st
     with rt.db.session() as session:
         push = session.get(PushRequest, request_id)
         push.staged_key, push.staged_bytes = key, size
-        push.progress = {**(push.progress or {}), "format": fmt, "mime_type": video_mime_type(fmt)}
+        push.progress = {**(push.progress or {}),
+                         PROGRESS_KEY: Downloaded(format=fmt, mime_type=video_mime_type(fmt))}
         end_attempt(session.get(StageAttempt, attempt_id), "succeeded", bytes_moved=size)
     BYTES_MOVED.labels(push.provider, AUDIT_NAME).inc(size)
     return "staged"

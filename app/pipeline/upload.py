@@ -17,7 +17,7 @@ from app.limits import Limit
 from app.logs import bind_request
 from app.models import PushRequest, StageAttempt, utcnow
 from app.ops.metrics import BYTES_MOVED
-from app.pipeline.download import needs_download
+from app.pipeline.download import downloaded, needs_download
 from app.pipeline.heartbeat import heartbeat
 from app.pipeline.media import download_image
 from app.pipeline.outcome import (
@@ -90,8 +90,9 @@ def run_upload(rt: Runtime, request_id: int, task_id: str | None = None) -> str:
         )
         staged_media = None
         if staged:
-            staged_media = StagedMedia(rt.store, push.staged_key, push.staged_bytes,
-                                       push.progress.get("format", ""), push.progress.get("mime_type", "video/mp4"))
+            media = downloaded(push.progress)
+            staged_media = StagedMedia(rt.store, push.staged_key, push.staged_bytes, media["format"],
+                                       media["mime_type"])
         identity_id = identity.id
         # The common case needs no second read: the token is fresh.
         token = None if needs_refresh(identity) else rt.cipher.decrypt(identity.access_token_enc)
