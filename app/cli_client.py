@@ -6,6 +6,9 @@ Credentials come from options or the environment: ``PUSHWIRE_API_URL``,
     pushwire push video --identity T --provider twitter --url https://.../a.mp4 --wait
     pushwire requests show TOKEN
     pushwire requests list --state failed
+    pushwire push video ... --publish-at 2027-03-01T09:30:00+01:00   # scheduled
+    pushwire requests list --state waiting                            # scheduled or parked, until when and why
+    pushwire requests cancel TOKEN
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ import requests
 
 from app.states import FINAL_STATES
 
-PHASES = {"queued": 0.0, "staging": 0.0, "uploading": 0.4, "processing": 0.9, "delivering_callback": 0.97}
+PHASES = {"queued": 0.0, "staging": 0.0, "waiting": 0.0, "uploading": 0.4, "processing": 0.9,
+          "delivering_callback": 0.97}
 
 
 class Api:
@@ -73,13 +77,14 @@ def push() -> None:
 @click.option("--title", help="Title (YouTube requires one; X takes none).")
 @click.option("--description")
 @click.option("--board", help="Pinterest board id.")
+@click.option("--publish-at", help="Schedule: RFC 3339 with an offset, or epoch seconds (the video is fetched now).")
 @click.option("--wait/--no-wait", default=False, help="Show progress until the push is final.")
 def push_video(api_url, public_key, private_key, identity, provider, video_url, callback_url, title,
-               description, board, wait):
+               description, board, publish_at, wait):
     """Submit a video push; with --wait, draw a progress bar and print the final result."""
     api = Api(api_url, public_key, private_key)
     node = {"video_url": video_url, "callback_url": callback_url, "title": title,
-            "description": description, "board": board}
+            "description": description, "board": board, "publish_at": publish_at}
     node = {k: v for k, v in node.items() if v is not None}
     path = f"/push/identities/{identity}/{provider}/{'pin' if provider == 'pinterest' else 'video'}.json"
     data = api.call("POST", path, {"request": {"push": {"pin" if provider == "pinterest" else "video": node}}})
@@ -113,6 +118,9 @@ def progress(detail: dict) -> tuple[float, str]:
     state = detail["state"]
     if state in FINAL_STATES:
         return 1.0, state
+    if state == "waiting" and detail.get("waiting"):
+        wait = detail["waiting"]
+        return 0.0, f"waiting ({wait['reason']}) until {wait['until']}"
     stages = detail["audit"]["stages"]
     staged = max((s["bytes_moved"] or 0 for s in stages if s["stage"] == "stage"), default=0)
     running = [s for s in stages if s["outcome"] == "running"]
@@ -159,7 +167,18 @@ def requests_list(api_url, public_key, private_key, provider, state, identity_to
     data = Api(api_url, public_key, private_key).call("GET", "/push/requests.json" + (f"?{query}" if query else ""))
     for row in data["requests"]["entries"]:
         reason = (row.get("error") or {}).get("reason") or ""
+        if row.get("waiting"):
+            reason = f"{row['waiting']['reason']} until {row['waiting']['until']}"
         click.echo(f"{row['request_token']}  {row['provider']:<9} {row['kind']:<14} {row['state']:<20} {reason}")
+
+
+@requests_group.command("cancel")
+@api_options
+@click.argument("token")
+def requests_cancel(api_url, public_key, private_key, token):
+    """Cancel a push whose publish step has not started (queued, scheduled or waiting)."""
+    data = Api(api_url, public_key, private_key).call("DELETE", f"/push/requests/{token}.json")
+    click.echo(f"{token}  {data['request']['state']}")
 
 
 def _time(value: str | None) -> dt.datetime | None:
@@ -175,6 +194,12 @@ def render_timeline(detail: dict, width: int = 40) -> str:
     if detail.get("error"):
         err = detail["error"]
         lines.append(f"         error: {err['reason']} ({err['code']}): {err['info']}")
+    if detail.get("publish_at"):
+        lines.append(f"         publish_at: {detail['publish_at']}")
+    if detail.get("waiting"):
+        wait = detail["waiting"]
+        lines.append(f"         waiting: {wait['reason']} until {wait['until']}, then the {wait['resumes']} stage "
+                     f"runs again: {wait['info']}")
     moments = [_time(detail.get("date_creation"))] + [_time(s["started_at"]) for s in audit["stages"]]
     moments += [_time(s["ended_at"]) for s in audit["stages"]] + [_time(c["at"]) for c in audit["callbacks"]]
     moments = [m for m in moments if m]

@@ -59,7 +59,8 @@ class Settings(BaseSettings):
     # -- linkedin settings --
     linkedin_api_url: str = "https://api.linkedin.com"
     linkedin_oauth_url: str = "https://www.linkedin.com"
-    linkedin_version: str = "202610"  # LinkedIn-Version header (YYYYMM); each version lives ~12 months, then 426
+    linkedin_version: str = "202608"  # LinkedIn-Version header (YYYYMM, a published one); lives ~12 months, then 426
+    linkedin_company_posting: bool = False  # ask for organization scopes at connect (needs Community Management API)
     linkedin_client_id: str = ""
     linkedin_client_secret: str = ""
     # -- end linkedin settings --
@@ -109,6 +110,8 @@ class Settings(BaseSettings):
     heartbeat_interval: float = 10.0  # seconds between a running stage's liveness writes
     attempt_lease: float = 45.0  # a running attempt whose heartbeat is older than this is presumed dead
     stall_after: float = 900.0  # a request with no activity this long is re-enqueued by the sweeper
+    park_after: float = 60.0  # a wait longer than this is parked in the database (state waiting), not a broker countdown
+    schedule_horizon: float = 366 * 86400.0  # latest publish_at accepted, seconds ahead
     sync_wait_seconds: float = 5.0
     max_body_bytes: int = 1024 * 1024
     site_rate_limit: str = "1200/60"  # API requests per site per window ("count/seconds"; empty: off)

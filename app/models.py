@@ -79,6 +79,7 @@ class PushRequest(Base):
     __table_args__ = (
         UniqueConstraint("site_id", "idempotency_key"),
         Index("ix_push_requests_state_updated", "state", "updated_at"),
+        Index("ix_push_requests_state_resume_at", "state", "resume_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -111,6 +112,13 @@ class PushRequest(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    # Durable waits (state "waiting"): the stage to run again, when, and why. A
+    # scheduled push keeps the time its publish step is due in ``publish_at``.
+    publish_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    resume_stage: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    resume_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    wait_reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    wait_info: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     identity: Mapped[Identity | None] = relationship()
     site: Mapped[Site] = relationship()

@@ -9,7 +9,7 @@ Read the first ``SNIFF_BYTES`` bytes of a file and ask::
 from __future__ import annotations
 
 VIDEO_FORMATS = ("3gpp", "avi", "flv", "mov", "mpeg4", "mpegps", "webm", "wmv")
-IMAGE_FORMATS = ("jpeg", "bmp", "png", "gif", "tiff")
+IMAGE_FORMATS = ("jpeg", "bmp", "png", "gif", "tiff", "webp")
 SNIFF_BYTES = 64
 
 _VIDEO_MIME = {
@@ -17,7 +17,7 @@ _VIDEO_MIME = {
     "mpeg4": "video/mp4", "mpegps": "video/mpeg", "webm": "video/webm", "wmv": "video/x-ms-wmv",
 }
 _IMAGE_MIME = {"jpeg": "image/jpeg", "bmp": "image/bmp", "png": "image/png", "gif": "image/gif",
-               "tiff": "image/tiff"}
+               "tiff": "image/tiff", "webp": "image/webp"}
 
 _ASF_GUID = bytes.fromhex("3026B2758E66CF11A6D900AA0062CE6C")
 _QUICKTIME_ATOMS = (b"moov", b"mdat", b"wide", b"free", b"skip")
@@ -68,6 +68,8 @@ def detect_image_format(head: bytes) -> str | None:
         return "tiff"  # classic and BigTIFF, both byte orders
     if _is_bmp(head):
         return "bmp"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
     return None
 
 

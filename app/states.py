@@ -15,10 +15,11 @@ disagree:
 
 The moves (``ALLOWED``, pinned by ``tests/pipeline/test_states.py``)::
 
-    queued              -> staging | uploading | delivering_callback | failed | cancelled
-    staging             -> uploading | delivering_callback | failed | cancelled
-    uploading           -> processing | delivering_callback | succeeded | failed | unconfirmed
-    processing          -> delivering_callback | succeeded | failed | unconfirmed
+    queued              -> staging | uploading | waiting | delivering_callback | failed | cancelled
+    staging             -> uploading | waiting | delivering_callback | failed | cancelled
+    waiting             -> staging | uploading | delivering_callback | failed | cancelled
+    uploading           -> processing | waiting | delivering_callback | succeeded | failed | unconfirmed
+    processing          -> waiting | delivering_callback | succeeded | failed | unconfirmed
     delivering_callback -> succeeded | failed | unconfirmed
     succeeded, failed, cancelled, unconfirmed: final, no way out
 """
@@ -44,14 +45,19 @@ SUCCEEDED = "succeeded"
 FAILED = "failed"
 CANCELLED = "cancelled"
 UNCONFIRMED = "unconfirmed"
+#: Parked in the database until ``resume_at`` (a quota, a long rate limit, a
+#: scheduled ``publish_at``); the sweeper enqueues ``resume_stage`` when due.
+WAITING = "waiting"
 
 FINAL_STATES = frozenset({SUCCEEDED, FAILED, CANCELLED, UNCONFIRMED})
 
 ALLOWED: dict[str, frozenset[str]] = {
-    QUEUED: frozenset({STAGING, UPLOADING, DELIVERING_CALLBACK, FAILED, CANCELLED}),
-    STAGING: frozenset({UPLOADING, DELIVERING_CALLBACK, FAILED, CANCELLED}),
-    UPLOADING: frozenset({PROCESSING, DELIVERING_CALLBACK, SUCCEEDED, FAILED, UNCONFIRMED}),
-    PROCESSING: frozenset({DELIVERING_CALLBACK, SUCCEEDED, FAILED, UNCONFIRMED}),
+    QUEUED: frozenset({STAGING, UPLOADING, WAITING, DELIVERING_CALLBACK, FAILED, CANCELLED}),
+    STAGING: frozenset({UPLOADING, WAITING, DELIVERING_CALLBACK, FAILED, CANCELLED}),
+    UPLOADING: frozenset({PROCESSING, WAITING, DELIVERING_CALLBACK, SUCCEEDED, FAILED, UNCONFIRMED}),
+    PROCESSING: frozenset({WAITING, DELIVERING_CALLBACK, SUCCEEDED, FAILED, UNCONFIRMED}),
+    # Resuming enters the parked stage again; cancelling is allowed until then.
+    WAITING: frozenset({STAGING, UPLOADING, DELIVERING_CALLBACK, FAILED, CANCELLED}),
     DELIVERING_CALLBACK: frozenset({SUCCEEDED, FAILED, UNCONFIRMED}),
     SUCCEEDED: frozenset(),
     FAILED: frozenset(),
@@ -62,7 +68,7 @@ ALLOWED: dict[str, frozenset[str]] = {
 #: The outcomes a push ends with (``PushRequest.outcome``), each also the name of its final state.
 OUTCOMES = (SUCCEEDED, FAILED, UNCONFIRMED)
 #: Every state, in the order a push passes through them (the status API's filter lists them).
-STATES = (QUEUED, STAGING, UPLOADING, PROCESSING, DELIVERING_CALLBACK, SUCCEEDED, FAILED, CANCELLED, UNCONFIRMED)
+STATES = (QUEUED, STAGING, WAITING, UPLOADING, PROCESSING, DELIVERING_CALLBACK, SUCCEEDED, FAILED, CANCELLED, UNCONFIRMED)
 
 
 class InvalidTransition(Exception):

@@ -17,7 +17,7 @@ import traceback
 from bench import report
 from bench.result import Result
 
-BENCHES = ("memory", "pipeline", "slow_providers", "overhead", "gateway", "streams")
+BENCHES = ("memory", "pipeline", "slow_providers", "overhead", "gateway", "streams", "scheduled")
 MODULES = {"streams": "bench.streams_target"}
 
 

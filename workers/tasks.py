@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from celery.exceptions import Ignore
 
 from app.broker.names import CALLBACK, DOWNLOAD, DOWNLOAD_LEGACY, SWEEP, UPLOAD
 from app.pipeline.callbacks import run_callback
-from app.pipeline.outcome import Retry, fail_unexpectedly
 from app.pipeline.download import run_download
+from app.pipeline.outcome import Parked, Retry, defer, fail_unexpectedly
 from app.pipeline.sweep import sweep
 from app.pipeline.upload import run_upload
 from workers.context import runtime
@@ -29,15 +30,22 @@ RETRY_BACKSTOP = 1000
 UNEXPECTED_RETRIES = 3
 
 
-def _run(task, step, request_id: int) -> str:
-    """Run a pipeline step; planned retries go back to the broker, and an
+def _run(task, step, request_id: int, stage: str) -> str:
+    """Run a pipeline step; short planned waits go back to the broker as a
+    countdown, long ones park the request in the database (``defer``: the chain
+    stops here and the sweeper publishes it again when due), and an
     unexpected error (a bug, the database briefly gone) is retried a few times
     and then recorded as the request's failure, so no request hangs silently."""
     rt = runtime(task.app)
     try:
         return step(rt, request_id, task.request.id)
     except Retry as exc:
-        raise task.retry(countdown=exc.countdown, exc=exc, max_retries=RETRY_BACKSTOP)
+        try:
+            countdown = defer(rt, request_id, stage, exc)
+        except Parked as parked:
+            log.info("%s", parked)
+            raise Ignore() from None  # acknowledged; nothing of this push stays in the broker
+        raise task.retry(countdown=countdown, exc=exc, max_retries=RETRY_BACKSTOP)
     except Exception as exc:
         log.exception("%s failed unexpectedly for request %s", task.name, request_id)
         if task.request.retries < UNEXPECTED_RETRIES:
@@ -49,19 +57,19 @@ def _run(task, step, request_id: int) -> str:
 @shared_task(name=DOWNLOAD, bind=True, max_retries=RETRY_BACKSTOP)
 def download(self, request_id: int) -> str:
     """Download the video into staging."""
-    return _run(self, run_download, request_id)
+    return _run(self, run_download, request_id, "stage")
 
 
 @shared_task(name=DOWNLOAD_LEGACY, bind=True, max_retries=RETRY_BACKSTOP)
 def stage(self, request_id: int) -> str:
     """The download step under its former name: messages queued before the rename."""
-    return _run(self, run_download, request_id)
+    return _run(self, run_download, request_id, "stage")
 
 
 @shared_task(name=UPLOAD, bind=True, max_retries=RETRY_BACKSTOP)
 def upload(self, request_id: int) -> str:
     """Run the provider upload/publish."""
-    return _run(self, run_upload, request_id)
+    return _run(self, run_upload, request_id, "upload")
 
 
 @shared_task(name=CALLBACK, bind=True)

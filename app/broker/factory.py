@@ -13,7 +13,9 @@ Settings chosen for long, non-idempotent uploads (see README "Reliability"):
 * ``worker_prefetch_multiplier=1``: a worker holds one message per slot, so a
   2 GB upload never sits on messages another worker could run.
 * ``visibility_timeout`` (Redis/SQS) above the longest task plus the longest
-  retry countdown, so Redis does not redeliver a task still running.
+  retry countdown, so Redis does not redeliver a task still running: countdowns
+  are held to the difference (``app.broker.countdowns``); longer waits are parked
+  in the database.
 * hard/soft time limits well above the longest legitimate upload.
 * results are not stored: state lives in the database.
 * task events only when ``PUSHWIRE_TASK_EVENTS`` is on or a monitor (Flower)
@@ -24,33 +26,37 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from celery import Celery
 from kombu import Exchange, Queue
 
 from app.broker import redis_transport
 from app.broker.names import QUEUES, ROUTES, beat_schedule
 from app.config import Settings
+from app.broker.countdowns import LONGEST_COUNTDOWN, TASK_TIME_LIMIT, VISIBILITY_TIMEOUT, GuardedCelery
 
 if TYPE_CHECKING:
     from app.runtime import Runtime
 
 redis_transport.install()
 
-SIX_HOURS = 6 * 3600
+SIX_HOURS = TASK_TIME_LIMIT
 
 
 def _transport_options(settings: Settings) -> dict:
-    options: dict = {"visibility_timeout": SIX_HOURS + 3600}
+    options: dict = {"visibility_timeout": VISIBILITY_TIMEOUT}
     if settings.broker_key_prefix and settings.resolved_broker_url().startswith(("redis://", "rediss://")):
         options["global_keyprefix"] = settings.broker_key_prefix
     return options
 
 
-def make_celery(rt: Runtime) -> Celery:
+def make_celery(rt: Runtime) -> GuardedCelery:
     """The Celery app of ``rt`` (kept as ``app.pushwire_runtime``; its settings as
     ``app.pushwire_settings``)."""
     settings = rt.settings
-    app = Celery("pushwire", broker=settings.resolved_broker_url())
+    if not 0 < max(settings.park_after, settings.sweep_interval) <= LONGEST_COUNTDOWN:
+        raise ValueError(f"PUSHWIRE_PARK_AFTER and PUSHWIRE_SWEEP_INTERVAL must be between 0 and {LONGEST_COUNTDOWN} "
+                         "seconds (the visibility timeout minus the task time limit): waits up to the larger of "
+                         "them ride on the broker as countdowns, longer ones are parked in the database")
+    app = GuardedCelery("pushwire", broker=settings.resolved_broker_url())
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,

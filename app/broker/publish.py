@@ -37,6 +37,17 @@ def publish_chain(celery, request_id: int, staged: bool, callback: bool = True, 
     celery.send_task(first, args=(request_id,), chain=following[::-1], producer=producer, **ROUTES[first])
 
 
+def publish_resume(celery, request_id: int, stage: str, callback: bool, countdown: float = 0,
+                   producer=None) -> None:
+    """Publish what is left of a parked push: its ``stage`` (``stage`` or
+    ``upload``) and the rest of the chain, due in ``countdown`` seconds (the
+    sweeper publishes a little ahead of ``resume_at`` so it runs on time)."""
+    first, *rest = ([DOWNLOAD] if stage == "stage" else []) + [UPLOAD] + ([CALLBACK] if callback else [])
+    following = [celery.signature(name, args=(request_id,), immutable=True, **ROUTES[name]) for name in rest]
+    celery.send_task(first, args=(request_id,), chain=following[::-1], producer=producer,
+                     countdown=countdown if countdown > 0 else None, **ROUTES[first])
+
+
 def enqueue_push(rt: Runtime, request_id: int, staged: bool, mark_enqueued: bool = False, callback: bool = True) -> bool:
     """Publish the chain of a committed request.
 

@@ -21,7 +21,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import requests
 from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
 
-from app.providers.errors import InvalidInput, ProviderError, ReconnectRequired, TransientError
+from app.providers.errors import InvalidInput, TransientError
+from app.providers.tokens import classify_refusal
 
 YOUTUBE_SCOPE = "https://www.googleapis.com/auth/"
 
@@ -95,23 +96,14 @@ class Flow:
         if resp.status_code >= 500 or resp.status_code == 429:
             raise TransientError(f"{self.label} could not issue tokens right now (HTTP {resp.status_code}); "
                                  "try connecting again in a moment.")
+        if resp.status_code >= 400:
+            raise classify_refusal(resp, display=self.label, provider=self.name, grant="authorization_code")
         try:
             token = self.oauth.parse_request_body_response(resp.text)
-        except (OAuth2Error, ValueError) as exc:
-            raise self._refused(resp, exc) from None
+        except (OAuth2Error, ValueError):
+            raise classify_refusal(resp, display=self.label, provider=self.name, grant="authorization_code") from None
         return Grant(token["access_token"], token.get("refresh_token"),
                      int(token["expires_in"]) if token.get("expires_in") else None)
-
-    def _refused(self, resp, exc: Exception) -> ProviderError:
-        error = getattr(exc, "error", None) or ""
-        if error in ("invalid_client", "unauthorized_client") or resp.status_code == 401:
-            return ProviderError(
-                f"{self.label} rejected Pushwire's client credentials; check PUSHWIRE_{self.name.upper()}_CLIENT_ID "
-                f"and PUSHWIRE_{self.name.upper()}_CLIENT_SECRET.", reason="client_credentials_rejected")
-        return ReconnectRequired(
-            f"{self.label} refused the authorization code (it may have expired or been used already); "
-            "start the connection again.", reason="authorization_code_refused",
-            details={"error": error or resp.text[:200]})
 
     # -- profile ---------------------------------------------------------------
     def account(self, access_token: str) -> Account:
@@ -194,8 +186,18 @@ class FacebookFlow(Flow):
 
 
 class LinkedInFlow(Flow):
+    """Member posting always; organization scopes only with company posting enabled
+    (``PUSHWIRE_LINKEDIN_COMPANY_POSTING``): LinkedIn grants them only to apps with the
+    Community Management API product and refuses the whole consent otherwise."""
+
     name, label = "linkedin", "LinkedIn"
-    scopes = ("openid", "profile", "w_member_social", "w_organization_social")
+    scopes = ("openid", "profile", "w_member_social")
+    company_scopes = ("w_organization_social",)
+
+    def __init__(self, settings):
+        super().__init__(settings)
+        if getattr(settings, "linkedin_company_posting", False):
+            self.scopes = self.scopes + self.company_scopes
 
     def token_url(self) -> str:
         return self.settings.linkedin_oauth_url.rstrip("/") + "/oauth/v2/accessToken"

@@ -74,6 +74,11 @@ _SUMMARY = _obj({
     "provider_ids": {"type": "object"}, "date_creation": NSTR, "date_last_update": NSTR,
     "date_finished": NSTR,
     "error": _obj({"code": NINT, "reason": NSTR, "info": NSTR}),
+    "publish_at": {"type": "string", "description": "A scheduled push's time (RFC 3339, UTC)."},
+    "waiting": _obj({"until": NSTR, "reason": NSTR, "info": NSTR, "resumes": NSTR},
+                    description="Only in state `waiting`: until when (`resume_at`), why (`scheduled`, "
+                                "`quota_exceeded`, `rate_limited`, `daily_limit_reached`, `usage_capped`, ...), "
+                                "and the stage that runs then (`stage`: the download, or `upload`: the publish)."),
 }, ("request_token", "provider", "state"))
 
 _DETAIL = {"allOf": [ref("RequestSummary"), _obj({
@@ -95,6 +100,7 @@ _PUSH_DATA = _obj({
     "object": {"type": "string", "enum": ["post", "picture", "video", "pin", "playlist", "section"]},
     "request_token": STR,
     "result": {"type": "string", "description": "Set while the work is queued or in progress."},
+    "publish_at": {"type": "string", "description": "A scheduled push: when its publish step runs (UTC)."},
     "provider": STR, "date_creation": STR, "url": STR, "thumbnail_url": STR,
     "post_id": STR, "picture_id": STR, "video_id": STR, "pin_id": STR, "playlist_id": STR, "section_id": STR,
 }, ("request_token",), description="Queued answer (`result` text) or, when the provider answered "

@@ -38,6 +38,10 @@ NOTES = {
     "YouTubeSection": "A `singlePlaylist` section takes exactly one id in `playlists`; "
                       "`multiple*` sections need a `title`.",
 }
+SCHEDULE_NOTE = ("With `publish_at` (RFC 3339 with an offset, or epoch seconds) the push is scheduled: it "
+                 "answers at once with the `request_token` and `publish_at`, waits in state `waiting` (its "
+                 "video fetched and checked ahead, so one that cannot be fetched fails before its time) and "
+                 "publishes at that time; a time in the past or beyond the horizon is a 400.")
 URL_NOTE = ("URLs must be absolute http(s) URLs; Pushwire downloads them itself. Videos are checked "
             "by content (3gpp, avi, flv, mov, mpeg4, mpegps, webm, wmv) and size while downloading; "
             "pictures are at most 5 MB (jpeg, bmp, png, gif, tiff).")
@@ -147,7 +151,7 @@ def _push_description(endpoint: Endpoint) -> str:
               "Answers with the provider's ids when the provider finishes within a short bound; "
               "otherwise 202 with a `request_token`, and the work finishes in the background.")
     note = NOTES.get(endpoint.schema.__name__, "")
-    return f"Body node `{endpoint.node}`. {note} {timing} {URL_NOTE}".replace("  ", " ")
+    return f"Body node `{endpoint.node}`. {note} {timing} {SCHEDULE_NOTE} {URL_NOTE}".replace("  ", " ")
 
 
 def _push_ok(endpoint: Endpoint, resource: str) -> dict:

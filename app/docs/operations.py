@@ -84,7 +84,9 @@ OPERATIONS: tuple[Operation, ...] = (
               ok=(200, "RequestList"), errors=(400, 401, 500),
               params=(query("identity_token", {"type": "string"}, "Only this identity's requests."),
                       query("provider", {"type": "string", "enum": list(PROVIDERS)}, "Only this provider."),
-                      query("state", {"type": "string", "enum": list(STATES)}, "Only requests in this state."),
+                      query("state", {"type": "string", "enum": list(STATES)},
+                            "Only requests in this state; `waiting` lists scheduled and parked pushes with "
+                            "`waiting.until` and `waiting.reason`."),
                       *PAGING),
               data_example={"requests": {"pagination": {"current_page": 1, "per_page": 50, "total_entries": 1},
                                          "entries": [SUMMARY_EXAMPLE]}}),
@@ -94,8 +96,11 @@ OPERATIONS: tuple[Operation, ...] = (
               ok=(200, "RequestData"), errors=(401, 404, 500), params=(_TOKEN,),
               data_example={"request": DETAIL_EXAMPLE}),
     Operation("delete", "/push/requests/{token}.json", "requests", "Cancel (or delete) a push request",
-              "Cancels queued work. A request that is no longer queued answers 409 unless the provider "
-              "deletion of finished videos is available.",
+              "Cancels a push whose publish step has not started: `queued`, `staging` (its video is being "
+              "fetched) or `waiting` (scheduled with `publish_at`, or parked on a provider's quota or rate "
+              "limit) and nothing created at the provider yet; it then reaches no provider. A request past "
+              "that point answers 409 `not_cancellable`, except that a finished video push is deleted at the "
+              "provider where the provider allows it.",
               ok=(200, "CancelData"), errors=(401, 404, 409, 500, 502), params=(_TOKEN,),
               data_example={"request": {**SUMMARY_EXAMPLE, "state": "cancelled", "outcome": None}}),
     Operation("get", "/identities.json", "identities", "List identities",

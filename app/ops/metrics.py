@@ -17,9 +17,13 @@ from __future__ import annotations
 
 import os
 import socket
+from typing import TYPE_CHECKING
 
 from prometheus_client import REGISTRY as PROCESS_REGISTRY
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, values
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 if values.ValueClass is not values.MutexValue:
     # Multiprocess mode: name files by host and pid, not pid alone, so
@@ -47,10 +51,71 @@ BYTES_MOVED = Counter(
     ["provider", "stage"],
 )
 RETRIES = Counter("pushwire_task_retries_total", "Pipeline task retries scheduled.", ["stage", "reason"])
+PARKED = Counter("pushwire_parked_total", "Pushes parked in the database (state waiting) by the stage to resume "
+                 "and why (quota_exceeded, rate_limited, scheduled, ...).", ["stage", "reason"])
 CALLBACKS = Counter("pushwire_callbacks_total", "Callback delivery attempts by outcome.", ["outcome"])
+PROVIDER_CONFIG_ERRORS = Counter(
+    "pushwire_provider_config_errors_total",
+    "Provider answers that say the operator's configuration is wrong, counted once per process and value.",
+    ["provider", "reason"],
+)
 OPEN_STREAMS = Gauge(
     "pushwire_open_streams", "Stream API connections currently open.", multiprocess_mode="livesum"
 )
+
+
+class WaitingCollector:
+    """Pushes in state ``waiting``, read from the database at scrape time:
+    ``pushwire_requests_waiting{reason}``, the seconds until the earliest of them
+    is due (``..._next_resume_seconds``, negative when overdue) and how many are
+    overdue by more than a minute (``pushwire_requests_waiting_overdue``: the
+    sweeper, i.e. beat, is not running). A database that does not answer yields
+    no samples rather than a failed scrape."""
+
+    OVERDUE = 60.0
+
+    def __init__(self, rt: Runtime):
+        self.rt = rt
+
+    def collect(self):
+        import datetime as dt
+        import logging
+
+        from prometheus_client.core import GaugeMetricFamily
+        from sqlalchemy import case, func, select
+
+        from app.models import PushRequest, utcnow
+
+        now = utcnow()
+        late = now - dt.timedelta(seconds=self.OVERDUE)
+        query = (select(PushRequest.wait_reason, func.count(), func.min(PushRequest.resume_at),
+                        func.sum(case((PushRequest.resume_at < late, 1), else_=0)))
+                 .where(PushRequest.state == "waiting").group_by(PushRequest.wait_reason))
+        count = GaugeMetricFamily("pushwire_requests_waiting", "Pushes parked until a time (state waiting).",
+                                  labels=["reason"])
+        due = GaugeMetricFamily("pushwire_requests_waiting_next_resume_seconds",
+                                "Seconds until the earliest waiting push is due (negative: overdue).",
+                                labels=["reason"])
+        overdue = GaugeMetricFamily("pushwire_requests_waiting_overdue",
+                                    "Waiting pushes due more than a minute ago (is beat running?).")
+        try:
+            with self.rt.db.engine.connect() as conn:
+                rows = conn.execute(query).all()
+        except Exception as exc:  # a scrape must not fail because the database is away
+            logging.getLogger(__name__).warning("waiting pushes unavailable: %s", exc)
+            return
+        for reason, n, earliest, late_n in rows:
+            count.add_metric([reason or "unknown"], n)
+            if earliest is not None:
+                earliest = earliest if earliest.tzinfo else earliest.replace(tzinfo=dt.timezone.utc)
+                due.add_metric([reason or "unknown"], (earliest - now).total_seconds())
+        overdue.add_metric([], sum(int(r[3] or 0) for r in rows))
+        yield count
+        yield due
+        yield overdue
+
+    def describe(self):
+        return []
 
 
 def multiprocess_dir() -> str | None:

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, current_app, jsonify
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.ops.health import readiness
-from app.ops.metrics import scrape_registry
+from app.ops.metrics import WaitingCollector, scrape_registry
 from app.ops.queues import QueueDepthCollector
 
 bp = Blueprint("ops", __name__)
@@ -43,6 +43,7 @@ def readyz():
 
 @bp.get("/metrics")
 def metrics():
-    """Prometheus exposition, including queue depth read from the broker now."""
-    registry = scrape_registry([QueueDepthCollector(_runtime().celery)])
+    """Prometheus exposition, including queue depth read from the broker now and
+    the pushes waiting in the database (until when, and why)."""
+    registry = scrape_registry([QueueDepthCollector(_runtime().celery), WaitingCollector(_runtime())])
     return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -24,10 +24,10 @@ from app.models import PushRequest, StageAttempt, utcnow
 from app.net import UnsafeURLError, safe_get
 from app.ops.metrics import BYTES_MOVED
 from app.pipeline.heartbeat import heartbeat
-from app.pipeline.outcome import Retry, give_up_after_crashes, record_failure, retry_or_fail
+from app.pipeline.outcome import Retry, give_up_after_crashes, hold, record_failure, retry_or_fail
 from app.sniff import SNIFF_BYTES, detect_video_format, video_mime_type
 from app.staging.base import StagingError
-from app.states import QUEUED, STAGING, DuplicateTask, begin_attempt, end_attempt, transition
+from app.states import CANCELLED, QUEUED, STAGING, WAITING, DuplicateTask, begin_attempt, end_attempt, transition
 
 if TYPE_CHECKING:
     from app.runtime import Runtime
@@ -76,9 +76,10 @@ def run_download(rt: Runtime, request_id: int, task_id: str | None = None) -> st
     """Download the request's ``video_url`` to staging. Returns what it did."""
     with rt.db.session() as session:
         push = session.get(PushRequest, request_id, with_for_update=True)
-        if push is None or push.state not in (QUEUED, STAGING) or push.outcome or push.staged_key:
+        if push is None or push.state not in (QUEUED, STAGING, WAITING) or push.outcome or push.staged_key:
             return "skipped"
         bind_request(push)
+        hold(push, "stage")  # parked (a long download backoff) and not due yet: wait (Retry)
         try:
             attempt, crashes = begin_attempt(session, push, AUDIT_NAME, task_id,
                                              lease=dt.timedelta(seconds=rt.settings.attempt_lease))
@@ -105,11 +106,17 @@ def run_download(rt: Runtime, request_id: int, task_id: str | None = None) -> st
         rt.store.delete(key)
         return "failed"
     with rt.db.session() as session:
-        push = session.get(PushRequest, request_id)
-        push.staged_key, push.staged_bytes = key, size
-        push.progress = {**(push.progress or {}),
-                         PROGRESS_KEY: Downloaded(format=fmt, mime_type=video_mime_type(fmt))}
-        end_attempt(session.get(StageAttempt, attempt_id), "succeeded", bytes_moved=size)
+        push = session.get(PushRequest, request_id, with_for_update=True)
+        cancelled = push.state == CANCELLED  # cancelled while downloading (a scheduled push, say)
+        if not cancelled:
+            push.staged_key, push.staged_bytes = key, size
+            push.progress = {**(push.progress or {}),
+                             PROGRESS_KEY: Downloaded(format=fmt, mime_type=video_mime_type(fmt))}
+        end_attempt(session.get(StageAttempt, attempt_id), "cancelled" if cancelled else "succeeded",
+                    bytes_moved=size)
+    if cancelled:
+        rt.store.delete(key)
+        return "cancelled"
     BYTES_MOVED.labels(push.provider, AUDIT_NAME).inc(size)
     return "staged"
 

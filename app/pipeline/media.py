@@ -18,7 +18,7 @@ def download_image(rt: Runtime, url: str, max_bytes: int) -> tuple[bytes, str]:
     """GET ``url`` through the SSRF-safe client; return (bytes, image format).
 
     Refuses (InvalidInput, permanent) private addresses, 4xx answers, files over
-    ``max_bytes`` and anything that is not a jpeg/png/gif/bmp/tiff by content.
+    ``max_bytes`` and anything that is not a jpeg/png/gif/webp/bmp/tiff by content.
     Network trouble and 5xx are TransientError (the stage retries).
     """
     try:
@@ -42,6 +42,6 @@ def download_image(rt: Runtime, url: str, max_bytes: int) -> tuple[bytes, str]:
                                    reason="picture_too_large")
     fmt = detect_image_format(bytes(data[:64]))
     if fmt is None:
-        raise InvalidInput("The file at the picture URL is not a jpeg, png, gif, bmp or tiff image.",
+        raise InvalidInput("The file at the picture URL is not a jpeg, png, gif, webp, bmp or tiff image.",
                            reason="unsupported_picture_format")
     return bytes(data), fmt

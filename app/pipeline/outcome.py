@@ -1,4 +1,14 @@
-"""Recording how a push ended, and the retry schedule of its stages."""
+"""Recording how a push ended, the retry schedule of its stages, and durable waits.
+
+A stage that must wait raises ``Retry``. ``defer`` decides how it waits: a
+short wait (at most ``PUSHWIRE_PARK_AFTER`` seconds) stays a broker countdown;
+a longer one (a quota until midnight, a daily limit, a scheduled ``publish_at``)
+never does: the request is *parked* in the database in state ``waiting`` with
+the stage to resume, ``resume_at`` and the reason, and the sweeper enqueues it
+when it is due. A broker holds no message for a parked request, so flushing
+the broker or restarting workers loses nothing, and no countdown outlives the
+Redis visibility timeout.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +17,22 @@ from typing import TYPE_CHECKING
 import datetime as dt
 import random
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app.models import PushRequest, StageAttempt, utcnow
-from app.states import FAILED, SUCCEEDED, UNCONFIRMED, end_attempt, finish
+from app.ops.metrics import PARKED
+from app.states import (
+    DELIVERING_CALLBACK,
+    FAILED,
+    FINAL_STATES,
+    SUCCEEDED,
+    UNCONFIRMED,
+    WAITING,
+    end_attempt,
+    finish,
+    move,
+)
 
 if TYPE_CHECKING:
     from app.runtime import Runtime
@@ -22,6 +44,69 @@ class Retry(Exception):
     def __init__(self, countdown: float, reason: str, info: str):
         super().__init__(info)
         self.countdown, self.reason, self.info = countdown, reason, info
+
+
+class Parked(Exception):
+    """The request was parked in the database (state ``waiting``); the task ends here."""
+
+
+#: Waits that never park: a duplicate waits for the live task's lease (seconds),
+#: and parking would take the request away from that task.
+NEVER_PARK = frozenset({"duplicate"})
+#: The longest wait a request is parked for; a longer Retry-After is cut to this
+#: (the stage then runs and, if still refused, parks again).
+LONGEST_WAIT = dt.timedelta(days=31)
+
+
+def defer(rt: Runtime, request_id: int, stage: str, retry: Retry) -> float:
+    """How ``stage`` waits for ``retry``: returns the broker countdown of a short
+    wait, or parks the request until it is due and raises ``Parked``. Short is
+    ``PUSHWIRE_PARK_AFTER``, or the sweep interval if longer (a parked request is
+    claimed at a sweep, so a shorter park could be late)."""
+    short = max(rt.settings.park_after, rt.settings.sweep_interval)
+    if retry.countdown <= short or retry.reason in NEVER_PARK:
+        return max(0.0, retry.countdown)
+    wait = dt.timedelta(seconds=retry.countdown)
+    if retry.reason != "scheduled":  # publish_at is bounded by the schedule horizon already
+        wait = min(wait, LONGEST_WAIT)
+    park(rt, request_id, stage, utcnow() + wait, retry.reason, retry.info)
+    raise Parked(f"request {request_id} waits until {utcnow() + wait:%Y-%m-%d %H:%M:%S} UTC ({retry.reason})")
+
+
+def park(rt: Runtime, request_id: int, stage: str, resume_at: dt.datetime, reason: str, info: str) -> bool:
+    """Move the request to ``waiting`` until ``resume_at`` (one guarded UPDATE and
+    its audit row); ``enqueued_at`` is cleared, so the sweeper claims it when due.
+    False when the request ended or was cancelled meanwhile."""
+    values = dict(resume_stage=stage, resume_at=resume_at, wait_reason=reason, wait_info=info, enqueued_at=None)
+    with rt.db.session() as session:
+        push = session.get(PushRequest, request_id, with_for_update=True)
+        if push is None or push.outcome or push.state in FINAL_STATES or push.state == DELIVERING_CALLBACK:
+            return False
+        if push.state == WAITING:  # woken early (a leftover message): wait on, same audit state
+            session.execute(update(PushRequest).where(PushRequest.id == request_id).values(**values))
+            return True
+        move(session, request_id, push.state, WAITING,
+             f"{reason}: waits until {resume_at:%Y-%m-%d %H:%M:%S} UTC, then runs the {stage} stage", **values)
+    PARKED.labels(stage, reason).inc()
+    return True
+
+
+def hold(push: PushRequest, stage: str, now: dt.datetime | None = None) -> None:
+    """Raise Retry when ``stage`` of ``push`` must not run yet: a waiting request
+    whose ``resume_at`` is ahead (a message that came early), or the publish step
+    (``upload``) of a push scheduled for later."""
+    now = now or utcnow()
+    if push.state == WAITING and push.resume_at is not None and _aware(push.resume_at) > now:
+        raise Retry((_aware(push.resume_at) - now).total_seconds(), push.wait_reason or "waiting",
+                    push.wait_info or "The request waits.")
+    if stage == "upload" and push.publish_at is not None and _aware(push.publish_at) > now:
+        when = _aware(push.publish_at)
+        raise Retry((when - now).total_seconds(), "scheduled",
+                    f"Scheduled: the publish step runs at {when:%Y-%m-%d %H:%M:%S} UTC.")
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
 def backoff(attempt: int, base: float, cap: float, retry_after: float | None = None) -> float:

@@ -8,7 +8,14 @@
   (their message was lost: a broker restarted without persistence, a worker
   host vanished with unacknowledged messages) are enqueued again from the stage
   they reached. A copy that meets a live task backs off (DuplicateTask), so this
-  never runs a stage twice at once.
+  never runs a stage twice at once;
+* parked requests (state ``waiting``) due within the look-ahead are claimed and
+  published with a countdown to their ``resume_at``, so a scheduled push runs
+  at its time, not at the next tick. A claim is one UPDATE over rows picked
+  with ``FOR UPDATE SKIP LOCKED`` (PostgreSQL; SQLite serializes writers and
+  the UPDATE re-checks ``enqueued_at IS NULL``), so two sweepers never publish
+  one request twice. A claimed request still waiting ``PUSHWIRE_STALL_AFTER``
+  seconds after it was due lost its message and is claimed again.
 """
 
 from __future__ import annotations
@@ -18,11 +25,11 @@ from typing import TYPE_CHECKING
 import datetime as dt
 import logging
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from app.models import PushRequest, StageAttempt, utcnow
 from app.pipeline.download import needs_download
-from app.states import DELIVERING_CALLBACK, PROCESSING, QUEUED, STAGING, UPLOADING
+from app.states import DELIVERING_CALLBACK, PROCESSING, QUEUED, STAGING, UPLOADING, WAITING
 
 if TYPE_CHECKING:
     from app.runtime import Runtime
@@ -56,11 +63,72 @@ def sweep(rt: Runtime) -> dict:
         rt.enqueue_callback(request_id)
         counts["callbacks"] += 1
     counts["stalled"] = _requeue_stalled(rt, now)
+    counts["resumed"] = resume_due(rt)
     if any(counts.values()):
         log.info("sweep: %s", counts)
     return counts
 
 
+#: Most parked requests claimed by one statement, and statements per sweep.
+CLAIM_BATCH, CLAIM_ROUNDS = 1000, 50
+
+
+def look_ahead(settings) -> float:
+    """How far ahead of ``resume_at`` the sweeper publishes a parked request: at
+    least two sweep intervals (so none is late for want of a tick), at most the
+    longest countdown a message may carry."""
+    from app.broker.countdowns import LONGEST_COUNTDOWN
+
+    return min(max(settings.park_after, 2 * settings.sweep_interval), LONGEST_COUNTDOWN)
+
+
+def claim_due(rt: Runtime, now: dt.datetime, ahead: float, limit: int = CLAIM_BATCH) -> list:
+    """Claim parked requests due by ``now + ahead`` (and claimed ones whose message
+    was lost): returns rows (id, resume_stage, resume_at, callback_url)."""
+    t = PushRequest.__table__
+    lost = now - dt.timedelta(seconds=rt.settings.stall_after)
+    claimable = and_(t.c.state == WAITING, t.c.resume_at <= now + dt.timedelta(seconds=ahead),
+                     or_(t.c.enqueued_at.is_(None), and_(t.c.enqueued_at < lost, t.c.resume_at < lost)))
+    picked = (select(t.c.id).where(claimable).order_by(t.c.resume_at).limit(limit)
+              .with_for_update(skip_locked=True))  # rendered on PostgreSQL only
+    stmt = (update(t).where(t.c.id.in_(picked.scalar_subquery()), claimable).values(enqueued_at=now)
+            .returning(t.c.id, t.c.resume_stage, t.c.resume_at, t.c.callback_url))
+    with rt.db.engine.begin() as conn:
+        return conn.execute(stmt).all()
+
+
+def resume_due(rt: Runtime) -> int:
+    """Claim and publish every parked request due within the look-ahead."""
+    from app.broker.publish import publish_resume
+
+    ahead, total = look_ahead(rt.settings), 0
+    for _ in range(CLAIM_ROUNDS):
+        rows = claim_due(rt, utcnow(), ahead)
+        failed: list[int] = []
+        try:
+            with rt.celery.producer_or_acquire() as producer:
+                for row in rows:
+                    countdown = (_aware(row.resume_at) - utcnow()).total_seconds()
+                    try:
+                        publish_resume(rt.celery, row.id, row.resume_stage or "upload", bool(row.callback_url),
+                                       countdown, producer=producer)
+                    except Exception:
+                        log.exception("could not publish parked request %s; the sweeper will retry", row.id)
+                        failed.append(row.id)
+        except Exception:  # no producer: the broker is unreachable
+            log.exception("could not publish %d parked requests; the sweeper will retry", len(rows))
+            failed = [row.id for row in rows]
+        if failed:  # unclaim, so the next sweep publishes them
+            with rt.db.engine.begin() as conn:
+                conn.execute(update(PushRequest).where(PushRequest.id.in_(failed)).values(enqueued_at=None))
+        total += len(rows) - len(failed)
+        if failed or len(rows) < CLAIM_BATCH:
+            break
+    return total
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
 IN_FLIGHT = (QUEUED, STAGING, UPLOADING, PROCESSING)

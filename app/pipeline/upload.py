@@ -24,6 +24,7 @@ from app.pipeline.outcome import (
     SUCCEEDED_WHY,
     Retry,
     give_up_after_crashes,
+    hold,
     merged_ids,
     record_failure,
     retry_or_fail,
@@ -37,6 +38,7 @@ from app.states import (
     STAGING,
     SUCCEEDED,
     UPLOADING,
+    WAITING,
     DuplicateTask,
     begin_attempt,
     end_attempt,
@@ -60,13 +62,14 @@ def run_upload(rt: Runtime, request_id: int, task_id: str | None = None) -> str:
             select(PushRequest).where(PushRequest.id == request_id)
             .options(joinedload(PushRequest.identity)).with_for_update(of=PushRequest)
         )
-        if push is None or push.outcome or push.state not in (QUEUED, STAGING, UPLOADING, PROCESSING):
+        if push is None or push.outcome or push.state not in (QUEUED, STAGING, WAITING, UPLOADING, PROCESSING):
             return "skipped"
         bind_request(push)
         adapter = rt.adapter(push.provider)
         staged = needs_download(push.payload)
         if staged and not push.staged_key:
             return "skipped"  # a duplicate message ran ahead of staging; the real chain follows
+        hold(push, "upload")  # scheduled for later, or parked and not due yet: wait (Retry)
         wait = _throttle(rt, push)
         if wait:
             raise Retry(wait, "throttled", "Pushwire's own per-identity or per-provider limit was reached.")

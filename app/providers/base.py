@@ -7,8 +7,6 @@ from dataclasses import InitVar, dataclass, field
 from typing import Any, Callable, ClassVar
 
 import requests
-from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
-from requests.auth import HTTPBasicAuth
 
 from app.providers.errors import (
     AuthExpired,
@@ -16,9 +14,7 @@ from app.providers.errors import (
     NotFound,
     OutcomeUnknown,
     PermissionDenied,
-    ProviderError,
     RateLimited,
-    ReconnectRequired,
     TransientError,
 )
 
@@ -252,36 +248,13 @@ class ProviderAdapter:
         ``client_id``/``client_secret`` in the form (``client_in_body``). 429/5xx
         go through ``translate(resp)`` (retryable); a refused refresh token means
         the user must reconnect; refused client credentials are the operator's
-        to fix. The old refresh token is kept when the answer has no new one.
+        to fix (``provider_misconfigured``: ``app.providers.tokens``). The old
+        refresh token is kept when the answer has no new one.
         """
-        client = WebApplicationClient(self.client_id)
-        if client_in_body:
-            extra.update(client_id=self.client_id, client_secret=self.client_secret)
-        body = client.prepare_refresh_body(refresh_token=refresh_token, **extra)
-        resp = self.request(
-            "POST", url, data=body, auth=HTTPBasicAuth(self.client_id, self.client_secret) if basic_auth else None,
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
-        if resp.status_code == 429 or resp.status_code >= 500:
-            raise translate(resp)
-        try:
-            token = client.parse_request_body_response(resp.text)
-        except OAuth2Error as exc:
-            if exc.error in ("invalid_client", "unauthorized_client"):
-                raise ProviderError(
-                    f"{display} rejected Pushwire's client credentials; check "
-                    f"PUSHWIRE_{self.name.upper()}_CLIENT_ID and PUSHWIRE_{self.name.upper()}_CLIENT_SECRET.",
-                    reason="client_credentials_rejected",
-                ) from exc
-            raise ReconnectRequired(
-                f"{display} refused to refresh this identity's token ({exc.error}: "
-                f"{exc.description or 'no description'}); the user must reconnect their {display} account.",
-                details={"error": exc.error, "status": resp.status_code},
-            ) from exc
-        expires_at = None
-        if token.get("expires_in"):
-            expires_at = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=int(token["expires_in"]))
-        return TokenSet(token["access_token"], token.get("refresh_token") or refresh_token, expires_at)
+        from app.providers.tokens import refresh_grant  # the one classification of token-endpoint refusals
+
+        return refresh_grant(self, url, refresh_token, display=display, translate=translate,
+                             basic_auth=basic_auth, client_in_body=client_in_body, **extra)
 
     def needs_staging(self, kind: str) -> bool:
         return kind in self.staged_kinds

@@ -8,6 +8,7 @@ Retry policy depends on these types, never on a vendor's status codes::
     ├── AuthExpired               refresh the access token (each time it expires), then retry
     ├── ReconnectRequired         the user must connect the account again (permanent)
     ├── PermissionDenied          403: the identity lacks a permission (permanent)
+    │   └── Misconfigured         the provider refused Pushwire's own app setup (operator, permanent)
     ├── InvalidInput              400: the provider refused the content (permanent)
     ├── NotFound                  404: board/page/playlist/video unknown (permanent)
     ├── ProcessingFailed          the provider could not process the media (permanent)
@@ -80,3 +81,12 @@ class ProcessingFailed(ProviderError):
 class OutcomeUnknown(ProviderError):
     status = 504
     reason = "outcome_unknown"
+
+
+class Misconfigured(PermissionDenied):
+    """The provider refused the operator's setup (client id/secret, app access level,
+    API version): nothing the end user can fix, so the info names the setting. A
+    refusal: nothing was created, so a publish step may be sent again once fixed."""
+
+    status = 502
+    reason = "provider_misconfigured"

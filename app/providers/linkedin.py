@@ -11,15 +11,17 @@ nor creates a second image.
 from __future__ import annotations
 
 import email.utils
+import re
 import time
 from urllib.parse import quote
 
 import requests
 
-from app.providers.base import ProviderAdapter, PushContext, PushOutcome, TokenSet, publish_once
+from app.providers.base import ProviderAdapter, PushContext, PushOutcome, TokenSet, publish_once, publish_started
 from app.providers.errors import (
     AuthExpired,
     InvalidInput,
+    Misconfigured,
     NotFound,
     OutcomeUnknown,
     PermissionDenied,
@@ -28,6 +30,7 @@ from app.providers.errors import (
     RateLimited,
     TransientError,
 )
+from app.providers.tokens import refresh_grant, report_config_error
 
 MAX_PICTURE_BYTES = 5 * 1024 * 1024
 #: Formats the Images API takes (reference §3.3); others are refused before any call.
@@ -36,11 +39,37 @@ PICTURE_FORMATS = {"jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif"}
 RESERVED = "\\()[]{}<>@|*_~#"
 UPLOAD_URL_MARGIN = 60  # seconds: an upload URL this close to expiry is not used
 KINDS = ("post", "company/post")
+#: Links are shown as written (an escape inside one breaks it); ``#word`` is a hashtag.
+URL = re.compile(r"https?://[^\s]+", re.IGNORECASE)
+HASHTAG = re.compile(r"#\w")
+#: Waiting for an uploaded picture to become AVAILABLE: GET polls (seconds between).
+IMAGE_POLLS = (0.25, 0.5, 1, 2, 3, 5, 5, 5, 5, 5, 10, 10)
+#: Where member tokens may not read images: a grace period, then the post is
+#: retried on LinkedIn's "not yet available" answer after each of these waits.
+IMAGE_GRACE = 1.0
+POST_RETRIES = (2, 5, 10, 20)
+#: A 429 that does not name the daily limit clears within minutes: exponential backoff.
+DAILY_LIMIT = re.compile(r"\bDAY\b|daily", re.IGNORECASE)
+
 
 
 def escape_little_text(text: str) -> str:
-    """Backslash-escape every reserved character, so the text is shown as written."""
-    return "".join("\\" + ch if ch in RESERVED else ch for ch in text)
+    """Backslash-escape the reserved characters, except inside links (shown as written)
+    and a ``#`` that starts a hashtag, so the text is shown as written."""
+    out, pos = [], 0
+    for match in URL.finditer(text):
+        out.append(_escape(text[pos:match.start()]))
+        out.append(match.group(0))
+        pos = match.end()
+    out.append(_escape(text[pos:]))
+    return "".join(out)
+
+
+def _escape(piece: str) -> str:
+    return "".join(
+        ch if ch not in RESERVED or (ch == "#" and HASHTAG.match(piece, i)) else "\\" + ch
+        for i, ch in enumerate(piece)
+    )
 
 
 def seconds_until_utc_midnight(now: float | None = None) -> float:
@@ -52,7 +81,7 @@ def seconds_until_utc_midnight(now: float | None = None) -> float:
 class LinkedInAdapter(ProviderAdapter):
     name = "linkedin"
 
-    def __init__(self, *args, oauth_url: str = "https://www.linkedin.com", version: str = "202610", **kwargs):
+    def __init__(self, *args, oauth_url: str = "https://www.linkedin.com", version: str = "202608", **kwargs):
         super().__init__(*args, **kwargs)
         self.oauth_url = oauth_url.rstrip("/")
         self.version = version
@@ -71,7 +100,7 @@ class LinkedInAdapter(ProviderAdapter):
         Only partner apps hold refresh tokens; LinkedIn returns the same refresh
         token (not extended by use), so the old one is kept when none comes back.
         """
-        return self.oauth2_refresh(self.oauth_url + "/oauth/v2/accessToken", refresh_token, display="LinkedIn",
+        return refresh_grant(self, self.oauth_url + "/oauth/v2/accessToken", refresh_token, display="LinkedIn",
                                    translate=translate_error, client_in_body=True)
 
     # -- pushes -------------------------------------------------------------
@@ -93,7 +122,11 @@ class LinkedInAdapter(ProviderAdapter):
                                      "(x-restli-id); check the account before pushing again.")
             return urn
 
-        urn = publish_once(ctx, "post_urn", create, "LinkedIn", last=True)
+        if image and not publish_started(ctx, "post_urn"):
+            readable = self._wait_available(ctx, headers, image)
+            urn = self._publish_when_ready(ctx, create, readable)
+        else:
+            urn = publish_once(ctx, "post_urn", create, "LinkedIn", last=True)
         created = ctx.progress.setdefault("created", time.time())
         provider_ids = {"post_urn": urn, "author": author}
         if image:
@@ -135,6 +168,58 @@ class LinkedInAdapter(ProviderAdapter):
             ctx.save_progress(progress)
         self._put_image(ctx, data, mime)
         return progress["image_urn"]
+
+    def _image_status(self, ctx: PushContext, headers: dict, urn: str) -> str | None:
+        """The image's status, or None when this token may not read images (403)."""
+        resp = self.request("GET", "/rest/images/" + quote(urn, safe=""), headers=headers)
+        if resp.status_code == 403:
+            return None
+        self._check(resp, ctx.kind)
+        return resp.json().get("status")
+
+    def _wait_available(self, ctx: PushContext, headers: dict, urn: str) -> bool:
+        """Poll ``GET /rest/images/{urn}`` until AVAILABLE: a post that uses an image
+        still PROCESSING is refused. False when the token may not read the image
+        (member tokens, reportedly): then the post waits a grace period and retries."""
+        if ctx.progress.get("image_available") == urn:
+            return True
+        for delay in (0, *IMAGE_POLLS):
+            if delay:
+                ctx.sleep(delay)
+            status = self._image_status(ctx, headers, urn)
+            if status is None:
+                return False
+            if status == "AVAILABLE":
+                ctx.progress["image_available"] = urn
+                ctx.save_progress(ctx.progress)
+                return True
+            if status == "PROCESSING_FAILED":
+                raise _picture_failed(urn)
+            if status == "WAITING_UPLOAD":  # the bytes never arrived: upload them again
+                ctx.progress["image_uploaded"] = False
+                ctx.save_progress(ctx.progress)
+                raise TransientError(f"LinkedIn did not receive the picture ({urn}); it is uploaded again.",
+                                     reason="picture_upload_lost")
+        raise TransientError(f"LinkedIn is still processing the picture ({urn}) after a minute; "
+                             "the post is retried later.", reason="picture_processing")
+
+    def _publish_when_ready(self, ctx: PushContext, create, readable: bool) -> str:
+        """``publish_once`` for a post with a picture: where the picture's status could
+        not be read, wait a grace period first and retry on LinkedIn's "not yet
+        available" answer (a refusal: nothing was created, so sending again is safe)."""
+        if not readable:
+            ctx.sleep(IMAGE_GRACE)
+        for delay in (*POST_RETRIES, None):
+            try:
+                return publish_once(ctx, "post_urn", create, "LinkedIn", last=True)
+            except InvalidInput as exc:
+                if exc.reason != "picture_not_ready":
+                    raise
+                if delay is None:
+                    raise TransientError(f"{exc.info} The post is retried later.", reason="picture_processing",
+                                         details=exc.details) from exc
+                ctx.sleep(delay)
+        raise AssertionError("unreachable")
 
     def _resume_image(self, ctx: PushContext, headers: dict) -> bool:
         """After an interrupted PUT, ask LinkedIn whether the bytes arrived (True: they did)."""
@@ -257,18 +342,21 @@ def translate_error(resp: requests.Response, kind: str | None = None) -> Provide
     message = str(body.get("message") or body.get("error_description") or resp.reason or "error")
     details = {"status": status, "code": code, "serviceErrorCode": body.get("serviceErrorCode"), "message": message}
     if status == 429:
-        return RateLimited(
-            "LinkedIn's daily limit for this app or member is reached; the post waits until it resets at 00:00 UTC.",
-            retry_after=_retry_after(resp), reason="daily_limit_reached", details=details,
-        )
+        if DAILY_LIMIT.search(message):
+            return RateLimited(
+                f"LinkedIn's daily limit for this app or member is reached ({message}); the post waits until it "
+                "resets at 00:00 UTC.", retry_after=_retry_after(resp), reason="daily_limit_reached", details=details)
+        return RateLimited(f"LinkedIn is throttling requests ({message}); the post is retried with backoff.",
+                           retry_after=_header_retry_after(resp), details=details)
     if status >= 500:
         return TransientError(f"LinkedIn answered {status} ({message}); retrying.", details=details)
     if status == 426 or code == "NONEXISTENT_VERSION":
-        return ProviderError(
-            f"LinkedIn no longer serves API version {resp.request.headers.get('LinkedIn-Version', '?')} "
-            "(426 NONEXISTENT_VERSION); the operator must raise PUSHWIRE_LINKEDIN_VERSION to a live YYYYMM version.",
-            reason="linkedin_version_sunset", details=details,
-        )
+        version = resp.request.headers.get("LinkedIn-Version", "?") if resp.request is not None else "?"
+        info = (f"LinkedIn does not serve API version {version} (426 NONEXISTENT_VERSION: sunset, or a month "
+                "LinkedIn never published). The operator must set PUSHWIRE_LINKEDIN_VERSION to a live version "
+                "from LinkedIn's versioning page.")
+        report_config_error("linkedin", "linkedin_version_sunset", version, info)
+        return Misconfigured(info, reason="linkedin_version_sunset", details=details)
     if status == 401:
         return AuthExpired(f"LinkedIn refused the access token ({code or message}).", details=details)
     if status == 403:
@@ -278,6 +366,9 @@ def translate_error(resp: requests.Response, kind: str | None = None) -> Provide
     if "duplicate" in message.lower() or code == "DUPLICATE_POST":
         return InvalidInput(f"LinkedIn refused the post as a duplicate ({message}); change the text and push again.",
                             reason="duplicate_post", details=details)
+    if code == "MEDIA_NOT_READY" or ("not yet available" in message.lower() and "PROCESSING_FAILED" not in message):
+        return InvalidInput(f"LinkedIn has not finished processing the picture ({message}).",
+                            reason="picture_not_ready", details=details)
     if "PROCESSING_FAILED" in message:
         return ProcessingFailed(f"LinkedIn could not process the picture: {message}. Try another image file.",
                                 reason="picture_processing_failed", details=details)
@@ -297,6 +388,13 @@ def _forbidden(message: str, kind: str | None, details: dict) -> PermissionDenie
         f"LinkedIn refused the request ({message}); reconnect the account granting the w_member_social permission.",
         details=details,
     )
+
+
+def _header_retry_after(resp: requests.Response) -> float | None:
+    try:
+        return max(0.0, float(resp.headers["retry-after"]))
+    except (KeyError, ValueError):
+        return None
 
 
 def _retry_after(resp: requests.Response) -> float:

@@ -17,6 +17,7 @@ import email.utils
 import secrets
 import time
 from typing import Iterator
+from urllib.parse import urlsplit
 
 import requests
 
@@ -24,6 +25,7 @@ from app.providers.base import ProviderAdapter, PushContext, PushOutcome, TokenS
 from app.providers.errors import (
     AuthExpired,
     InvalidInput,
+    Misconfigured,
     NotFound,
     OutcomeUnknown,
     PermissionDenied,
@@ -32,6 +34,7 @@ from app.providers.errors import (
     RateLimited,
     TransientError,
 )
+from app.providers.tokens import refresh_grant, report_config_error
 
 PICTURE_CAP = 20 * 1024 * 1024
 BASE64_FORMATS = {"jpeg": "image/jpeg", "png": "image/png"}
@@ -60,7 +63,7 @@ class PinterestAdapter(ProviderAdapter):
     def refresh(self, refresh_token: str) -> TokenSet:
         """Refresh grant with Basic client auth and ``continuous_refresh=true`` (always
         sent: apps created before 2025-09-25 need it); the new refresh token replaces the old."""
-        return self.oauth2_refresh(self.base_url + "/v5/oauth/token", refresh_token, display="Pinterest",
+        return refresh_grant(self, self.base_url + "/v5/oauth/token", refresh_token, display="Pinterest",
                                    translate=translate_error, basic_auth=True, continuous_refresh="true")
 
     # -- pushes -------------------------------------------------------------
@@ -140,11 +143,11 @@ class PinterestAdapter(ProviderAdapter):
             status = _checked(resp, "media").json()
             if status.get("status") == "succeeded":
                 return
-            if status.get("status") == "failed":
+            if status.get("status") == "failed":  # the media status carries no reason
                 raise ProcessingFailed(
-                    f"Pinterest could not process the video: {status.get('failure_reason') or 'no reason given'}. "
-                    "Pinterest accepts MP4, MOV or M4V videos of 4 seconds to 15 minutes.",
-                    reason="video_processing_failed", details=status,
+                    "Pinterest could not process the video (it does not say why). Pinterest takes MP4, MOV or M4V "
+                    "files with H.264 video and AAC audio, 4 seconds to 15 minutes long: convert the video and "
+                    "push again.", reason="video_processing_failed", details=status,
                 )
             if time.monotonic() > deadline:
                 raise TransientError(
@@ -296,6 +299,13 @@ def translate_error(resp: requests.Response, missing: str = "object") -> Provide
         return TransientError(f"Pinterest answered {status} ({message}); retrying.", details=details)
     if status == 401:
         return AuthExpired("Pinterest refused the access token (expired or revoked).", details=details)
+    if status == 403 and _trial_access(resp):
+        info = ("This Pinterest app has Trial access, which may not create Pins on the production API "
+                f"({message}). The operator must either use the API sandbox (PUSHWIRE_PINTEREST_API_URL="
+                "https://api-sandbox.pinterest.com; Pins there are visible only to their creator) or request "
+                "Standard access for the app in Pinterest's developer portal.")
+        report_config_error("pinterest", "pinterest_trial_access", urlsplit(resp.url or "").netloc, info)
+        return Misconfigured(info, reason="pinterest_trial_access", details=details)
     if status == 403:
         return PermissionDenied(
             f"Pinterest refused the request: {message} Check that the account granted the "
@@ -308,6 +318,13 @@ def translate_error(resp: requests.Response, missing: str = "object") -> Provide
         return NotFound(f"Pinterest does not know this {missing}: {message}", reason=f"{missing}_not_found",
                         details=details)
     return InvalidInput(f"Pinterest rejected the Pin: {message}", details=details)
+
+
+def _trial_access(resp: requests.Response) -> bool:
+    """403 ``code`` 29 also answers other refusals: only its Trial-access wording counts."""
+    body = _body(resp)
+    text = str(body.get("message", "")).lower()
+    return body.get("code") == 29 and ("trial access" in text or "api sandbox" in text)
 
 
 def _publish_unknown(resp: requests.Response) -> OutcomeUnknown:

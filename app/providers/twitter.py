@@ -1,18 +1,23 @@
 """X (Twitter) API v2: OAuth 2 refresh, chunked media upload, tweets.
 
-Protocol: docs/providers.md section 1. Video uploads use the
-dedicated ``initialize`` / ``{id}/append`` / ``{id}/finalize`` endpoints and poll
-``GET /2/media/upload?command=STATUS``. Progress (media id, segments sent) is
-saved after every segment so a redelivered task resumes instead of restarting.
+Protocol: docs/providers.md section 1. Video uploads (and animated GIFs, ``tweet_gif``)
+use the dedicated ``initialize`` / ``{id}/append`` / ``{id}/finalize`` endpoints and poll
+``GET /2/media/upload?command=STATUS``. Progress (media id, segments sent) is saved after
+every segment so a redelivered task resumes instead of restarting; a media id is good for
+24 h after ``finalize``, so a redelivery after that uploads again. Pictures are one-shot
+uploads; a ``description`` becomes the picture's alt text (``POST /2/media/metadata``).
+Post text is measured by the twitter-text rules (``weighted_length``).
 """
 
 from __future__ import annotations
 
 import email.utils
 import math
+import re
 import time
 
 import requests
+from twitter_text import parse_tweet
 
 from app.providers.base import ProviderAdapter, PushContext, PushOutcome, TokenSet, publish_once
 from app.providers.errors import (
@@ -23,15 +28,40 @@ from app.providers.errors import (
     ProcessingFailed,
     ProviderError,
     RateLimited,
+    ReconnectRequired,
     TransientError,
 )
+from app.providers.tokens import refresh_grant
 
 MAX_IMAGE = 5 * 1024 * 1024
-IMAGE_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif"}
+MAX_GIF = 15 * 1024 * 1024  # animated GIFs, chunked with media_category=tweet_gif
+IMAGE_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif", "webp": "image/webp"}
 MAX_SEGMENT = 5 * 1024 * 1024
 MAX_SEGMENTS = 1000
+MAX_ALT_TEXT = 1000
+MAX_WEIGHTED_LENGTH = 280
 TWITTER_PROGRESS_KEYS = ("media_id", "media_key", "expires_at", "segments_done", "created", "chunk_size", "finalized")
-VIDEO_CAP = 512 * 1024 * 1024
+#: X's cap for a Post's video is the posting user's: 8 GB for every account, 16 GB
+#: with X Premium (``initialize`` takes up to 16 GiB). 8 GiB is what every account may post.
+VIDEO_CAP = 8 * 1024**3
+#: A media id is good this long after ``finalize``.
+FINALIZED_TTL = 86400
+#: How long to wait on a ``usage-capped`` 429 that names no reset (a monthly plan cap).
+USAGE_CAP_WAIT = 24 * 3600
+LONG_VIDEO = re.compile(r"not allowed to post a video longer than (\d+) minutes", re.IGNORECASE)
+
+
+def weighted_length(text: str) -> int:
+    """X's weighted length by the twitter-text v3 rules (the ``twitter-text-parser``
+    port, which passes twitter-text's conformance suite): text NFC-normalised,
+    code points above U+10FF (CJK, emoji) weigh 2 (an emoji sequence once), every
+    URL, a bare domain included, weighs 23."""
+    return parse_tweet(text).weightedLength
+
+
+def is_animated_gif(data: bytes) -> bool:
+    """More than one frame: each frame of an animation has a graphic control extension."""
+    return data[:6] in (b"GIF87a", b"GIF89a") and data.count(b"\x21\xf9\x04") > 1
 
 
 class TwitterAdapter(ProviderAdapter):
@@ -53,8 +83,8 @@ class TwitterAdapter(ProviderAdapter):
     def refresh(self, refresh_token: str) -> TokenSet:
         """OAuth 2 refresh grant; a confidential client uses Basic auth, a public one sends client_id."""
         confidential = bool(self.client_secret)
-        return self.oauth2_refresh(
-            self.base_url + "/2/oauth2/token", refresh_token, display="X", translate=translate_error,
+        return refresh_grant(
+            self, self.base_url + "/2/oauth2/token", refresh_token, display="X", translate=translate_error,
             basic_auth=confidential, **({} if confidential else {"client_id": self.client_id}),
         )
 
@@ -70,6 +100,12 @@ class TwitterAdapter(ProviderAdapter):
 
     def post_tweet(self, ctx: PushContext) -> PushOutcome:
         """``POST /2/tweets``: the publish step, so at most once (see ``publish_once``)."""
+        length = weighted_length(ctx.payload["message"])
+        if length > MAX_WEIGHTED_LENGTH:
+            raise InvalidInput(
+                f"The post is {length} characters long as X counts them (CJK characters and emoji count 2, "
+                f"every link 23); X allows {MAX_WEIGHTED_LENGTH}. Shorten it and push again.",
+                reason="text_too_long")
         body: dict = {"text": ctx.payload["message"]}
         if ctx.payload.get("attachments"):
             body["media"] = {"media_ids": list(ctx.payload["attachments"])}
@@ -90,23 +126,54 @@ class TwitterAdapter(ProviderAdapter):
         )
 
     def upload_picture(self, ctx: PushContext) -> PushOutcome:
-        """One-shot image upload; the media id can be attached to a tweet."""
-        data, fmt = ctx.download(ctx.payload["url"], MAX_IMAGE)
+        """A picture to attach to a post: one-shot upload (JPEG, PNG, WEBP, a still GIF,
+        up to 5 MB), or the chunked ``tweet_gif`` flow for an animated GIF (up to 15 MB);
+        the ``description`` becomes its alt text."""
+        headers = {"Authorization": f"Bearer {ctx.access_token}"}
+        data, fmt = ctx.download(ctx.payload["url"], MAX_GIF)
         if fmt not in IMAGE_TYPES:
             raise InvalidInput(f"X accepts JPG, PNG, GIF or WEBP pictures; this one is {fmt.upper()}.",
                                reason="unsupported_picture_format")
-        resp = self.request(
-            "POST", "/2/media/upload", headers={"Authorization": f"Bearer {ctx.access_token}"},
-            data={"media_category": "tweet_image"},
-            files={"media": (f"picture.{fmt}", data, IMAGE_TYPES[fmt])},
-        )
-        info = self._data(resp)
+        if fmt == "gif" and (is_animated_gif(data) or len(data) > MAX_IMAGE):
+            info = self._upload_gif(ctx, headers, data)
+        elif len(data) > MAX_IMAGE:
+            raise InvalidInput(f"X takes pictures up to 5 MB (animated GIFs up to 15 MB); this one is "
+                               f"{len(data) / 1024**2:.1f} MB.", reason="picture_too_large")
+        else:
+            resp = self.request(
+                "POST", "/2/media/upload", headers=headers, data={"media_category": "tweet_image"},
+                files={"media": (f"picture.{fmt}", data, IMAGE_TYPES[fmt])},
+            )
+            info = self._data(resp, media=True)
         media_id = str(info["id"])
+        if ctx.payload.get("description"):
+            self._alt_text(headers, media_id, ctx.payload["description"])
         return PushOutcome(
             provider_ids={"media_id": media_id, "media_key": info.get("media_key")},
             data={"provider": "twitter", "object": "picture", "picture_id": media_id,
                   "date_creation": email.utils.formatdate(time.time())},
         )
+
+    def _upload_gif(self, ctx: PushContext, headers: dict, data: bytes) -> dict:
+        """initialize (``tweet_gif``) / append / finalize / wait for processing, from memory."""
+        media = self._initialize(headers, len(data), "image/gif", "tweet_gif")
+        size = self._chunk_size(len(data))
+        for index, start in enumerate(range(0, len(data), size)):
+            resp = self.request(
+                "POST", f"/2/media/upload/{media['media_id']}/append", headers=headers,
+                data={"segment_index": str(index)},
+                files={"media": ("blob", data[start:start + size], "application/octet-stream")},
+            )
+            self._check(resp, media=True)
+        info = self._finalize(headers, media["media_id"])
+        self._wait_processed(ctx, headers, media["media_id"], info.get("processing_info"), mark=False)
+        return {"id": media["media_id"], "media_key": media["media_key"]}
+
+    def _alt_text(self, headers: dict, media_id: str, text: str) -> None:
+        """``POST /2/media/metadata``: alt text (at most 1,000 characters) for the picture."""
+        resp = self.request("POST", "/2/media/metadata", headers=headers, json={
+            "id": media_id, "metadata": {"alt_text": {"text": text[:MAX_ALT_TEXT]}}})
+        self._check(resp, media=True)
 
     def delete(self, kind: str, provider_ids: dict, access_token: str) -> bool:
         """Tweets can be deleted; uploaded media cannot (it expires after 24 h)."""
@@ -132,14 +199,23 @@ class TwitterAdapter(ProviderAdapter):
             progress["chunk_size"] = self._chunk_size(staged.size)
             ctx.save_progress(progress)
         media_id = progress["media_id"]
-        if not progress.get("finalized"):
-            self._append_all(ctx, headers, media_id)
-            info = self._finalize(headers, media_id)
-            progress["finalized"] = True
-            ctx.save_progress(progress)
-        else:
-            info = self._status(headers, media_id)
-        self._wait_processed(ctx, headers, media_id, info.get("processing_info"))
+        try:
+            if not progress.get("finalized"):
+                self._append_all(ctx, headers, media_id)
+                info = self._finalize(headers, media_id)
+                progress["finalized"] = True
+                progress["expires_at"] = time.time() + int(info.get("expires_after_secs") or FINALIZED_TTL)
+                ctx.save_progress(progress)
+            else:
+                info = self._status(headers, media_id)
+            self._wait_processed(ctx, headers, media_id, info.get("processing_info"))
+        except InvalidInput as exc:
+            if not _media_expired(exc) or ctx.progress.get("reuploaded"):
+                raise
+            # X forgot the media id (24 h after finalize): upload again, once.
+            progress["expires_at"] = 0
+            progress["reuploaded"] = True
+            return self.upload_video(ctx)
         return PushOutcome(
             provider_ids={"media_id": media_id, "media_key": progress.get("media_key")},
             data={
@@ -157,12 +233,12 @@ class TwitterAdapter(ProviderAdapter):
         floor = math.ceil(total / MAX_SEGMENTS)
         return max(min(self.chunk_size, MAX_SEGMENT), floor)
 
-    def _initialize(self, headers: dict, total: int, mime_type: str) -> dict:
+    def _initialize(self, headers: dict, total: int, mime_type: str, category: str = "tweet_video") -> dict:
         resp = self.request(
             "POST", "/2/media/upload/initialize", headers=headers,
-            json={"media_type": mime_type, "total_bytes": total, "media_category": "tweet_video"},
+            json={"media_type": mime_type, "total_bytes": total, "media_category": category},
         )
-        data = self._data(resp)
+        data = self._data(resp, media=True)
         return {
             "media_id": str(data["id"]),
             "media_key": data.get("media_key"),
@@ -181,7 +257,7 @@ class TwitterAdapter(ProviderAdapter):
                 data={"segment_index": str(index)},
                 files={"media": ("blob", chunk, "application/octet-stream")},
             )
-            self._check(resp)
+            self._check(resp, media=True)
             index += 1
             progress["segments_done"] = index
             ctx.save_progress(progress)
@@ -189,18 +265,19 @@ class TwitterAdapter(ProviderAdapter):
 
     def _finalize(self, headers: dict, media_id: str) -> dict:
         resp = self.request("POST", f"/2/media/upload/{media_id}/finalize", headers=headers)
-        return self._data(resp)
+        return self._data(resp, media=True)
 
     def _status(self, headers: dict, media_id: str) -> dict:
         resp = self.request(
             "GET", "/2/media/upload", headers=headers,
             params={"command": "STATUS", "media_id": media_id},
         )
-        return self._data(resp)
+        return self._data(resp, media=True)
 
-    def _wait_processed(self, ctx: PushContext, headers: dict, media_id: str, info: dict | None) -> None:
+    def _wait_processed(self, ctx: PushContext, headers: dict, media_id: str, info: dict | None,
+                        mark: bool = True) -> None:
         """Poll until processing succeeds; loop on ``state``, sleeping ``check_after_secs``."""
-        if info:
+        if info and mark:
             ctx.mark_processing()
         deadline = time.time() + 3600
         while info and info.get("state") in ("pending", "in_progress"):
@@ -211,49 +288,104 @@ class TwitterAdapter(ProviderAdapter):
         if info and info.get("state") == "failed":
             error = info.get("error") or {}
             raise ProcessingFailed(
-                f"X could not process the video: {error.get('message') or error.get('name') or 'unknown error'}.",
+                f"X could not process the media: {error.get('message') or error.get('name') or 'unknown error'}. "
+                "X takes MP4 or MOV video in H.264 with AAC audio (GIFs for animations).",
                 reason="video_processing_failed",
                 details={"error": error},
             )
 
     # -- responses ----------------------------------------------------------
-    def _data(self, resp: requests.Response) -> dict:
-        self._check(resp)
+    def _data(self, resp: requests.Response, media: bool = False) -> dict:
+        self._check(resp, media=media)
         body = resp.json() if resp.content else {}
         return body.get("data", body)
 
-    def _check(self, resp: requests.Response) -> None:
-        """Translate an X error response into our exception tree."""
+    def _check(self, resp: requests.Response, media: bool = False) -> None:
+        """Translate an X error response into our exception tree (``media``: a media call)."""
         if resp.status_code < 400:
             return
-        raise translate_error(resp)
+        raise translate_error(resp, media=media)
 
 
-def translate_error(resp: requests.Response) -> ProviderError:
-    """Map X's problem JSON and status codes onto ProviderError subclasses."""
+def translate_error(resp: requests.Response, media: bool = False) -> ProviderError:
+    """Map X's problem JSON and status codes onto ProviderError subclasses.
+
+    ``media``: the call was a media call, where a 403 means the token lacks
+    ``media.write`` (granted before Pushwire asked for it): the user must reconnect.
+    """
     try:
         body = resp.json()
     except ValueError:
         body = {}
+    body = body if isinstance(body, dict) else {}
     detail = body.get("detail") or body.get("title") or resp.reason or "error"
     ptype = str(body.get("type", ""))
     status = resp.status_code
     details = {"status": status, "title": body.get("title"), "detail": body.get("detail"), "type": ptype}
     if status == 429:
-        return RateLimited(
-            "X rate limit reached; the upload waits until the limit resets.",
-            retry_after=_retry_after(resp), details=details,
-            reason="usage_capped" if "usage-capped" in ptype else "rate_limited",
-        )
+        return _rate_limited(resp, ptype, details)
     if status >= 500:
         return TransientError(f"X answered {status} ({detail}); retrying.", details=details)
     if status == 401:
         return AuthExpired("X refused the access token (expired or revoked).", details=details)
     if status == 403:
+        found = LONG_VIDEO.search(str(detail))
+        if found:
+            return PermissionDenied(
+                f"X refused the post: this account may not post videos longer than {found.group(1)} minutes "
+                "(accounts without X Premium: 20 minutes; with Premium: 125). Trim the video and push it again.",
+                reason="video_too_long_for_account", details=details)
+        if media and "unsupported-authentication" not in ptype:
+            return ReconnectRequired(
+                f"X refused the media upload ({detail}): this account's connection does not grant Pushwire the "
+                "media.write permission (it was connected before Pushwire asked for it, or it was withdrawn). "
+                "The user must reconnect their X account.", details=details)
         return PermissionDenied(f"X refused the request: {detail}", details=details)
     if status == 404:
         return NotFound(f"X does not know this object: {detail}", details=details)
-    return InvalidInput(f"X rejected the request: {detail}", details=details)
+    messages = " ".join(str(e.get("message", "")) for e in body.get("errors", []) if isinstance(e, dict))
+    return InvalidInput(f"X rejected the request: {messages or detail}", details={**details, "errors": messages})
+
+
+def _rate_limited(resp: requests.Response, ptype: str, details: dict) -> RateLimited:
+    """A 429: the 15-minute window, a 24-hour user or app limit, or the plan's usage cap.
+    Only the first clears at ``x-rate-limit-reset``; the others say so in their own
+    headers (``x-user-limit-24hour-*``, ``x-app-limit-24hour-*``) or not at all."""
+    headers = resp.headers
+    for scope, who in (("user", "this X account's"), ("app", "Pushwire's X app's")):
+        if headers.get(f"x-{scope}-limit-24hour-remaining") == "0":
+            wait = _until(headers.get(f"x-{scope}-limit-24hour-reset"))
+            return RateLimited(
+                f"X's 24-hour limit for {who} posts is reached; the push waits until it resets"
+                f"{_at(wait)}.", retry_after=wait, reason="daily_limit_reached",
+                details={**details, "limit": headers.get(f"x-{scope}-limit-24hour-limit"), "scope": scope})
+    if "usage-capped" in ptype:
+        wait = _until(headers.get("x-app-limit-24hour-reset")) or USAGE_CAP_WAIT
+        return RateLimited(
+            f"X's usage cap for Pushwire's app (its API plan) is reached; waiting for the 15-minute window would "
+            f"not help, so the push waits{_at(wait)} and tries again. The operator can raise the plan's cap.",
+            retry_after=wait, reason="usage_capped", details=details)
+    return RateLimited("X rate limit reached; the upload waits until the limit resets.",
+                       retry_after=_retry_after(resp), details=details)
+
+
+def _until(epoch: str | None) -> float | None:
+    try:
+        return max(0.0, float(epoch) - time.time()) if epoch else None
+    except ValueError:
+        return None
+
+
+def _at(wait: float | None) -> str:
+    if not wait:
+        return ""
+    return " (" + time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(time.time() + wait)) + ")"
+
+
+def _media_expired(exc: InvalidInput) -> bool:
+    """X's answer for a media id it no longer keeps (24 h after finalize)."""
+    text = f"{exc.info} {exc.details.get('errors', '')}".lower()
+    return "expired" in text or "was not found" in text
 
 
 def _retry_after(resp: requests.Response) -> float | None:

@@ -7,11 +7,22 @@ size) are checked later, while downloading.
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import re
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+    model_validator,
+)
 
 
 def _absolute_http_url(value: str) -> str:
@@ -22,6 +33,63 @@ def _absolute_http_url(value: str) -> str:
 
 
 HttpUrl = Annotated[str, Field(max_length=2048), AfterValidator(_absolute_http_url)]
+
+# RFC 3339 section 5.6 date-time: an offset (Z or +hh:mm) is required.
+_RFC3339 = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+_EPOCH = re.compile(r"^\d{1,12}(\.\d+)?$")
+_PUBLISH_AT_FORMS = ("an RFC 3339 date-time with a UTC offset (e.g. 2027-03-01T09:30:00+01:00 or "
+                     "2027-03-01T08:30:00Z) or epoch seconds (e.g. 1803972600)")
+#: The latest ``publish_at`` accepted when no horizon is passed in the validation context.
+DEFAULT_HORIZON = dt.timedelta(days=366)
+
+
+def parse_publish_at(value: object) -> dt.datetime:
+    """``publish_at`` as an aware UTC datetime: RFC 3339 with an offset, or epoch seconds
+    (a JSON number or a string of digits). ValueError says which forms are accepted."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"must be {_PUBLISH_AT_FORMS}")
+    if isinstance(value, str):
+        text = value.strip()
+        if _EPOCH.match(text):
+            value = float(text)
+        else:
+            match = _RFC3339.match(text)
+            if not match:
+                hint = " (it has no UTC offset)" if re.match(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2})?(\.\d+)?$", text) else ""
+                raise ValueError(f"must be {_PUBLISH_AT_FORMS}{hint}")
+            fraction = (match.group(7) or "")[:7]  # Python reads at most 6 digits
+            offset = "+00:00" if match.group(8) in ("Z", "z") else match.group(8)
+            try:
+                moment = dt.datetime.fromisoformat(
+                    f"{'-'.join(match.group(1, 2, 3))}T{':'.join(match.group(4, 5, 6))}{fraction}{offset}")
+            except ValueError as exc:
+                raise ValueError(f"is not a valid date-time ({exc})") from None
+            return moment.astimezone(dt.timezone.utc)
+    if not math.isfinite(value) or value < 0 or value > 1e11:
+        raise ValueError(f"must be {_PUBLISH_AT_FORMS}")
+    return dt.datetime.fromtimestamp(value, dt.timezone.utc)
+
+
+def _publish_window(moment: dt.datetime, info: ValidationInfo) -> dt.datetime:
+    """In the future and within the horizon (``context``: ``now``, ``horizon`` seconds)."""
+    context = info.context or {}
+    now = context.get("now") or dt.datetime.now(dt.timezone.utc)
+    horizon = dt.timedelta(seconds=context["horizon"]) if context.get("horizon") else DEFAULT_HORIZON
+    if moment < now:
+        raise ValueError(f"{moment.isoformat()} is in the past; give a time in the future, "
+                         "or leave publish_at out to publish now")
+    if moment > now + horizon:
+        raise ValueError(f"{moment.isoformat()} is more than {horizon.days} days ahead; "
+                         f"schedule at most until {(now + horizon).replace(microsecond=0).isoformat()}")
+    return moment
+
+
+PublishAt = Annotated[dt.datetime, BeforeValidator(parse_publish_at), AfterValidator(_publish_window), WithJsonSchema({
+    "anyOf": [{"type": "string", "format": "date-time"}, {"type": "number", "minimum": 0}],
+    "description": "Schedule the push: RFC 3339 with a UTC offset, or epoch seconds; in the future and "
+                   "within the schedule horizon (366 days by default). The push is stored and its media "
+                   "fetched now; the publish step runs at this time. Cancel with DELETE until then.",
+    "example": "2027-03-01T09:30:00+01:00"})]
 Text = Annotated[str, Field(max_length=10000)]
 Id = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 
@@ -33,6 +101,8 @@ class Node(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     callback_url: HttpUrl | None = None
+    # A scheduled push: stored now, media fetched ahead, the publish step run at this time.
+    publish_at: PublishAt | None = None
 
 
 class VideoExtras(Node):
@@ -129,9 +199,12 @@ class PinterestPin(VideoExtras):
 
 
 def _tweet_length(text: str) -> str:
-    weighted = len(re.sub(r"https?://\S+", "x" * 23, text))
-    if weighted > 280:
-        raise ValueError(f"is {weighted} characters long; X allows at most 280 (a URL counts as 23)")
+    from app.providers.twitter import MAX_WEIGHTED_LENGTH, weighted_length
+
+    weighted = weighted_length(text)
+    if weighted > MAX_WEIGHTED_LENGTH:
+        raise ValueError(f"is {weighted} characters long as X counts them; X allows at most "
+                         f"{MAX_WEIGHTED_LENGTH} (CJK characters and emoji count 2, a link 23)")
     return text
 
 

@@ -21,8 +21,9 @@ from app.push.endpoints import Endpoint
 IDEMPOTENCY_WINDOW = dt.timedelta(hours=24)
 
 
-def parse_body(endpoint: Endpoint, body: object) -> dict:
-    """Validate ``{"request": {"push": {<node>: {...}}}}``; 400 naming the field otherwise."""
+def parse_body(endpoint: Endpoint, body: object, context: dict | None = None) -> dict:
+    """Validate ``{"request": {"push": {<node>: {...}}}}``; 400 naming the field otherwise.
+    ``context`` reaches the schema's validators (``horizon``: the latest ``publish_at``, seconds ahead)."""
     if not isinstance(body, dict) or not isinstance(body.get("request"), dict):
         raise bad_request('The body must be JSON of the form {"request": {"push": {"%s": {...}}}}.' % endpoint.node, "invalid_body")
     push = body["request"].get("push")
@@ -32,7 +33,7 @@ def parse_body(endpoint: Endpoint, body: object) -> dict:
     if extra:
         raise bad_request(f"request.push.{sorted(extra)[0]} is not a field of this endpoint; send request.push.{endpoint.node}.", "unknown_field")
     try:
-        model = endpoint.schema.model_validate(push[endpoint.node])
+        model = endpoint.schema.model_validate(push[endpoint.node], context=context)
     except ValidationError as exc:
         raise bad_request(_describe(endpoint.node, exc), _reason(exc)) from None
     return model.model_dump(exclude_none=True)
@@ -119,10 +120,11 @@ def find_replay(conn, site_id: int, key: str | None, digest: str) -> Accepted | 
 
 
 def request_row(site_id: int, identity_id: int, endpoint: Endpoint, resource: str, payload: dict,
-                key: str | None, digest: str) -> dict:
-    """The push_requests columns of a new request in state ``queued``."""
+                key: str | None, digest: str, publish_at: dt.datetime | None = None) -> dict:
+    """The push_requests columns of a new request in state ``queued`` (``publish_at``: scheduled)."""
     now = utcnow()
     return {
+        "publish_at": publish_at,
         "token": new_token(),
         "site_id": site_id,
         "identity_id": identity_id,

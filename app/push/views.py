@@ -44,20 +44,24 @@ def _make_view(endpoint: Endpoint):
         # The accept path is the gateway's hot path: no ORM, at most one autocommit
         # read (site and identity together), then the process's group-committing intake.
         caller = authenticate_push(rt, identity_token)
-        payload = services.parse_body(endpoint, _json_body())
+        payload = services.parse_body(endpoint, _json_body(), {"horizon": rt.settings.schedule_horizon})
         payload.update(services.path_params(params))  # e.g. playlist_id from the path
         identity_id = services.identity_for(caller, identity_token, endpoint.provider)
-        digest = services.body_hash(request.path, payload)
+        publish_at = payload.pop("publish_at", None)  # a column, not an adapter field
+        digest = services.body_hash(request.path, {**payload, "publish_at": publish_at.isoformat()}
+                                    if publish_at else payload)
         key = request.headers.get("Idempotency-Key")
         staged, callback = needs_download(payload), bool(payload.get("callback_url"))
         try:
-            push = _store(rt, caller, identity_id, endpoint, payload, key, digest, staged, callback)
+            push = _store(rt, caller, identity_id, endpoint, payload, key, digest, staged, callback, publish_at)
         except IntegrityError:
             # A remembered caller whose identity (or site) was deleted since: the
             # foreign keys refused the row. Re-check with a fresh read: 401/404 then.
             forget_push_caller(rt, identity_token)
             services.identity_for(authenticate_push(rt, identity_token, fresh=True), identity_token, endpoint.provider)
             raise
+        if publish_at is not None:
+            return _answer_scheduled(endpoint, push, publish_at)
         return _answer(rt, endpoint, push, wait=not staged)
 
     view.__name__ = "push_" + endpoint.path.replace("/", "_").replace("<", "").replace(">", "")
@@ -66,10 +70,10 @@ def _make_view(endpoint: Endpoint):
 
 
 def _store(rt: Runtime, caller, identity_id: int, endpoint: Endpoint, payload: dict, key: str | None, digest: str,
-           staged: bool, callback: bool) -> services.Accepted:
+           staged: bool, callback: bool, publish_at=None) -> services.Accepted:
     """Write and publish the push: through the process's intake (group commit),
     or, with an Idempotency-Key, in a transaction of its own with the replay check."""
-    row = services.request_row(caller.site_id, identity_id, endpoint, request.path, payload, key, digest)
+    row = services.request_row(caller.site_id, identity_id, endpoint, request.path, payload, key, digest, publish_at)
     if not key:
         try:
             return rt.intake.accept(row, staged, callback)
@@ -112,6 +116,17 @@ def _answer(rt: Runtime, endpoint: Endpoint, push: services.Accepted | PushReque
         return success(data)
     data["result"] = f"The {endpoint.object} has been added to the queue and will be published soon."
     return success(data, code=202, info="Your request has been accepted and is being processed")
+
+
+def _answer_scheduled(endpoint: Endpoint, push, publish_at):
+    """A scheduled push answers at once: the queued envelope with its time (its
+    video, if any, is fetched now; the publish step runs at ``publish_at``)."""
+    when = publish_at.isoformat().replace("+00:00", "Z")
+    data = {"object": endpoint.object, "request_token": push.token, "publish_at": when,
+            "result": f"The {endpoint.object} has been added to the queue and will be published at {when}."}
+    if endpoint.object == "video":
+        return success(data)
+    return success(data, code=202, info="Your request has been accepted and is scheduled")
 
 
 def _wait_final(rt: Runtime, request_id: int, seconds: float) -> PushRequest:

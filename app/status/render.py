@@ -33,6 +33,11 @@ def render_summary(push: PushRequest) -> dict:
     }
     if push.error_reason:
         data["error"] = {"code": push.error_code, "reason": push.error_reason, "info": push.error_info}
+    if push.publish_at is not None:
+        data["publish_at"] = iso(push.publish_at)
+    if push.state == "waiting":
+        data["waiting"] = {"until": iso(push.resume_at), "reason": push.wait_reason, "info": push.wait_info,
+                           "resumes": push.resume_stage}
     return data
 
 

@@ -19,16 +19,21 @@ from app.api.errors import ApiError, bad_request, not_found
 from app.api.paging import paging
 from app.models import Identity, PushRequest
 from app.providers.errors import ProviderError
-from app.states import CANCELLED, QUEUED, STATES, transition
+from app.states import CANCELLED, QUEUED, STAGING, STATES, WAITING, InvalidTransition, transition
 from app.status.render import render_request, render_summary
 from app.stream.producers import delete_pushed_video, is_pushed_video
 
 bp = Blueprint("status", __name__)
 
+#: States a push can be cancelled in: its publish step has not started.
+CANCELLABLE = (QUEUED, STAGING, WAITING)
+#: Progress keys an adapter saves once something exists at the provider.
+_CREATED_KEYS = ("video_id", "tweet_id", "pin", "post_id", "picture_id")
 
 
-def _own_request(session, site, token: str) -> PushRequest:
-    push = session.scalar(select(PushRequest).where(PushRequest.token == token, PushRequest.site_id == site.id))
+def _own_request(session, site, token: str, lock: bool = False) -> PushRequest:
+    query = select(PushRequest).where(PushRequest.token == token, PushRequest.site_id == site.id)
+    push = session.scalar(query.with_for_update() if lock else query)
     if push is None:
         raise not_found(f"No push request {token!r} belongs to this site.", "unknown_request")
     return push
@@ -70,11 +75,14 @@ def index():
 
 @bp.delete("/push/requests/<token>.json")
 def cancel(token: str):
-    """Cancel queued work; for a finished video push, delete the video at the provider
-    (where it allows it), mark it deleted (``result.deleted_at``) and emit the stream ``delete``."""
+    """Cancel a push whose publish step has not started (queued, downloading, or
+    waiting: scheduled or parked on a provider's limit); for a finished video push,
+    delete the video at the provider (where it allows it), mark it deleted
+    (``result.deleted_at``) and emit the stream ``delete``."""
     rt = current_app.extensions["pushwire"]
+    staged_key = None
     with rt.db.session() as session:
-        push = _own_request(session, current_site(session), token)
+        push = _own_request(session, current_site(session), token, lock=True)
         if push.outcome == "succeeded" and is_pushed_video(session, push):
             try:
                 deleted = delete_pushed_video(rt, session, push)
@@ -82,7 +90,23 @@ def cancel(token: str):
                 raise ApiError(exc.status if exc.status in (400, 403, 422, 429) else 502,
                                f"The video could not be deleted: {exc.info}", exc.reason) from None
             return success({"request": {**render_summary(push), "deleted_at_provider": deleted}})
-        if push.state != QUEUED:
-            raise ApiError(409, f"The request is {push.state}; only queued requests can be cancelled.", "not_cancellable")
-        transition(session, push, CANCELLED, "cancelled by the site")
-        return success({"request": render_summary(push)})
+        if push.state not in CANCELLABLE or _reached_provider(push):
+            raise ApiError(409, f"The request is {push.state} and its publish step has started; only queued, "
+                           "staging or waiting requests that reached no provider yet can be cancelled.",
+                           "not_cancellable")
+        try:
+            transition(session, push, CANCELLED, "cancelled by the site")
+        except InvalidTransition:  # a worker took it first (the row lock makes this rare)
+            raise ApiError(409, f"The request moved to {push.state} meanwhile; it can no longer be cancelled.",
+                           "not_cancellable") from None
+        staged_key, body = push.staged_key, success({"request": render_summary(push)})
+    if staged_key:
+        rt.store.delete(staged_key)  # the video fetched ahead of a scheduled time
+    return body
+
+
+def _reached_provider(push: PushRequest) -> bool:
+    """Whether anything was created at the provider (a parked push's earlier steps)."""
+    progress = push.progress or {}
+    return bool(push.provider_ids) or any(key.endswith("_publishing") or key in _CREATED_KEYS
+                                          for key in progress)

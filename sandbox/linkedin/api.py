@@ -69,8 +69,7 @@ def _check_headers(fake) -> None:
     version = request.headers.get("LinkedIn-Version")
     if not version:
         raise errors.version_missing()
-    oldest, newest = fake.version_window()
-    if not (len(version) == 6 and version.isdigit() and oldest <= version <= newest):
+    if not fake.version_live(version):
         raise errors.version_sunset(version)
     if request.headers.get("X-Restli-Protocol-Version") != "2.0.0":
         raise errors.restli_missing()
@@ -78,12 +77,13 @@ def _check_headers(fake) -> None:
 
 def _fault_response(fake, fault: Fault) -> LinkedInError:
     """LinkedIn's answer for an injected fault. A 429 carries no headers unless the
-    fault has ``retry_after`` (the opt-in knob of reference §0)."""
+    fault has ``retry_after`` (the opt-in knob). ``429`` is an infrastructure-protection
+    throttle that clears in minutes; ``quota`` the member's daily limit (00:00 UTC)."""
     kind = fault.kind
     if kind in ("429", "quota"):
         retry_after = fault.param("retry_after")
         headers = {"Retry-After": str(math.ceil(retry_after))} if retry_after is not None else None
-        return errors.too_many("MEMBER" if kind == "quota" else "APPLICATION", headers)
+        return errors.too_many("MEMBER", headers) if kind == "quota" else errors.throttled(headers)
     if kind == "expired_token":
         return errors.expired_token()
     if kind == "426":

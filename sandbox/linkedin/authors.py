@@ -46,17 +46,60 @@ def _need_scope(record, scope: str) -> None:
         raise errors.forbidden(f"Not enough permissions to access: missing scope {scope}")
 
 
+URL = re.compile(r"https?://[^\s]+", re.IGNORECASE)
+HASHTAG = re.compile(r"#(\w+)")
+
+
+def _segments(commentary: str):
+    """``(is_url, piece)`` runs of the commentary: URLs are taken as written."""
+    pos = 0
+    for match in URL.finditer(commentary):
+        if match.start() > pos:
+            yield False, commentary[pos:match.start()]
+        yield True, match.group(0)
+        pos = match.end()
+    if pos < len(commentary):
+        yield False, commentary[pos:]
+
+
 def visible_text(commentary: str) -> tuple[str, bool]:
-    """Unescape little text; a reserved character without a backslash ends the text."""
-    out, i = [], 0
-    while i < len(commentary):
-        ch = commentary[i]
-        if ch == "\\" and i + 1 < len(commentary) and commentary[i + 1] in RESERVED:
-            out.append(commentary[i + 1])
-            i += 2
+    """Unescape little text; a reserved character without a backslash ends the text.
+
+    A URL is shown exactly as written (a backslash inside it stays, breaking the
+    link), and ``#word`` is a hashtag, not a reserved character.
+    """
+    out: list[str] = []
+    for is_url, piece in _segments(commentary):
+        if is_url:
+            out.append(piece)
             continue
-        if ch in RESERVED:
-            return "".join(out), True
-        out.append(ch)
-        i += 1
+        i = 0
+        while i < len(piece):
+            ch = piece[i]
+            if ch == "\\" and i + 1 < len(piece) and piece[i + 1] in RESERVED:
+                out.append(piece[i + 1])
+                i += 2
+                continue
+            if ch == "#" and HASHTAG.match(piece, i):
+                out.append(ch)
+                i += 1
+                continue
+            if ch in RESERVED:
+                return "".join(out), True
+            out.append(ch)
+            i += 1
     return "".join(out), False
+
+
+def hashtags(commentary: str) -> list[str]:
+    """The hashtags LinkedIn links: unescaped ``#word`` outside URLs."""
+    found: list[str] = []
+    for is_url, piece in _segments(commentary):
+        if not is_url:
+            found += [m.group(1) for m in HASHTAG.finditer(piece) if m.start() == 0 or piece[m.start() - 1] != "\\"]
+    return found
+
+
+def urls(text: str) -> list[str]:
+    """The links in the shown text."""
+    return URL.findall(text)

@@ -7,6 +7,7 @@ POST /_sandbox/tokens/expire       {"access_token"}   -> 401 EXPIRED_ACCESS_TOKE
 POST /_sandbox/tokens/revoke       {"refresh_token"}  -> the refresh grant answers 400
 POST /_sandbox/partner             {"partner": bool}  -> app-level partner flag (refresh tokens)
 POST /_sandbox/versions            {"oldest", "newest"} -> live LinkedIn-Version window
+POST /_sandbox/community_management {"enabled": bool} -> the app may be granted organization scopes
 POST /_sandbox/daily_limits        {"member"?, "app"?} -> calls per simulated UTC day
 POST /_sandbox/images/fail         {"count"?} -> the next images end PROCESSING_FAILED
 GET  /_sandbox/images/<urn>        -> the image record (bytes, sha256, each PUT)
@@ -45,6 +46,12 @@ def add_organization():
 def set_partner():
     _fake().partner = bool(_body().get("partner", True))
     return jsonify({"partner": _fake().partner})
+
+
+@bp.post("/community_management")
+def set_community_management():
+    _fake().community_management = bool(_body().get("enabled", True))
+    return jsonify({"enabled": _fake().community_management})
 
 
 @bp.post("/versions")

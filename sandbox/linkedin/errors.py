@@ -72,9 +72,23 @@ def not_found(message: str = "Not Found") -> LinkedInError:
 
 
 def too_many(scope: str = "APPLICATION", headers: dict | None = None) -> LinkedInError:
-    """429 as LinkedIn sends it: no rate-limit headers unless a test opts in."""
+    """429 for the daily limit (``scope`` APPLICATION or MEMBER), which resets at 00:00
+    UTC: no rate-limit headers unless a test opts in."""
     return LinkedInError(429, f"Resource level throttle {scope} DAY limit for calls to this resource is reached.",
                          code="TOO_MANY_REQUESTS", service_code=101, headers=headers)
+
+
+def throttled(headers: dict | None = None) -> LinkedInError:
+    """429 of LinkedIn's infrastructure protection: not a daily limit, it clears
+    within minutes (its rate-limit guide says service returns to normal by itself)."""
+    return LinkedInError(429, "Too many requests; please slow down and retry later.", code="TOO_MANY_REQUESTS",
+                         headers=headers)
+
+
+def media_not_ready(urn: str, status: str) -> LinkedInError:
+    """A post that uses an image LinkedIn has not finished processing."""
+    return unprocessable(f"Media {urn} is not yet available (status {status}); it must be AVAILABLE before it is "
+                         "used in a post", code="MEDIA_NOT_READY")
 
 
 def duplicate(original: str) -> LinkedInError:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, current_app
+from urllib.parse import urlencode, urlsplit
+
+from flask import Blueprint, current_app, redirect, request
 
 from ..consent import ConsentError, install_consent
 from . import errors
-from .state import ACCESS_TTL, REFRESH_TTL, RefreshToken
+from .state import ACCESS_TTL, ORGANIZATION_SCOPES, REFRESH_TTL, RefreshToken
 
 bp = Blueprint("linkedin_oauth", __name__)
 
@@ -25,7 +27,21 @@ def install(app, fake) -> None:
 
 @bp.route("/oauth/v2/authorization", methods=["GET", "POST"])
 def authorize():
-    return current_app.extensions["fake"].consent.authorize()
+    """Organization scopes need the Community Management API product on the app;
+    without it LinkedIn sends the browser back with ``unauthorized_scope_error``
+    before anyone can consent (what apps asking for them anyway ran into)."""
+    fake = current_app.extensions["fake"]
+    asked = set(request.values.get("scope", "").split())
+    refused = sorted(asked & ORGANIZATION_SCOPES) if not fake.community_management else []
+    redirect_uri = request.values.get("redirect_uri", "")
+    if refused and urlsplit(redirect_uri).scheme in ("http", "https"):
+        back = {"error": "unauthorized_scope_error",
+                "error_description": f"Scope \"{refused[0]}\" is not authorized for your application"}
+        if request.values.get("state"):
+            back["state"] = request.values["state"]
+        sep = "&" if urlsplit(redirect_uri).query else "?"
+        return redirect(redirect_uri + sep + urlencode(back), 302)
+    return fake.consent.authorize()
 
 
 def exchange(fake, form) -> dict:

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from flask import Response, jsonify
 
 from . import errors
-from .authors import ORGANIZATION, check_author, visible_text
+from .authors import ORGANIZATION, check_author, hashtags, urls, visible_text
 
 FIELDS = {"author", "commentary", "visibility", "distribution", "lifecycleState", "isReshareDisabledByAuthor",
           "content", "contentLandingPage", "contentCallToActionLabel", "container", "reshareContext"}
@@ -23,7 +23,7 @@ FEED = {"MAIN_FEED", "NONE"}
 LIFECYCLE = {"PUBLISHED", "DRAFT"}
 CONTENT_KINDS = {"media", "article", "multiImage", "poll", "reference", "carousel"}
 MAX_COMMENTARY = 3000
-POSTABLE_IMAGE = {"PROCESSING", "AVAILABLE"}
+POSTABLE_IMAGE = {"AVAILABLE"}
 
 
 def create(fake, record, body: dict) -> Response:
@@ -42,7 +42,7 @@ def create(fake, record, body: dict) -> Response:
         urn = f"urn:li:share:{fake.new_digits()}"
         fake.posts.append({
             "id": urn, "author": author, "by": record.user_id, "commentary": commentary, "text": text,
-            "truncated": truncated, "visibility": body["visibility"], "lifecycleState": body["lifecycleState"],
+            "truncated": truncated, "hashtags": hashtags(commentary), "urls": urls(text), "visibility": body["visibility"], "lifecycleState": body["lifecycleState"],
             "content": body.get("content"), "media": media, "created_at": fake.now(),
         })
     return Response(b"", status=201, headers={"x-restli-id": urn})
@@ -118,6 +118,8 @@ def _check_image(fake, urn, author: str) -> None:
         raise errors.forbidden(f"Forbidden: access to the media resource {urn} is forbidden (its owner is not the author)")
     if status == "PROCESSING_FAILED":
         raise errors.unprocessable(f"Media {urn} has status PROCESSING_FAILED and cannot be posted")
+    if status == "PROCESSING":
+        raise errors.media_not_ready(urn, status)
     if status not in POSTABLE_IMAGE:
         raise errors.unprocessable(f"Media {urn} has status {status}: upload it before posting")
 

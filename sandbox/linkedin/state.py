@@ -21,9 +21,18 @@ from ..common import SandboxState
 from . import errors
 
 DEFAULT_SCOPE = "openid profile email w_member_social w_organization_social r_organization_social"
-ACCESS_TTL = 60 * 86400  # 60 days (reference §3.1)
+ACCESS_TTL = 60 * 86400  # 60 days 
 REFRESH_TTL = 365 * 86400
 UPLOAD_URL_TTL = 3600  # seconds an image upload URL stays valid (unconfirmed)
+#: ``LinkedIn-Version`` values LinkedIn has published (its migrations table and
+#: changelog). It skips months (there is no 202512), so a YYYYMM inside the live
+#: window is not enough: an unpublished one answers 426 NONEXISTENT_VERSION too.
+PUBLISHED_VERSIONS = (
+    "202501", "202502", "202503", "202504", "202505", "202506", "202507", "202508", "202509", "202510",
+    "202511", "202601", "202602", "202603", "202604", "202605", "202606", "202607", "202608",
+)
+#: Scopes that need the Community Management API product on the app.
+ORGANIZATION_SCOPES = frozenset({"w_organization_social", "r_organization_social", "rw_organization_admin"})
 POSTING_ROLES = frozenset({"ADMINISTRATOR", "DIRECT_SPONSORED_CONTENT_POSTER", "RECRUITING_POSTER"})
 ROLES = POSTING_ROLES | {"ANALYST", "CURATOR", "CONTENT_ADMINISTRATOR", "LEAD_GEN_FORMS_MANAGER"}
 
@@ -85,12 +94,13 @@ class FakeLinkedIn(SandboxState):
     extra_fault_kinds = EXTRA_FAULT_KINDS
 
     def __init__(self, *, client_id: str = "sandbox-client", client_secret: str = "sandbox-secret",
-                 partner: bool = True, image_processing_secs: float = 0.0):
+                 partner: bool = True, image_processing_secs: float = 0.5):
         super().__init__()
         self.client_id = client_id
         self.client_secret = client_secret
-        #: App-level "partner" flag: only partner apps get refresh tokens (§3.1).
+        #: App-level "partner" flag: only partner apps get refresh tokens.
         self.partner = partner
+        #: Seconds an uploaded image stays PROCESSING; a post may use it only once AVAILABLE.
         self.image_processing_secs = image_processing_secs
         self._ids = itertools.count(1)
         self._clear()
@@ -100,6 +110,10 @@ class FakeLinkedIn(SandboxState):
         self.unescaped = "truncate"  # or "reject": what a reserved, unescaped character does
         self.member_can_read_images = True
         self.live_versions: tuple[str, str] | None = None  # None: the 12 months up to the clock's month
+        self.published_versions: tuple[str, ...] = PUBLISHED_VERSIONS
+        #: The app has the Community Management API product: only then may the consent
+        #: page grant organization scopes (else ``unauthorized_scope_error``).
+        self.community_management = False
         self.users: dict[str, dict] = {}
         self.access_tokens: dict[str, AccessToken] = {}
         self.refresh_tokens: dict[str, RefreshToken] = {}
@@ -216,7 +230,7 @@ class FakeLinkedIn(SandboxState):
         return record
 
     def refresh(self, form: dict) -> dict:
-        """The refresh grant (reference §3.1): a new access token, same refresh token."""
+        """The refresh grant : a new access token, same refresh token."""
         if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
             raise errors.oauth_error(401, "invalid_client", "Client authentication failed")
         if form.get("grant_type") != "refresh_token":
@@ -242,13 +256,19 @@ class FakeLinkedIn(SandboxState):
         with self.lock:
             self.live_versions = (oldest, newest)
 
+    def version_live(self, version: str) -> bool:
+        """Published by LinkedIn and not yet sunset (inside ``version_window``)."""
+        oldest, newest = self.version_window()
+        published = self.live_versions is not None or version in self.published_versions
+        return len(version) == 6 and version.isdigit() and published and oldest <= version <= newest
+
     def version_window(self) -> tuple[str, str]:
         """The live window: the knob, or the twelve months up to the fake clock's month."""
         if self.live_versions:
             return self.live_versions
         today = dt.datetime.fromtimestamp(self.now(), dt.timezone.utc)
         months = today.year * 12 + today.month - 1
-        oldest = months - 12  # one year of service (reference §3.1)
+        oldest = months - 12  # about one year of service
         newest = months + 1  # a client a few hours ahead of us is not refused
         fmt = lambda m: f"{m // 12:04d}{m % 12 + 1:02d}"  # noqa: E731
         return fmt(oldest), fmt(newest)

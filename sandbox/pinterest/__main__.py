@@ -11,8 +11,8 @@ from .app import create_app
 
 
 def _start(fake, args) -> None:
-    if args.trial:
-        fake.set_trial(1000)
+    if args.trial:  # a Trial app talks to the API sandbox host
+        fake.set_trial(1000, sandbox_host=True)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -10,7 +10,8 @@ POST /_sandbox/processing       {"outcome": "failed"|"stuck"|"succeeded", "media
 POST /_sandbox/media/<id>/expire -> its upload policy is expired (bucket answers 403)
 GET  /_sandbox/media/<id>       -> the media record (status, uploads with size/sha256/range)
 GET  /_sandbox/pins             -> {"pins": [...], "deleted": [...], "created": {...}}
-POST /_sandbox/trial            {"daily_limit": n | null} -> trial access on/off
+POST /_sandbox/trial            {"daily_limit": n | null, "sandbox_host"?: bool} -> trial access on/off;
+                                a Trial app's Pins are refused (403 code 29) unless sandbox_host
 POST /_sandbox/legacy_app       {"legacy": bool} -> refresh needs continuous_refresh=true
 """
 
@@ -50,8 +51,9 @@ def set_trial():
     limit = _body().get("daily_limit", 1000)
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
         return _error(400, "daily_limit must be an integer >= 0 or null")
-    _fake().set_trial(limit)
-    return jsonify({"daily_limit": limit})
+    sandbox_host = _body().get("sandbox_host")
+    _fake().set_trial(limit, None if sandbox_host is None else bool(sandbox_host))
+    return jsonify({"daily_limit": limit, "sandbox_host": _fake().sandbox_host})
 
 
 @bp.post("/legacy_app")

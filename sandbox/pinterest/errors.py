@@ -40,6 +40,12 @@ def forbidden(message: str = "You are not permitted to access that resource.") -
     return PinterestError(403, 29, message)
 
 
+def trial_in_production() -> PinterestError:
+    """What an app with Trial access gets when it creates a Pin on the production host."""
+    return PinterestError(403, 29, "Apps with Trial access may not create Pins in production "
+                                   "https://api.pinterest.com - use API Sandbox https://api-sandbox.pinterest.com instead.")
+
+
 def not_found(what: str) -> PinterestError:
     return PinterestError(404, 3, f"{what} not found.")
 

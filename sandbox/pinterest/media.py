@@ -78,9 +78,8 @@ def status(fake, user_id: str, media_id: str) -> tuple[int, dict]:
             item.polls += 1
             if item.polls > fake.processing_polls:
                 item.status = item.outcome
+        # MediaUploadDetails has no reason field: a failure says only "failed".
         body = {"media_id": item.id, "media_type": "video", "status": item.status}
-        if item.status == "failed":
-            body["failure_reason"] = item.failure_message
     return 200, body
 
 

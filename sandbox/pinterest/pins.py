@@ -151,6 +151,8 @@ def _board(fake, user_id: str, body: dict) -> str:
 
 def create_pin(fake, user_id: str, body: Any) -> tuple[int, dict]:
     """POST /v5/pins: validate everything, store, answer 201 with the Pin."""
+    if fake.trial_daily_limit is not None and not fake.sandbox_host:
+        raise errors.trial_in_production()
     if not isinstance(body, dict):
         raise invalid("The request body must be a JSON object.")
     unknown = sorted(set(body) - PIN_FIELDS)

@@ -102,6 +102,9 @@ class FakePinterest(TokenKnobs, MediaOutcomes, SandboxState):
         self.deleted_pins: list[dict] = []
         self.created: Counter = Counter()
         self.trial_daily_limit: int | None = None  # None: Standard access
+        #: This fake answers as the API sandbox host (api-sandbox.pinterest.com), where
+        #: Trial apps may create Pins; on the production host they get 403 code 29.
+        self.sandbox_host = False
         self.per_second_limit = 100
         self._windows: dict[tuple, list] = {}
         self._next_outcomes: deque = deque()
@@ -198,10 +201,13 @@ class FakePinterest(TokenKnobs, MediaOutcomes, SandboxState):
 
     # ----------------------------------------------------------------- rate limits
 
-    def set_trial(self, daily_limit: int | None = 1000) -> None:
-        """Trial access (daily counter, creator-only pins); None for Standard access."""
+    def set_trial(self, daily_limit: int | None = 1000, sandbox_host: bool | None = None) -> None:
+        """Trial access (daily counter, creator-only pins); None for Standard access.
+        A Trial app may create Pins only on the sandbox host (``sandbox_host``)."""
         with self.lock:
             self.trial_daily_limit = daily_limit
+            if sandbox_host is not None:
+                self.sandbox_host = sandbox_host
             self._windows.clear()
 
     def take_rate(self, user_id: str) -> None:

@@ -4,8 +4,8 @@ Every API call goes through ``_call``: take a queued fault for the call's fault
 endpoint, authenticate the Bearer user token, count the per-user rate bucket, run
 the rule function, and put ``x-rate-limit-*`` headers on the answer.
 
-Fault endpoints: token, initialize, append, finalize, status, image, tweets, delete,
-lookup. The command style (``POST /2/media/upload`` with ``command=INIT|APPEND|
+Fault endpoints: token, initialize, append, finalize, status, image, metadata, tweets,
+delete, lookup. The command style (``POST /2/media/upload`` with ``command=INIT|APPEND|
 FINALIZE``) uses the initialize/append/finalize fault names and the ``upload`` bucket.
 """
 
@@ -53,7 +53,11 @@ def _call(fault_name: str, bucket: str, scopes: frozenset, work: Work) -> Respon
             rate = fake.take_rate(user_id, bucket)
             if not rate.allowed:
                 raise problems.too_many_requests()
+            daily, allowed = fake.take_daily(user_id, bucket)
+            if not allowed:  # the 15-minute window still has room: only the 24-hour headers say why
+                raise problems.too_many_requests(daily)
             resp = _json(*work(fake, user_id))
+            resp.headers.update(daily)
         except XProblem as problem:
             resp = problem.response()
         if rate is not None:
@@ -81,7 +85,9 @@ def _fault_response(fake, fault: Fault, bucket: str | None, user_id: str | None)
         retry_after = fault.param("retry_after")
         reset_in = fault.param("reset_in", retry_after if retry_after is not None else 1)
         reset = math.ceil(fake.now() + float(reset_in))
-        headers = {"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(reset)}
+        # A usage cap is not the 15-minute window: it arrives with requests left there.
+        remaining = "0" if fault.kind == "429" else str(max(1, fake.rate_limits.get(bucket, (2, 0))[0] - 1))
+        headers = {"x-rate-limit-remaining": remaining, "x-rate-limit-reset": str(reset)}
         if bucket is not None:
             headers["x-rate-limit-limit"] = str(fake.rate_limits[bucket][0])
         if retry_after is not None:
@@ -228,6 +234,12 @@ def upload() -> Response:
         raise invalid_request("command must be INIT, APPEND or FINALIZE (STATUS is a GET).", command=command)
 
     return _call("image", "upload", MEDIA_SCOPES, unknown)
+
+
+@bp.post("/2/media/metadata")
+def media_metadata() -> Response:
+    return _call("metadata", "metadata", MEDIA_SCOPES,
+                 lambda f, u: media.set_metadata(f, u, request.get_json(silent=True)))
 
 
 @bp.post("/2/tweets")

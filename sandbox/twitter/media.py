@@ -17,13 +17,16 @@ from typing import Any
 
 from ..common import MiB, DigestSink
 from .problems import invalid_request
-from .sniff import looks_like_video, sniff_image
+from .sniff import is_animated_gif, looks_like_video, sniff_image
 
 MEDIA_ID_RE = re.compile(r"^[0-9]{1,19}$")
 SEGMENT_INDEX_RE = re.compile(r"^[0-9]{1,4}$")
 MAX_SEGMENT = 5 * MiB
 MAX_SEGMENT_INDEX = 999
+#: ``initialize`` answers ~15 days; after ``finalize`` a media id is good for 24 h.
+INIT_EXPIRES_AFTER_SECS = 1_295_999
 EXPIRES_AFTER_SECS = 86400
+MAX_ALT_TEXT = 1000
 #: A STATUS poll this much earlier than ``check_after_secs`` still counts: client
 #: timers and our clock differ slightly.
 POLL_TOLERANCE = 0.25
@@ -44,8 +47,9 @@ KIND_TYPES = {
     "gif": {"image/gif"},
     "video": {"video/mp4", "video/quicktime"},
 }
-#: Byte limits per kind (reference §1.4; MB read as MiB, like the 5 MiB segment).
-KIND_LIMITS = {"image": 5 * MiB, "gif": 15 * MiB, "video": 536870912}
+#: Byte limits per kind (MB read as MiB, like the 5 MiB segment). Video: ``initialize``
+#: takes up to 16 GiB (X Premium); the per-account caps apply when posting.
+KIND_LIMITS = {"image": 5 * MiB, "gif": 15 * MiB, "video": 16 * 1024**3}
 #: media_key prefixes X uses: 3 photo, 16 animated GIF, 7 video.
 KEY_PREFIX = {"image": "3", "gif": "16", "video": "7"}
 INIT_FIELDS = {"media_type", "total_bytes", "media_category", "additional_owners", "shared"}
@@ -79,6 +83,8 @@ class MediaItem:
     outcome: str | None = None  # scripted end of processing: succeeded | failed | stuck
     failure_message: str = "Unsupported video format"
     image: dict | None = None
+    alt_text: str | None = None
+    duration_secs: float | None = None  # known length of a video (knob), checked when posting
     append_calls: int = 0
     hasher: Any = field(default_factory=hashlib.sha256, repr=False)
 
@@ -103,6 +109,7 @@ class MediaItem:
             "expires_at": self.expires_at,
             "append_calls": self.append_calls,
             "image": self.image,
+            "alt_text": self.alt_text,
         }
 
     def __getitem__(self, key: str) -> Any:
@@ -181,7 +188,7 @@ def _new_item(fake, user_id, kind, category, media_type, total, owners) -> Media
         kind=kind,
         total_bytes=total,
         created_at=now,
-        expires_at=now + EXPIRES_AFTER_SECS,
+        expires_at=now + INIT_EXPIRES_AFTER_SECS,
         additional_owners=owners,
     )
 
@@ -222,7 +229,7 @@ def initialize(fake, user_id: str, params: dict, from_form: bool = False) -> tup
     item = _new_item(fake, user_id, kind, category, media_type, total, _owners(params.get("additional_owners")))
     with fake.lock:
         fake.media[item.id] = item
-    data = {"id": item.id, "media_key": item.media_key, "expires_after_secs": EXPIRES_AFTER_SECS}
+    data = {"id": item.id, "media_key": item.media_key, "expires_after_secs": INIT_EXPIRES_AFTER_SECS}
     return 200, {"data": data}
 
 
@@ -288,6 +295,7 @@ def finalize(fake, user_id: str, raw_id: Any) -> tuple[int, dict]:
                 _start_processing(fake, item)
             item.sha256 = item.hasher.hexdigest()
             item.finalized = True
+            item.expires_at = fake.now() + EXPIRES_AFTER_SECS  # usable for 24 h from now
         return 200, {"data": _finalize_data(fake, item)}
 
 
@@ -395,11 +403,32 @@ def upload_image(fake, user_id: str, params: dict, sink: DigestSink | None) -> t
     found = sniff_image(bytes(sink.view()[:SNIFF_BYTES]))
     if found is None or params.get("media_type", found[0]) != found[0]:
         raise invalid_request("media is not a JPEG, PNG, GIF or WEBP image (or not of media_type).", media="")
+    if found[0] == "image/gif" and is_animated_gif(bytes(sink.view())):
+        raise invalid_request("Animated GIFs are uploaded in chunks with media_category=tweet_gif.",
+                              media_category=category)
     item = _new_item(fake, user_id, "image", category, found[0], sink.size, _owners(params.get("additional_owners")))
     item.segments, item.segment_sha256 = {0: sink.size}, {0: sink.hexdigest}
     item.sha256, item.finalized, item.state, item.progress = sink.hexdigest, True, "succeeded", 100
     item.image = {"image_type": found[0], "w": found[1], "h": found[2]}
+    item.expires_at = fake.now() + EXPIRES_AFTER_SECS
     item.hasher = None
     with fake.lock:
         fake.media[item.id] = item
     return 200, {"data": _finalize_data(fake, item)}
+
+
+def set_metadata(fake, user_id: str, body: Any) -> tuple[int, dict]:
+    """POST /2/media/metadata ``{"id", "metadata": {"alt_text": {"text"}}}``: alt text
+    (at most 1000 characters) for an image or GIF of the caller's."""
+    if not isinstance(body, dict) or not isinstance(body.get("metadata"), dict):
+        raise invalid_request("The body must be {\"id\": ..., \"metadata\": {...}}.", body="")
+    item = lookup(fake, user_id, body.get("id"))
+    alt = body["metadata"].get("alt_text")
+    text = alt.get("text") if isinstance(alt, dict) else None
+    if not isinstance(text, str) or not 1 <= len(text) <= MAX_ALT_TEXT:
+        raise invalid_request(f"metadata.alt_text.text must be 1 to {MAX_ALT_TEXT} characters.", alt_text=text)
+    if item.kind not in ("image", "gif"):
+        raise invalid_request("Alt text is supported for images and GIFs.", id=item.id)
+    with fake.lock:
+        item.alt_text = text
+    return 200, {"data": {"id": item.id, "associated_metadata": {"alt_text": {"text": text}}}}

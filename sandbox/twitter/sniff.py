@@ -63,3 +63,8 @@ VIDEO_BOXES = (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip")
 def looks_like_video(head: bytes) -> bool:
     """True when ``head`` starts with an ISO-BMFF / QuickTime box (MP4, MOV, M4V)."""
     return len(head) >= 8 and head[4:8] in VIDEO_BOXES
+
+
+def is_animated_gif(data: bytes) -> bool:
+    """More than one frame: each frame of an animation has a graphic control extension."""
+    return data[:6] in (b"GIF87a", b"GIF89a") and data.count(b"\x21\xf9\x04") > 1

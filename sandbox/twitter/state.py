@@ -34,10 +34,17 @@ DEFAULT_RATE_LIMITS = {
     "initialize": 1875,
     "append": 1875,
     "finalize": 1875,
+    "metadata": 500,  # POST /2/media/metadata
 }
 
+#: 24-hour limits on top of the 15-minute windows: bucket -> (per user, per app).
+#: X sends them as ``x-user-limit-24hour-*`` / ``x-app-limit-24hour-*``; a 429 for
+#: one of them arrives while ``x-rate-limit-remaining`` is still high.
+DAY = 86400
+DEFAULT_DAILY_LIMITS = {"tweets": (10_000, 10_000)}
+
 FAULT_ENDPOINTS = frozenset(
-    {"token", "initialize", "append", "finalize", "status", "image", "tweets", "delete", "lookup"}
+    {"token", "initialize", "append", "finalize", "status", "image", "tweets", "delete", "lookup", "metadata"}
 )
 
 
@@ -114,6 +121,8 @@ class FakeX(TokenKnobs, MediaOutcomes, SandboxState):
         self.tweets: list[dict] = []
         self.deleted_tweets: list[dict] = []
         self.rate_limits = {name: (limit, WINDOW) for name, limit in DEFAULT_RATE_LIMITS.items()}
+        self.daily_limits = dict(DEFAULT_DAILY_LIMITS)
+        self._daily_windows: dict[tuple[str, str], list] = {}
         self._rate_windows: dict[tuple[str, str], list] = {}
         self._next_outcomes: deque = deque()
 
@@ -239,6 +248,47 @@ class FakeX(TokenKnobs, MediaOutcomes, SandboxState):
                 return RateInfo(limit, 0, reset, False)
             slot[1] += 1
             return RateInfo(limit, limit - slot[1], reset, True)
+
+    def set_daily_limit(self, bucket: str, user: int | None = None, app: int | None = None) -> None:
+        """24-hour limits of ``bucket`` per user and per app (None: unlimited); restarts them."""
+        with self.lock:
+            self.daily_limits[bucket] = (user, app)
+            self._daily_windows = {k: v for k, v in self._daily_windows.items() if k[1] != bucket}
+
+    def take_daily(self, user_id: str, bucket: str) -> tuple[dict, bool]:
+        """Count one call against the 24-hour limits: ``(headers, allowed)``."""
+        limits = self.daily_limits.get(bucket)
+        if not limits:
+            return {}, True
+        now, headers, allowed = self.now(), {}, True
+        with self.lock:
+            slots = []
+            for scope, owner, limit in (("user", user_id, limits[0]), ("app", "", limits[1])):
+                if limit is None:
+                    continue
+                slot = self._daily_windows.setdefault((owner, bucket), [now, 0])
+                if now >= slot[0] + DAY:
+                    slot[:] = [now, 0]
+                allowed = allowed and slot[1] < limit
+                slots.append((scope, slot, limit))
+            for scope, slot, limit in slots:
+                if allowed:
+                    slot[1] += 1
+                headers.update({f"x-{scope}-limit-24hour-limit": str(limit),
+                                f"x-{scope}-limit-24hour-remaining": str(max(0, limit - slot[1])),
+                                f"x-{scope}-limit-24hour-reset": str(int(slot[0] + DAY) + 1)})
+        return headers, allowed
+
+    def set_subscription(self, user_id: str, subscription_type: str | None) -> None:
+        """The user's X subscription (``Premium``, ``PremiumPlus`` or None): it sets
+        the longest video they may post (20 min, or 125 min with Premium)."""
+        with self.lock:
+            self.users[user_id]["subscription_type"] = subscription_type
+
+    def set_video_duration(self, media_id: str, seconds: float) -> None:
+        """Knob: the length of an uploaded video, which ``POST /2/tweets`` checks."""
+        with self.lock:
+            self.media[media_id].duration_secs = float(seconds)
 
     def peek_rate(self, user_id: str, bucket: str) -> RateInfo:
         """The bucket's current state for ``user_id`` without counting a request."""

@@ -7,19 +7,17 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from typing import Any
+
+from twitter_text import parse_tweet
 
 from . import problems
 from .media import MEDIA_ID_RE
 from .problems import invalid_request
 
 MAX_WEIGHTED_LENGTH = 280
-URL_WEIGHT = 23
-URL_RE = re.compile(r"https?://[^\s]+", re.IGNORECASE)
-#: Code point ranges twitter-text weighs 1; everything else (CJK, emoji, ...) weighs 2.
-LIGHT_RANGES = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
+#: Longest video a Post may carry, by the poster's subscription (seconds).
+VIDEO_SECONDS = {None: 20 * 60, "Basic": 20 * 60, "Premium": 125 * 60, "PremiumPlus": 125 * 60}
 TWEET_FIELDS = {
     "text", "media", "reply", "quote_tweet_id", "poll", "reply_settings", "geo",
     "for_super_followers_only", "direct_message_deep_link", "nullcast", "card_uri",
@@ -30,18 +28,11 @@ MEDIA_INVALID = "Your media IDs are invalid."
 
 
 def weighted_length(text: str) -> int:
-    """X's weighted length. Approximation: emoji sequences count per code point,
-    so a ZWJ emoji weighs more here than on X (errs on refusing)."""
-    text = unicodedata.normalize("NFC", text)
-    total, pos = 0, 0
-    for match in URL_RE.finditer(text):
-        total += _weigh(text[pos : match.start()]) + URL_WEIGHT
-        pos = match.end()
-    return total + _weigh(text[pos:])
-
-
-def _weigh(chunk: str) -> int:
-    return sum(1 if any(lo <= ord(c) <= hi for lo, hi in LIGHT_RANGES) else 2 for c in chunk)
+    """X's weighted length by the twitter-text v3 rules (twitter-text-parser, a port
+    that passes the official conformance suite): NFC first, code points above U+10FF
+    (CJK, emoji) weigh 2, an emoji sequence counts once, every URL (a bare domain
+    too) weighs 23."""
+    return parse_tweet(text).weightedLength
 
 
 # --------------------------------------------------------------------------- checks
@@ -83,6 +74,10 @@ def _check_media(fake, user_id: str, ids: list[str]) -> None:
         if item is None or not item.usable_in_tweet(user_id, now):
             state = item.state if item else "unknown"
             raise invalid_request(f"{MEDIA_INVALID} ({media_id}: {state})", **{"media.media_ids": media_id})
+    for item in items:
+        cap = VIDEO_SECONDS.get(fake.users.get(user_id, {}).get("subscription_type"), VIDEO_SECONDS[None])
+        if item.kind == "video" and item.duration_secs is not None and item.duration_secs > cap:
+            raise problems.forbidden(f"This user is not allowed to post a video longer than {cap // 60} minutes.")
     kinds = [item.kind for item in items]
     if ("gif" in kinds or "video" in kinds) and len(kinds) > 1:
         raise invalid_request(

@@ -8,6 +8,7 @@ import struct
 import zlib
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 
 from tests.connect.browser import CALLBACK
 
@@ -122,13 +123,47 @@ def test_callback_url_cli_lists_the_registered_url(redis_stack, connect_site):
     assert CALLBACK in out
 
 
-def test_linkedin_connect_with_member_and_organization_scopes_then_post(browser, connect_site, client, fakes):
+def test_linkedin_connect_with_member_scopes_then_post(browser, connect_site, client, fakes):
+    """Organization scopes are not asked for by default: the fake, like LinkedIn, refuses
+    the whole consent for an app without the Community Management API product."""
+    assert not fakes["linkedin"].state.community_management
     result = browser.connect("linkedin", connect_site["public_key"])
     assert result.final, result.page.text if result.page is not None else result.trail
-    assert authorize_query(result, fakes, "linkedin")["scope"] == "openid profile w_member_social w_organization_social"
+    assert authorize_query(result, fakes, "linkedin")["scope"] == "openid profile w_member_social"
     identity = read_connection(client, result.params["connection_token"])["user"]["identity"]
     assert identity["provider"] == "linkedin" and identity["profile"]["name"]
     fake = fakes["linkedin"].state
     before = fake.created("posts")
     push(client, identity["identity_token"], "linkedin/post", "post", {"message": "Connected to LinkedIn"})
     assert fake.created("posts") == before + 1
+
+
+def test_linkedin_organization_scopes_only_with_company_posting():
+    from app.config import Settings
+    from app.connect.flows import LinkedInFlow
+
+    assert "w_organization_social" not in LinkedInFlow(Settings()).scopes
+    assert LinkedInFlow(Settings(linkedin_company_posting=True)).scopes == (
+        "openid", "profile", "w_member_social", "w_organization_social")
+
+
+def test_code_exchange_refused_client_is_misconfigured_not_a_code_problem():
+    """Item 11 in the connect flow: Pinterest answers a wrong client secret with
+    ``{code, message}`` at 401; a bad code is the user's to retry."""
+    from app.config import Settings
+    from app.connect.flows import PinterestFlow
+    from app.providers.errors import Misconfigured, ReconnectRequired
+    from sandbox.pinterest import create_app
+    from tests.support.fakes import served
+
+    for handle in served(create_app()):
+        settings = Settings(pinterest_api_url=handle.url, pinterest_client_id="sandbox-client",
+                            pinterest_client_secret="wrong")
+        with pytest.raises(Misconfigured) as err:
+            PinterestFlow(settings).exchange("some-code", "https://app.example/cb")
+        assert err.value.reason == "provider_misconfigured" and "PUSHWIRE_PINTEREST_CLIENT_SECRET" in err.value.info
+        settings = Settings(pinterest_api_url=handle.url, pinterest_client_id="sandbox-client",
+                            pinterest_client_secret="sandbox-secret")
+        with pytest.raises(ReconnectRequired) as err:
+            PinterestFlow(settings).exchange("not-a-code", "https://app.example/cb")
+        assert err.value.reason == "authorization_code_refused"

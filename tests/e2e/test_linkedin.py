@@ -11,6 +11,7 @@ import email.utils
 import hashlib
 import json
 import os
+import time
 
 import pytest
 
@@ -78,7 +79,7 @@ def test_rate_limit_and_upload_reset_are_survived(client, make_identity, fakes, 
     final = client.wait_final(token, timeout=60)
     assert final["state"] == "succeeded", json.dumps(final, indent=1)
     reasons = [a["error_reason"] for a in final["audit"]["stages"] if a["outcome"] == "retrying"]
-    assert "provider_unreachable" in reasons and "daily_limit_reached" in reasons
+    assert "provider_unreachable" in reasons and "rate_limited" in reasons  # a throttle, not the daily limit
     post = fake.find_post(final["provider_ids"]["post_urn"])
     assert fake.images[post["content"]["media"]["id"]].puts.__len__() == 1
     assert sum(1 for p in fake.posts if p["by"] == user["user_id"]) == 1
@@ -98,3 +99,30 @@ def test_not_an_admin_is_refused_with_a_clear_reason(client, make_identity, fake
     status = body["request"]["status"]
     assert status["flag"] == "error" and status["reason"] == "not_organization_admin"
     assert "ADMINISTRATOR" in status["info"]
+
+
+def test_sunset_version_and_throttling_reach_the_status_with_actionable_info(client, make_identity, fakes):
+    fake = fakes["linkedin"].state
+    user = make_identity("linkedin")
+    fake.set_live_versions("202701", "202712")  # the configured version is no longer served
+    try:
+        resp = _push(client, user["identity"], "post", {"message": "stale version"})
+    finally:
+        fake.live_versions = None
+    body = resp.json()["response"]
+    if resp.status_code == 202:
+        error = client.wait_final(body["result"]["data"]["request_token"])["error"]
+    else:
+        error = body["request"]["status"]
+    assert error["reason"] == "linkedin_version_sunset" and "PUSHWIRE_LINKEDIN_VERSION" in error["info"]
+
+    fake.faults.add("posts", "quota")
+    resp = _push(client, user["identity"], "post", {"message": "daily limit"})
+    token = resp.json()["response"]["result"]["data"]["request_token"]
+    deadline, attempts = time.time() + 30, []
+    while not attempts and time.time() < deadline:
+        attempts = [a for a in client.status(token)["audit"]["stages"] if a["outcome"] == "retrying"]
+        time.sleep(0.3)
+    assert attempts and attempts[0]["error_reason"] == "daily_limit_reached", attempts
+    assert "00:00 UTC" in attempts[0]["error_info"]
+    client.http.delete(client.base_url + f"/push/requests/{token}.json", timeout=30)  # cancel the wait

@@ -102,3 +102,33 @@ def test_unknown_board_fails_with_its_reason(client, make_identity, origin, fake
     status = resp.json()["response"]["request"]["status"]
     assert status["flag"] == "error" and status["reason"] == "board_not_found" and "board" in status["info"]
     assert not [p for p in fake.pins.values() if p["owner"] == user["user_id"]]
+
+
+def test_refused_client_at_refresh_is_reported_as_the_operators_problem(client, make_identity, origin, fake):
+    """The token expired and Pinterest refuses Pushwire's client (a rotated secret): the
+    push fails with ``provider_misconfigured`` naming the setting, not ``reconnect_required``."""
+    user = make_identity("pinterest")
+    fake.expire_token(user["access_token"])
+    secret, fake.client_secret = fake.client_secret, "rotated-at-pinterest"
+    try:
+        resp = push_pin(client, user["identity"], board=user["board_id"], picture=origin.add("pin-4.png", png(4)))
+        token = data_of(resp)["request_token"] if resp.status_code == 202 else None
+        status = (client.wait_final(token)["error"] if token else resp.json()["response"]["request"]["status"])
+    finally:
+        fake.client_secret = secret
+    assert status["reason"] == "provider_misconfigured", status
+    assert "PUSHWIRE_PINTEREST_CLIENT_SECRET" in status["info"] and "not need to reconnect" in status["info"]
+    assert fake.refresh_tokens[user["refresh_token"]].state == "live"
+
+
+def test_trial_app_on_production_gets_an_operator_reason(client, make_identity, origin, fake):
+    user = make_identity("pinterest")
+    fake.set_trial(1000)  # a Trial app, while Pushwire talks to the production host
+    try:
+        resp = push_pin(client, user["identity"], board=user["board_id"], picture=origin.add("pin-5.png", png(5)))
+        token = data_of(resp)["request_token"] if resp.status_code == 202 else None
+        status = client.wait_final(token)["error"] if token else resp.json()["response"]["request"]["status"]
+    finally:
+        fake.set_trial(None)
+    assert status["reason"] == "pinterest_trial_access", status
+    assert "api-sandbox.pinterest.com" in status["info"] and "Standard access" in status["info"]

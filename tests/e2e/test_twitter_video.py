@@ -107,7 +107,7 @@ def test_failures_have_clear_reasons_in_status_and_callback(case, reason, client
     if case == "not_video":
         url = origin.add("notes.mp4", b"<html>this is not a video</html>" * 100)
     elif case == "too_large":
-        url = origin.add_declared("huge.mp4", 600 * MB)
+        url = origin.add_declared("huge.mp4", 9 * 1024 * MB)  # over X's 8 GB (512 MB is no longer the cap)
     elif case == "unreachable":
         url = "http://127.0.0.1:9/video.mp4"
     elif case == "private":
@@ -179,8 +179,55 @@ def test_tweet_too_long_and_bmp_picture_are_refused(client, x_user, origin):
     resp = _push(client, x_user["identity"], "post", "post", {"message": "x" * 281})
     assert resp.status_code == 400
     assert "280" in resp.json()["response"]["request"]["status"]["info"]
+    resp = _push(client, x_user["identity"], "post", "post", {"message": "日本語" * 47})  # 141 characters, 282 for X
+    assert resp.status_code == 400, resp.text
+    assert "282" in resp.json()["response"]["request"]["status"]["info"]
     bmp = b"BM" + (1000).to_bytes(4, "little") + b"\x00\x00\x00\x00" + (54).to_bytes(4, "little") + \
         (40).to_bytes(4, "little") + bytes(200)
     resp = _push(client, x_user["identity"], "picture", "picture", {"url": origin.add("pic.bmp", bmp)})
     assert resp.status_code == 400, resp.text
     assert resp.json()["response"]["request"]["status"]["reason"] == "unsupported_picture_format"
+
+
+def test_webp_with_alt_text_and_a_token_without_media_write(client, fake_x, origin):
+    """Second edition: WEBP pictures, ``description`` as alt text; a connection made
+    before media.write was asked for fails with reconnect_required saying why."""
+    user = fake_x.state.add_user("77001", "webpuser")
+    identity = client.import_identity("twitter", {**user, "user_id": "77001"}, {"name": "W"})
+    webp = b"RIFF\x30\x00\x00\x00WEBPVP8 \x24\x00\x00\x00\x00\x00\x00\x9d\x01\x2a\x04\x00\x03\x00" + bytes(32)
+    resp = _push(client, identity, "picture", "picture", {"url": origin.add("pic.webp", webp),
+                                                          "description": "A tiny WEBP"})
+    assert resp.status_code == 200, resp.text
+    picture_id = resp.json()["response"]["result"]["data"]["picture_id"]
+    assert fake_x.state.media[picture_id]["alt_text"] == "A tiny WEBP"
+
+    old = fake_x.state.add_user("77002", "olduser", scope="tweet.read tweet.write users.read offline.access")
+    identity = client.import_identity("twitter", {**old, "user_id": "77002"}, {"name": "O"})
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
+    resp = _push(client, identity, "picture", "picture", {"url": origin.add("old.png", png)})
+    status = resp.json()["response"]["request"]["status"]
+    assert status["reason"] == "reconnect_required" and "media.write" in status["info"], resp.text
+
+
+def test_usage_cap_and_a_too_long_video_show_actionable_reasons(client, x_user, origin, fake_x):
+    """A usage-capped 429 is a long quota wait (not the 15-minute window); a video longer
+    than the account may post fails at post time with its own reason."""
+    import time
+
+    fake_x.state.faults.add("tweets", "usage_capped")
+    resp = _push(client, x_user["identity"], "post", "post", {"message": "capped for now"})
+    token = resp.json()["response"]["result"]["data"]["request_token"]
+    deadline, attempts = time.time() + 30, []
+    while not attempts and time.time() < deadline:
+        attempts = [a for a in client.status(token)["audit"]["stages"] if a["outcome"] == "retrying"]
+        time.sleep(0.3)
+    assert attempts and attempts[0]["error_reason"] == "usage_capped", attempts
+    assert "usage cap" in attempts[0]["error_info"] and "15-minute" in attempts[0]["error_info"]
+    client.http.delete(client.base_url + f"/push/requests/{token}.json", timeout=30)
+
+    video = _accepted(client.push_twitter_video(x_user["identity"], origin.add("long.mp4", make_video(MB, seed=9))))
+    media_id = client.wait_final(video)["provider_ids"]["media_id"]
+    fake_x.state.set_video_duration(media_id, 25 * 60)
+    resp = _push(client, x_user["identity"], "post", "post", {"message": "my long video", "attachments": [media_id]})
+    status = resp.json()["response"]["request"]["status"]
+    assert status["reason"] == "video_too_long_for_account" and "20 minutes" in status["info"], resp.text

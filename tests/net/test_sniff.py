@@ -42,6 +42,7 @@ IMAGES = [
     (b"BM\x46\x00\x00\x00\x00\x00\x00\x00\x7a\x00\x00\x00\x7c\x00\x00\x00" + bytes(40), "bmp"),
     (b"II*\x00\x08\x00\x00\x00" + bytes(40), "tiff"),
     (b"MM\x00*\x00\x00\x00\x08" + bytes(40), "tiff"),
+    (b"RIFF\x24\x00\x00\x00WEBPVP8 " + bytes(40), "webp"),
 ]
 
 NOT_MEDIA = [
@@ -51,7 +52,6 @@ NOT_MEDIA = [
     b"ID3\x04\x00\x00\x00\x00\x00\x23TSSE" + bytes(40),                      # mp3 with ID3 tag
     b"\xff\xfb\x90\x64\x00" + bytes(40),                                     # mp3 frame
     b"RIFF\x24\x00\x10\x00WAVEfmt " + bytes(40),                             # wav
-    b"RIFF\x24\x00\x10\x00WEBPVP8 " + bytes(40),                             # webp
     b"%PDF-1.7\n" + bytes(40),
     b"BMW is a car maker and this text starts with BM" + bytes(10),
     b"\x1f\x8b\x08\x00" + bytes(40),                                          # gzip
@@ -99,4 +99,4 @@ def test_unknown_format_mime_type_raises():
     with pytest.raises(ValueError):
         video_mime_type("mkv")
     with pytest.raises(ValueError):
-        image_mime_type("webp")
+        image_mime_type("heic")

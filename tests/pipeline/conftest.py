@@ -20,14 +20,19 @@ from app.migrate import upgrade
 from app.models import Base, Identity, PushRequest, RequestTransition, Site, StageAttempt, new_token, utcnow
 from app.providers.fake import FakeAdapter
 from app.runtime import Runtime
+from tests.support.services import create_database
 
 _names = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
-def pipeline_db(pg_url, tmp_path_factory) -> str:
-    upgrade(Settings(data_dir=tmp_path_factory.mktemp("migrate"), database_url=pg_url))
-    return pg_url
+def pipeline_db(tmp_path_factory):
+    """A database of its own: every test here empties its tables, which must not touch the
+    rows (site-a, its identities) that the session's running stack serves from ``pg_url``."""
+    url, drop = create_database()
+    upgrade(Settings(data_dir=tmp_path_factory.mktemp("migrate"), database_url=url))
+    yield url
+    drop()
 
 
 @pytest.fixture()

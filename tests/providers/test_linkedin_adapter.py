@@ -6,6 +6,7 @@ import email.utils
 import hashlib
 import os
 import struct
+import time
 import zlib
 
 import pytest
@@ -14,6 +15,7 @@ from app.providers.base import PushContext
 from app.providers.errors import (
     AuthExpired,
     InvalidInput,
+    Misconfigured,
     OutcomeUnknown,
     PermissionDenied,
     ProcessingFailed,
@@ -26,6 +28,8 @@ from app.providers.linkedin import LinkedInAdapter, escape_little_text, seconds_
 from app.sniff import detect_image_format
 from sandbox.linkedin import create_app
 from tests.support.fakes import served
+
+LIVE_VERSION = "202608"
 
 
 def png(extra: int = 2000) -> bytes:
@@ -48,7 +52,7 @@ def fake(server):
 @pytest.fixture()
 def adapter(server):
     return LinkedInAdapter(server.url, oauth_url=server.url, client_id="sandbox-client",
-                           client_secret="sandbox-secret", version="202610", timeout=5)
+                           client_secret="sandbox-secret", version=LIVE_VERSION, timeout=5)
 
 
 @pytest.fixture()
@@ -62,6 +66,7 @@ def make_ctx(user, kind="post", picture: bytes | None = None, **payload) -> Push
                       provider_user_id=user["user_id"], profile={})
     ctx.save_progress = lambda progress: saved.append(dict(progress))
     ctx.saved = saved
+    ctx.sleep = time.sleep
     if picture is not None:
         ctx.payload.setdefault("picture", "https://cdn.example.com/p.png")
         ctx.download = lambda url, max_bytes: (picture, detect_image_format(picture[:64]))
@@ -100,9 +105,10 @@ def test_picture_post_uploads_once_and_references_the_image(adapter, fake, user)
         {"bytes": len(data), "sha256": image.sha256, "range": [0, len(data) - 1]}]
     assert image.owner == "urn:li:person:abc123"
     assert fake.posts[0]["content"] == {"media": {"id": image_urn, "title": "T"}}
-    assert [c[:2] for c in fake.calls.calls()] == [
-        ("POST", "/rest/images"), ("PUT", f"/dms-uploads/sp/v2/{image.upload_id}/uploaded-image/0"),
-        ("POST", "/rest/posts")]
+    calls = [c[:2] for c in fake.calls.calls()]
+    assert calls[:2] == [("POST", "/rest/images"), ("PUT", f"/dms-uploads/sp/v2/{image.upload_id}/uploaded-image/0")]
+    assert set(calls[2:-1]) == {("GET", f"/rest/images/{image_urn}")}, "polls until AVAILABLE"
+    assert calls[-1] == ("POST", "/rest/posts")
     assert any(p.get("image_urn") == image_urn and not p.get("image_uploaded") for p in ctx.saved), \
         "the image URN is saved before the upload"
 
@@ -146,7 +152,7 @@ def test_daily_limit_waits_until_utc_midnight(adapter, fake, user):
 @pytest.mark.parametrize("kind,exc,reason", [
     ("503", OutcomeUnknown, "outcome_unknown"),  # a 5xx on the publish step
     ("expired_token", AuthExpired, "token_expired"),
-    ("426", ProviderError, "linkedin_version_sunset"),
+    ("426", Misconfigured, "linkedin_version_sunset"),
     ("422", InvalidInput, "duplicate_post"),
     ("reset", OutcomeUnknown, "outcome_unknown"),
 ])
@@ -256,5 +262,88 @@ def test_dead_refresh_token_requires_reconnect(adapter, fake, user):
         adapter.refresh("made-up")
 
 
+def test_refused_client_is_the_operators_problem_not_a_reconnect(server, fake, user):
+    bad = LinkedInAdapter(server.url, oauth_url=server.url, client_id="sandbox-client", client_secret="rotated",
+                          version=LIVE_VERSION, timeout=5)
+    with pytest.raises(ProviderError) as err:
+        bad.refresh(user["refresh_token"])
+    assert err.value.reason == "provider_misconfigured" and isinstance(err.value, Misconfigured)
+    assert "PUSHWIRE_LINKEDIN_CLIENT_SECRET" in err.value.info
+
+
 def test_escape_little_text():
     assert escape_little_text("a(b)\\c#") == "a\\(b\\)\\\\c\\#"
+
+
+# -- second edition: the network as it is ----------------------------------------------------
+
+
+def test_post_waits_until_the_picture_is_available(adapter, fake, user):
+    """Item 4: LinkedIn refuses a post whose image is still PROCESSING; the adapter
+    polls the image until AVAILABLE before the one post."""
+    fake.image_processing_secs = 1.0
+    outcome = adapter.push(make_ctx(user, picture=png(), message="pic after processing"))
+    post = fake.find_post(outcome.data["post_id"])
+    assert fake.images[post["content"]["media"]["id"]].status == "AVAILABLE"
+    refused = [c for c in fake.calls.calls() if c[1] == "/rest/posts" and c[2] != 201]
+    assert refused == [] and fake.created("posts") == 1
+
+
+def test_member_token_that_cannot_read_images_retries_the_post_on_not_ready(adapter, fake, user):
+    """Item 4, where the status cannot be read: a grace period, then the post is
+    retried on LinkedIn's "not yet available" answer, and published once."""
+    fake.member_can_read_images = False
+    fake.image_processing_secs = 2.5
+    outcome = adapter.push(make_ctx(user, picture=png(), message="pic, no status reads"))
+    posts = [c[2] for c in fake.calls.calls() if c[0] == "POST" and c[1] == "/rest/posts"]
+    assert posts[-1] == 201 and 422 in posts and fake.created("posts") == 1
+    assert fake.find_post(outcome.data["post_id"]) is not None
+
+
+def test_a_throttling_429_backs_off_instead_of_waiting_for_midnight(adapter, fake, user):
+    """Item 8: only a 429 that names the daily limit waits for 00:00 UTC."""
+    fake.faults.add("posts", "429")
+    with pytest.raises(RateLimited) as err:
+        adapter.push(make_ctx(user, message="throttled"))
+    assert err.value.reason == "rate_limited" and err.value.retry_after is None
+    fake.faults.add("posts", "quota")
+    with pytest.raises(RateLimited) as err:
+        adapter.push(make_ctx(user, message="daily"))
+    assert err.value.reason == "daily_limit_reached"
+    assert abs(err.value.retry_after - seconds_until_utc_midnight()) < 5
+
+
+def test_escaping_keeps_hashtags_and_links_intact(adapter, fake, user):
+    """Item 8: ``#launch`` stays a hashtag and the link is sent as written."""
+    text = "New #launch (beta) at https://example.com/a_b?x=(1)&y=[2] @team"
+    outcome = adapter.push(make_ctx(user, message=text))
+    post = fake.find_post(outcome.data["post_id"])
+    assert post["text"] == text and not post["truncated"]
+    assert post["hashtags"] == ["launch"] and post["urls"] == ["https://example.com/a_b?x=(1)&y=[2]"]
+
+
+def test_default_version_is_one_linkedin_published(server, fake, user):
+    """Item 8: the default ``LinkedIn-Version`` exists (LinkedIn skips months: 202512
+    was never published and is refused like a sunset one)."""
+    from app.config import Settings
+
+    settings = Settings(linkedin_api_url=server.url, linkedin_oauth_url=server.url)
+    adapter = LinkedInAdapter.from_settings(settings)
+    assert adapter.push(make_ctx(user, message="default version")).data["post_id"]
+    assert not fake.version_live("202512") and not fake.version_live("202610")
+
+
+def test_version_426_is_reported_to_operators_once(server, fake, user, caplog):
+    """Item 8: a 426 is configuration: ``provider_misconfigured``-class, one log line
+    and one metric increment per version however many pushes hit it."""
+    from app.ops.metrics import PROVIDER_CONFIG_ERRORS
+
+    metric = PROVIDER_CONFIG_ERRORS.labels("linkedin", "linkedin_version_sunset")
+    before = metric._value.get()
+    stale = LinkedInAdapter(server.url, oauth_url=server.url, version="202512", timeout=5)
+    for n in range(3):
+        with pytest.raises(Misconfigured) as err:
+            stale.push(make_ctx(user, message=f"stale {n}"))
+        assert err.value.reason == "linkedin_version_sunset" and "PUSHWIRE_LINKEDIN_VERSION" in err.value.info
+    assert metric._value.get() == before + 1
+    assert [r for r in caplog.records if "202512" in r.getMessage()].__len__() == 1

@@ -11,8 +11,8 @@ import pytest
 
 from app.providers.base import PushContext, StagedMedia
 from app.providers.errors import (
-    AuthExpired, InvalidInput, NotFound, OutcomeUnknown, PermissionDenied, ProcessingFailed, RateLimited,
-    ReconnectRequired, TransientError,
+    AuthExpired, InvalidInput, Misconfigured, NotFound, OutcomeUnknown, PermissionDenied, ProcessingFailed,
+    ProviderError, RateLimited, ReconnectRequired, TransientError,
 )
 from app.providers.pinterest import PinterestAdapter
 from app.staging import open_store
@@ -140,7 +140,7 @@ def test_rate_limit_maps_to_rate_limited(adapter, fake, user):
 
 
 def test_trial_daily_quota_is_a_rate_limit(adapter, fake, user):
-    fake.set_trial(1)
+    fake.set_trial(1, sandbox_host=True)
     adapter.push(picture_ctx(user))
     with pytest.raises(RateLimited):
         adapter.push(picture_ctx(user))
@@ -186,14 +186,6 @@ def test_rejected_content_is_invalid_input_with_message(adapter, fake, user):
     with pytest.raises(InvalidInput) as info:
         adapter.push(picture_ctx(user, title="x" * 101))
     assert "title is too long" in info.value.info
-
-
-def test_processing_failure(adapter, fake, user, tmp_path):
-    fake.fail_next_media("Video too short")
-    ctx, _ = video_ctx(user, tmp_path)
-    with pytest.raises(ProcessingFailed) as info:
-        adapter.push(ctx)
-    assert info.value.reason == "video_processing_failed" and "Video too short" in info.value.info
 
 
 # --------------------------------------------------------------------------- retries
@@ -264,10 +256,15 @@ def test_revoked_refresh_needs_reconnect(adapter, fake, user):
         adapter.refresh(user["refresh_token"])
 
 
-def test_refresh_with_wrong_client_secret_needs_reconnect(server, fake, user):
+def test_refresh_with_wrong_client_secret_is_the_operators_problem(server, fake, user):
+    """Pinterest answers a refused client with ``{code, message}``, not OAuth's
+    ``{error}``: that is Pushwire's app setup, not the user's token."""
     bad = PinterestAdapter(server.url, client_id="sandbox-client", client_secret="nope", timeout=10)
-    with pytest.raises(ReconnectRequired):
+    with pytest.raises(ProviderError) as err:
         bad.refresh(user["refresh_token"])
+    assert err.value.reason == "provider_misconfigured" and isinstance(err.value, Misconfigured)
+    assert "PUSHWIRE_PINTEREST_CLIENT_SECRET" in err.value.info and "not need to reconnect" in err.value.info
+    assert fake.refresh_tokens[user["refresh_token"]].state == "live", "the user's refresh token is untouched"
 
 
 def test_refresh_rate_limit_is_transient(adapter, fake, user):
@@ -297,3 +294,36 @@ def test_interrupted_pin_create_is_not_sent_again(adapter, fake, user):
     assert len(fake.pins) == pins
     assert adapter.push(ctx).provider_ids["pin_id"] == first.provider_ids["pin_id"], "id kept in progress"
     assert len(fake.pins) == pins
+
+
+# --------------------------------------------------------------------------- second edition (item 9)
+
+
+def test_trial_app_on_production_is_told_to_use_the_sandbox(adapter, fake, user):
+    """Pinterest refuses Pins from Trial apps on its production host (403 code 29):
+    the operator's to fix, said so, and not the generic 'check the scopes'."""
+    from app.ops.metrics import PROVIDER_CONFIG_ERRORS
+
+    metric = PROVIDER_CONFIG_ERRORS.labels("pinterest", "pinterest_trial_access")
+    before = metric._value.get()
+    fake.set_trial(1000)
+    for _ in range(2):
+        with pytest.raises(PermissionDenied) as err:
+            adapter.push(picture_ctx(user))
+    assert metric._value.get() == before + 1, "reported to operators once, not per push"
+    assert err.value.reason == "pinterest_trial_access" and isinstance(err.value, Misconfigured)
+    assert "Trial access" in err.value.info and "https://api-sandbox.pinterest.com" in err.value.info
+    assert "Standard access" in err.value.info and "scopes" not in err.value.info
+    fake.set_trial(1000, sandbox_host=True)
+    assert adapter.push(picture_ctx(user)).data["pin_id"]
+
+
+def test_failed_processing_does_not_invent_a_reason(adapter, fake, user, tmp_path):
+    """The media status has no ``failure_reason``: the info says what Pinterest takes."""
+    fake.fail_next_media("codec")
+    ctx, _ = video_ctx(user, tmp_path)
+    with pytest.raises(ProcessingFailed) as err:
+        adapter.push(ctx)
+    assert err.value.reason == "video_processing_failed"
+    assert "H.264" in err.value.info and "AAC" in err.value.info and "no reason given" not in err.value.info
+    assert "failure_reason" not in err.value.details

@@ -301,6 +301,19 @@ def test_refresh_keeps_the_refresh_token_and_a_dead_one_means_reconnect(fake, ad
     assert "invalid_grant" in caught.value.info and "reconnect" in caught.value.info
 
 
+def test_refused_client_at_googles_token_endpoint_is_the_operators_problem(server, fake, user):
+    """Item 11: Google answers a wrong client secret with 401 ``invalid_client``: the
+    operator's to fix (``provider_misconfigured``), not the user's to reconnect."""
+    from app.providers.errors import Misconfigured
+
+    bad = YouTubeAdapter(server.url, client_id="sandbox-client", client_secret="rotated",
+                         token_url=server.url + "/token", timeout=5)
+    with pytest.raises(Misconfigured) as caught:
+        bad.refresh(user["refresh_token"])
+    assert caught.value.reason == "provider_misconfigured"
+    assert "PUSHWIRE_YOUTUBE_CLIENT_SECRET" in caught.value.info
+
+
 def test_refresh_that_works_once_and_token_endpoint_outage(fake, adapter, user):
     fake.limit_refresh(user["refresh_token"], uses=1)
     adapter.refresh(user["refresh_token"])

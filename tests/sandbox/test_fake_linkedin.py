@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 import requests
@@ -14,7 +15,7 @@ import requests
 from sandbox.linkedin import create_app
 from tests.support.fakes import served
 
-VERSION = "202610"
+VERSION = "202608"
 PNG = b"\x89PNG\r\n\x1a\n" + os.urandom(500)
 
 
@@ -256,3 +257,62 @@ def test_userinfo_and_organization_acls(li, user):
     acls = li.req("GET", "/rest/organizationAcls?q=roleAssignee&role=ADMINISTRATOR&state=APPROVED").json()
     assert acls["elements"] == [{"roleAssignee": ME, "state": "APPROVED", "role": "ADMINISTRATOR",
                                  "organization": f"urn:li:organization:{user['organization_id']}"}]
+
+
+# -- second edition ----------------------------------------------------------------------------
+
+
+def test_post_with_an_image_still_processing_is_refused(li, fake):
+    fake.image_processing_secs = 30
+    value = li.init_image(ME).json()["value"]
+    assert li.put(value["uploadUrl"], b"\x89PNG\r\n\x1a\n" + os.urandom(100)).status_code == 201
+    content = {"media": {"id": value["image"]}}
+    resp = li.post(ME, "too early", content=content)
+    assert resp.status_code == 422 and resp.json()["code"] == "MEDIA_NOT_READY"
+    assert li.req("GET", "/rest/images/" + quote(value["image"], safe="")).json()["status"] == "PROCESSING"
+    fake.advance(31)
+    assert li.req("GET", "/rest/images/" + quote(value["image"], safe="")).json()["status"] == "AVAILABLE"
+    assert li.post(ME, "now", content=content).status_code == 201
+
+
+def test_unpublished_and_sunset_versions_answer_426(server, fake):
+    fake.live_versions = None
+    fake.clock = lambda: 1_796_000_000.0  # 2026-11-30
+    li = LI(server.url, fake.add_user("m1", "alice")["access_token"])
+    assert li.post(ME, "ok", headers=li.headers(**{"LinkedIn-Version": "202608"})).status_code == 201
+    for version in ("202512", "202610", "202510"):  # never published, never published, sunset
+        resp = li.post(ME, "x", headers=li.headers(**{"LinkedIn-Version": version}))
+        assert resp.status_code == 426 and resp.json()["code"] == "NONEXISTENT_VERSION", version
+
+
+def test_throttle_429_is_not_the_daily_limit(li, fake):
+    fake.faults.add("posts", "429")
+    resp = li.post(ME, "throttled")
+    assert resp.status_code == 429 and "DAY" not in resp.json()["message"] and not resp.headers.get("Retry-After")
+    fake.faults.add("posts", "quota")
+    assert "MEMBER DAY limit" in li.post(ME, "daily").json()["message"]
+
+
+def test_hashtags_and_links_are_not_little_text(li, fake):
+    text = "See #launch at https://example.com/a_b(1) and \\#not"
+    assert li.post(ME, text).status_code == 201
+    post = fake.posts[-1]
+    assert post["text"] == "See #launch at https://example.com/a_b(1) and #not" and not post["truncated"]
+    assert post["hashtags"] == ["launch"] and post["urls"] == ["https://example.com/a_b(1)"]
+    assert li.post(ME, "escaped link https://example.com/a\\_b").status_code == 201
+    assert fake.posts[-1]["urls"] == ["https://example.com/a\\_b"], "an escape inside a link is shown as is"
+
+
+def test_organization_scopes_need_community_management(server, fake):
+    params = {"response_type": "code", "client_id": "sandbox-client", "redirect_uri": "https://app.example/cb",
+              "state": "s1", "scope": "openid profile w_member_social w_organization_social"}
+    resp = requests.get(server.url + "/oauth/v2/authorization", params=params, allow_redirects=False, timeout=10)
+    assert resp.status_code == 302
+    back = parse_qs(urlsplit(resp.headers["Location"]).query)
+    assert back["error"] == ["unauthorized_scope_error"] and back["state"] == ["s1"]
+    member_only = {**params, "scope": "openid profile w_member_social"}
+    resp = requests.get(server.url + "/oauth/v2/authorization", params=member_only, allow_redirects=False, timeout=10)
+    assert resp.status_code == 200 and "w_member_social" in resp.text
+    fake.community_management = True
+    resp = requests.get(server.url + "/oauth/v2/authorization", params=params, allow_redirects=False, timeout=10)
+    assert resp.status_code == 200 and "w_organization_social" in resp.text

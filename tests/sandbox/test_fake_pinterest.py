@@ -203,7 +203,7 @@ def test_processing_knobs(server, fake, user):
     for _ in range(3):
         last_failed = call(server, user, "GET", f"/v5/media/{failed['media_id']}").json()
         last_stuck = call(server, user, "GET", f"/v5/media/{stuck['media_id']}").json()
-    assert last_failed["status"] == "failed" and last_failed["failure_reason"] == "too short"
+    assert last_failed == {"media_id": failed["media_id"], "media_type": "video", "status": "failed"}
     assert last_stuck["status"] == "processing"
 
 
@@ -220,7 +220,7 @@ def test_rate_limit_shape_and_opt_in_retry_after(server, fake, user):
 
 
 def test_trial_daily_counter(server, fake, user):
-    fake.set_trial(2)
+    fake.set_trial(2, sandbox_host=True)
     statuses = [call(server, user, "GET", "/v5/boards").status_code for _ in range(3)]
     assert statuses == [200, 200, 429]
     fake.advance(24 * 3600 + 1)
@@ -271,3 +271,12 @@ def test_standalone_server():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_trial_app_may_not_create_pins_on_the_production_host(server, fake, user):
+    fake.set_trial(1000)
+    resp = call(server, user, "POST", "/v5/pins", json=pin_body(user))
+    assert resp.status_code == 403 and resp.json()["code"] == 29
+    assert "use API Sandbox https://api-sandbox.pinterest.com" in resp.json()["message"]
+    fake.sandbox_host = True
+    assert call(server, user, "POST", "/v5/pins", json=pin_body(user)).status_code == 201

@@ -119,7 +119,8 @@ def test_full_video_upload_status_and_tweet(x):
     init = x.init(len(data))
     assert init.status_code == 200
     media_id = init.json()["data"]["id"]
-    assert media_id.isdigit() and len(media_id) <= 19 and init.json()["data"]["expires_after_secs"] == 86400
+    # initialize answers ~15 days; the 24 h clock starts at finalize
+    assert media_id.isdigit() and len(media_id) <= 19 and init.json()["data"]["expires_after_secs"] == 1_295_999
     for index, start in enumerate(range(0, len(data), MiB)):
         resp = x.append(media_id, index, data[start : start + MiB])
         assert resp.status_code == 200 and resp.json()["data"]["expires_at"] > time.time()
@@ -254,7 +255,8 @@ def test_revoked_refresh_token(x):
 
 def test_initialize_refusals(x):
     assert "greater than 0" in invalid_message(x.init(0))
-    assert "exceeds" in invalid_message(x.init(536870913))
+    assert x.init(536870913).status_code == 200, "X's video cap is not 512 MB"
+    assert "exceeds" in invalid_message(x.init(16 * 1024**3 + 1))
     assert "exceeds" in invalid_message(x.init(15 * MiB + 1, "image/gif", "tweet_gif"))
     assert "does not match" in invalid_message(x.init(100, "video/mp4", "tweet_gif"))
     no_category = x.req("POST", "/2/media/upload/initialize", json={"media_type": "video/mp4", "total_bytes": 10})
@@ -319,7 +321,7 @@ def test_expired_media_is_refused(x):
     x.req("POST", f"/_sandbox/media/{image_id}/expire")
     assert "Your media IDs are invalid." in invalid_message(x.tweet("late", [image_id]))
     media_id = x.init(100).json()["data"]["id"]
-    x.fake.advance(86401)
+    x.fake.advance(1_296_000)
     assert x.append(media_id, 0, b"a").status_code == 401  # the 2 h token died first
     x.token = x.fake.add_user("111", "alice")["access_token"]
     assert "expired" in invalid_message(x.append(media_id, 0, b"a"))
@@ -459,3 +461,68 @@ def test_module_runs_standalone():
         proc.terminate()
         proc.wait(timeout=5)
         proc.stdout.close()
+
+
+# --------------------------------------------------------------------------- second edition
+
+
+def test_alt_text_metadata(x):
+    image_id = x.image().json()["data"]["id"]
+    body = {"id": image_id, "metadata": {"alt_text": {"text": "a cat"}}}
+    resp = x.req("POST", "/2/media/metadata", json=body)
+    assert resp.status_code == 200 and resp.json()["data"]["associated_metadata"]["alt_text"]["text"] == "a cat"
+    assert x.fake.media[image_id]["alt_text"] == "a cat"
+    too_long = {"id": image_id, "metadata": {"alt_text": {"text": "x" * 1001}}}
+    assert "1000" in invalid_message(x.req("POST", "/2/media/metadata", json=too_long))
+
+
+def test_animated_gif_must_be_chunked_as_tweet_gif(x):
+    frame = b"\x21\xf9\x04\x00\x0a\x00\x00\x00\x2c" + bytes(9) + b"\x02\x02\x44\x01\x00"
+    gif = b"GIF89a\x04\x00\x03\x00\x00\x00\x00" + frame * 2 + b"\x3b"
+    assert "tweet_gif" in invalid_message(x.image(gif))
+    media_id = x.init(len(gif), media_type="image/gif", category="tweet_gif").json()["data"]["id"]
+    assert x.append(media_id, 0, gif).status_code == 200 and x.finalize(media_id).status_code == 200
+    assert x.poll(media_id)[-1] == "succeeded"
+
+
+def test_media_id_lives_24_hours_after_finalize(x):
+    media_id = x.upload_video(mp4(2000))
+    x.poll(media_id)
+    x.token = x.fake.add_user("111", "alice", expires_in=10**7)["access_token"]
+    x.fake.advance(86401)
+    assert "expired" in invalid_message(x.status(media_id))
+
+
+def test_24_hour_user_limit_headers_and_429(x):
+    x.fake.set_daily_limit("tweets", user=2)
+    first = x.tweet("one")
+    assert first.headers["x-user-limit-24hour-limit"] == "2" and first.headers["x-user-limit-24hour-remaining"] == "1"
+    assert x.tweet("two").status_code == 201
+    refused = x.tweet("three")
+    assert refused.status_code == 429 and refused.headers["x-user-limit-24hour-remaining"] == "0"
+    assert int(refused.headers["x-rate-limit-remaining"]) > 0, "the 15-minute window is not what ran out"
+    assert int(refused.headers["x-user-limit-24hour-reset"]) > time.time() + 23 * 3600
+
+
+def test_usage_capped_arrives_with_requests_left_in_the_window(x):
+    x.fake.faults.add("tweets", "usage_capped")
+    capped = x.tweet("capped")
+    assert capped.status_code == 429 and capped.json()["type"].endswith("/2/problems/usage-capped")
+    assert int(capped.headers["x-rate-limit-remaining"]) > 0
+
+
+def test_weighted_length_counts_cjk_emoji_and_bare_domains(x):
+    assert "too long" in invalid_message(x.tweet("日本語" * 47))  # 141 characters, 282 weighted
+    assert "too long" in invalid_message(x.tweet("a" * 265 + " example.com"))
+    assert x.tweet("日本語" * 46).status_code == 201
+
+
+def test_video_longer_than_the_users_cap_is_refused_at_post_time(x):
+    media_id = x.upload_video(mp4(2000))
+    x.poll(media_id)
+    x.fake.set_video_duration(media_id, 21 * 60)
+    refused = x.tweet("long", [media_id])
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == "This user is not allowed to post a video longer than 20 minutes."
+    x.fake.set_subscription("111", "Premium")
+    assert x.tweet("long", [media_id]).status_code == 201
