@@ -45,6 +45,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False
     app.extensions["pushwire"] = Runtime(settings)
+    if settings.trusted_proxies > 0:  # scheme, host and client address as the proxy saw them
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
     register_error_handlers(app)
     for module in BLUEPRINTS:
         app.register_blueprint(importlib.import_module(module).bp)

@@ -14,7 +14,7 @@ import click
 from sqlalchemy import select
 
 from app.config import Settings
-from app.crypto import SecretKeyError, hash_key, new_private_key, new_signing_secret
+from app.crypto import SecretKeyError, hash_key, hash_stream_key, new_private_key, new_signing_secret
 from app.models import Identity, Site
 from app.runtime import Runtime
 
@@ -53,18 +53,19 @@ def site() -> None:
 def site_create(rt: Runtime, name: str) -> None:
     """Create a site and print public_key, private_key, stream_key and signing_secret.
 
-    The private key and signing secret are shown once: only a hash of the private
-    key is stored, and the signing secret is stored encrypted.
+    The private key, stream key and signing secret are shown once: only hashes of
+    the private and stream keys are stored, and the signing secret is stored encrypted.
     """
     private_key, signing_secret = new_private_key(), new_signing_secret()
     with rt.db.session() as session:
+        stream_key = secrets.token_urlsafe(24)
         row = Site(name=name, private_key_hash=hash_key(private_key),
-                   stream_key=secrets.token_urlsafe(24),
+                   stream_key=hash_stream_key(stream_key),  # only its hash is stored
                    signing_secret_enc=rt.cipher.encrypt(signing_secret))
         session.add(row)
         session.flush()
         out = {"name": name, "public_key": row.public_key, "private_key": private_key,
-               "stream_key": row.stream_key, "signing_secret": signing_secret}
+               "stream_key": stream_key, "signing_secret": signing_secret}
     click.echo(json.dumps(out, indent=2))
 
 
@@ -99,7 +100,9 @@ def keys_reencrypt(rt: Runtime) -> None:
 from app.cli_client import push, requests_group  # noqa: E402  (API-client commands)
 from app.dashboard.cli import dashboard  # noqa: E402
 
-for _group in (dashboard, push, requests_group):
+from app.ops.flower import flower  # noqa: E402
+
+for _group in (dashboard, push, requests_group, flower):
     main.add_command(_group)
 
 from app.connect.cli import callback  # noqa: E402  (site callback add|list|remove)

@@ -82,7 +82,11 @@ class Settings(BaseSettings):
     youtube_processing_timeout: float = 3600.0  # give up waiting for processing after this (retried later)
     # -- end youtube settings --
     # -- connect settings --
-    connect_base_url: str = ""  # public base URL of the gateway for provider redirects; default: the request's host
+    # Public base URL of the gateway for provider redirects: required (the connect flow refuses
+    # without it), except on the embedded default reached at 127.0.0.1/localhost.
+    connect_base_url: str = ""
+    connect_state_max: int = 256  # longest `state` a site may pass through the connect flow
+    connect_rate_limit: str = "20/60"  # connect flows started per client IP and per site per window
     connect_flow_ttl: float = 600.0  # seconds a user has at the provider's authorization page
     connect_token_ttl: float = 600.0  # seconds a connection_token stays readable (once)
     twitter_authorize_url: str = "https://x.com/i/oauth2/authorize"
@@ -96,6 +100,15 @@ class Settings(BaseSettings):
     outbound_allow: str = ""
     outbound_connect_timeout: float = 10.0
     outbound_read_timeout: float = 60.0
+    # -- outbound bounds settings --
+    # A source download (video_url, pictures) ends as source_too_slow when fewer than
+    # download_min_bytes arrive in any download_rate_window seconds, or when it outlives
+    # download_deadline_base + (size limit / download_deadline_speed) seconds.
+    download_min_bytes: int = 256 * 1024
+    download_rate_window: float = 60.0
+    download_deadline_base: float = 120.0
+    download_deadline_speed: float = 512 * 1024
+    # -- end outbound bounds settings --
 
     # Pipeline behaviour.
     twitter_chunk_size: int = 4 * 1024 * 1024
@@ -103,7 +116,7 @@ class Settings(BaseSettings):
     max_redeliveries: int = 5  # a stage whose worker died this many times fails (poison message)
     retry_backoff_base: float = 2.0
     retry_backoff_max: float = 600.0
-    callback_timeout: float = 15.0
+    callback_timeout: float = 15.0  # the whole delivery attempt (connect, answer's first 4 KB), not per read
     callback_schedule: str = "0,5,300,1800,7200,18000,36000,50400,72000,86400"
     sweep_interval: float = 30.0
     requeue_after: float = 120.0
@@ -134,10 +147,15 @@ class Settings(BaseSettings):
     stream_exists_interval: float = 900.0
     stream_expiry_interval: float = 600.0
     stream_twitter_media_ttl: float = 86400.0  # X drops unattached media after 24 h
+    stream_send_timeout: float = 30.0  # a consumer that takes longer to accept one write is dropped
+    stream_max_per_key: int = 4  # open streams per stream key per process (replaced ones until they end)
+    stream_max_per_ip: int = 20  # open streams per client IP per process
+    stream_enabled: bool = True  # false: this process refuses /stream/api/ (the web fleet, when a stream fleet exists)
     # -- end stream settings --
     # -- ops settings --
-    # "user:password" (comma-separate several); Flower then requires HTTP basic auth.
+    # "user:password" (comma-separate several): required, `pushwire flower` refuses to start without it.
     flower_basic_auth: str = ""
+    flower_address: str = "127.0.0.1"  # the address Flower listens on (never published by the compose file)
     # Seconds a gateway process remembers a verified (site keys, identity) pair; 0: never.
     auth_cache_seconds: float = 5.0
     # Most pushes one gateway process writes in one transaction (group commit).
@@ -145,6 +163,9 @@ class Settings(BaseSettings):
     # Celery task events on all the time; off, Flower switches them on while it watches.
     task_events: bool = False
     log_level: str = "INFO"
+    # Proxies in front of the gateway whose X-Forwarded-For/-Proto/-Host are trusted (werkzeug
+    # ProxyFix): 0 trusts none; 1 for one TLS-terminating proxy (dashboard cookies get Secure).
+    trusted_proxies: int = 0
     readiness_timeout: float = 5.0  # seconds /readyz waits for each dependency
     # -- end ops settings --
 

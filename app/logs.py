@@ -46,6 +46,12 @@ _PATTERNS = (
     (re.compile(r"whsec_[A-Za-z0-9+/=_-]+"), "whsec_" + MASK),
     # Credentials inside URLs: scheme://user:password@host.
     (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s/]+@", re.I), r"\1" + MASK + "@"),
+    # Query parameters that carry a secret: ?token=<stream key>, &key=..., &code=... (OAuth).
+    (re.compile(r"(?i)([?&](?:token|stream_key|key|code|state)=)[^&\s\"']+"), r"\1" + MASK),
+    # Magic login links: /dashboard/login/<signed token>.
+    (re.compile(r"(/dashboard/login/)[^/?\s\"']+"), r"\1" + MASK),
+    # The stream key header.
+    (re.compile(r"""(?i)(\bx-stream-key["']?\s*[:=]\s*["']?)[^"'\s,]+"""), r"\1" + MASK),
 )
 
 
@@ -190,3 +196,30 @@ def configure_logging(settings) -> None:
         for handler in logging.getLogger(name).handlers:
             if not any(isinstance(f, RedactingFilter) for f in handler.filters):
                 handler.addFilter(RedactingFilter())
+
+
+try:  # gunicorn is installed wherever the gateway runs; the workers do not need this class
+    from gunicorn.glogging import Logger as _GunicornLogger
+except ImportError:  # pragma: no cover
+    _GunicornLogger = object
+
+
+class GunicornLogger(_GunicornLogger):
+    """gunicorn's logger with its access log lines passed through ``redact()``:
+    ``?token=<stream key>`` and ``/dashboard/login/<magic token>`` never reach a
+    log file. Installed by the repository's ``gunicorn.conf.py`` (gunicorn reads
+    it from the working directory), so every gunicorn command line gets it."""
+
+    _REDACTED_ATOMS = ("r", "U", "q", "f", "{raw_uri}e", "{query_string}e", "{path_info}e")
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        for key in self._REDACTED_ATOMS:
+            value = atoms.get(key)
+            if isinstance(value, str) and value:
+                bare_query = key in ("q", "{query_string}e")  # without its "?"
+                atoms[key] = redact("?" + value)[1:] if bare_query else redact(value)
+        return atoms
+
+    def error(self, msg, *args, **kwargs):
+        super().error(redact(str(msg)), *args, **kwargs)

@@ -50,9 +50,11 @@ class Site(Base):
     name: Mapped[str] = mapped_column(String(200))
     public_key: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
     private_key_hash: Mapped[str] = mapped_column(String(128))
-    stream_key: Mapped[str] = mapped_column(String(64), unique=True)
+    stream_key: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of the key (app.crypto)
     signing_secret_enc: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Dashboard sessions carry this number; logging out bumps it, so every older cookie is refused.
+    dashboard_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Identity(Base):
@@ -228,6 +230,16 @@ class ConnectFlow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column()
     used_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+
+class MagicLink(Base):
+    """A dashboard login link not used yet: the hash of its nonce; using it deletes the row."""
+
+    __tablename__ = "dashboard_magic_links"
+
+    nonce_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
 
 
 class Connection(Base):

@@ -10,6 +10,18 @@ Every request to a URL that a user gave us (``video_url``, ``picture``,
             ...
     safe_request("POST", callback_url, policy=policy, json=payload)
 
+Transfers with a peer we do not control are also bounded in time: pass a
+``Transfer`` (a total deadline, optionally a minimum rate) and the request,
+its redirects and the body reads all end by then, however the peer drips::
+
+    transfer = Transfer(total=15.0, reason="callback_timeout")
+    with transfer:
+        resp = safe_request("POST", url, policy=policy, transfer=transfer, stream=True, ...)
+        head = read_at_most(resp, 4096, transfer)
+
+A ``TransferTimeout`` (a ``requests.Timeout``) with ``.reason`` says which
+bound was hit.
+
 ``check_url`` parses the URL, resolves the host once and refuses internal
 addresses. ``safe_request`` connects to exactly the addresses ``check_url``
 approved (TLS still verifies the original host name), never uses proxies and
@@ -17,9 +29,11 @@ follows redirects itself, checking every hop again.
 """
 from __future__ import annotations
 
+import collections
 import ipaddress
 import re
 import socket
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -257,11 +271,13 @@ def _resolve(host: str, port: int) -> list[IPAddress]:
 def _check_address(addr: IPAddress, host: str, policy: OutboundPolicy) -> None:
     if policy.allows_address(addr) or not is_internal_address(addr):
         return
+    # The rule, not the address: naming what an internal name resolves to would let a
+    # tenant map the operator's network one refused URL at a time.
     raise UnsafeURLError(
         "private_address",
-        f"The host {host!r} is (or resolves to) {addr}, a loopback, private, link-local or "
-        "otherwise internal address; such URLs are refused. Use a public URL, or have the "
-        "operator add the host or network to PUSHWIRE_OUTBOUND_ALLOW.")
+        f"The host {host!r} is or resolves to a loopback, private, link-local or otherwise "
+        "internal address; such URLs are refused. Use a public URL, or have the operator add "
+        "the host or network to PUSHWIRE_OUTBOUND_ALLOW.")
 
 
 def is_internal_address(addr: IPAddress) -> bool:
@@ -300,6 +316,198 @@ def _is_special(addr: IPAddress) -> bool:
 
 # --- Requests -----------------------------------------------------------------
 
+class TransferTimeout(requests.exceptions.Timeout):
+    """A bounded transfer hit its total deadline or fell below its minimum rate.
+
+    ``reason`` is the Transfer's machine code (``source_too_slow``,
+    ``callback_timeout``...); ``str(e)`` says which bound and its figures.
+    """
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+class Transfer:
+    """Bounds of one outbound transfer: a total deadline and a minimum rate.
+
+    ``total`` seconds cover everything (connecting, redirects, headers, body):
+    a watchdog thread shuts the transfer's sockets down when it passes, so no
+    read can block beyond it, whatever a peer drips. With ``min_bytes``, fewer
+    than that many body bytes in any ``window`` seconds (counted from the start)
+    ends the transfer too. Use as a context manager; afterwards ``check()``
+    raises ``TransferTimeout`` if a bound was hit (a peer that closes cleanly
+    after a shutdown would otherwise look like a short, complete body).
+    """
+
+    def __init__(self, total: float, *, min_bytes: int = 0, window: float = 60.0,
+                 reason: str = "transfer_timeout", what: str = "the transfer", tick: float = 0.25):
+        self.total, self.min_bytes, self.window = float(total), int(min_bytes), float(window)
+        self.reason, self.what, self.tick = reason, what, min(tick, max(0.05, window / 4))
+        self.started = time.monotonic()
+        self.deadline = self.started + self.total
+        self.received = 0
+        self.tripped: str | None = None  # the message once a bound was hit
+        self._socks: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._samples: collections.deque = collections.deque([(self.started, 0)])
+        self._thread: threading.Thread | None = None
+
+    # -- life cycle --------------------------------------------------------------
+    def __enter__(self) -> "Transfer":
+        self._thread = threading.Thread(target=self._watch, name="pushwire-transfer-watchdog", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._done.set()
+
+    def remaining(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    def timeout(self, connect: float, read: float) -> tuple[float, float]:
+        """A requests timeout tuple that never outlives the deadline."""
+        left = max(0.001, self.remaining())
+        return min(connect, left), min(read, left)
+
+    def register(self, sock: socket.socket) -> None:
+        """Watch ``sock`` (called as each connection opens)."""
+        with self._lock:
+            self._socks.append(sock)
+            tripped = self.tripped
+        if tripped:
+            _shutdown(sock)
+
+    def note(self, nbytes: int) -> None:
+        """Count body bytes received (for the minimum rate)."""
+        self.received += nbytes
+
+    def check(self) -> None:
+        """Raise TransferTimeout if a bound was hit."""
+        if self.tripped is None and time.monotonic() >= self.deadline:
+            self._trip(self._deadline_message())
+        if self.tripped is not None:
+            raise TransferTimeout(self.reason, self.tripped)
+
+    # -- the watchdog --------------------------------------------------------------
+    def _watch(self) -> None:
+        while not self._done.wait(self.tick):
+            now = time.monotonic()
+            if now >= self.deadline:
+                self._trip(self._deadline_message())
+                return
+            if self.min_bytes and self._too_slow(now):
+                self._trip(f"{self.what} sent {self.received - self._samples[0][1]} bytes in the last "
+                           f"{self.window:g} s, fewer than the minimum of {self.min_bytes}")
+                return
+
+    def _too_slow(self, now: float) -> bool:
+        samples = self._samples
+        samples.append((now, self.received))
+        while len(samples) > 1 and samples[1][0] <= now - self.window:
+            samples.popleft()
+        oldest_at, oldest_bytes = samples[0]
+        return now - oldest_at >= self.window and self.received - oldest_bytes < self.min_bytes
+
+    def _deadline_message(self) -> str:
+        return f"{self.what} did not finish within {self.total:g} s"
+
+    def _trip(self, message: str) -> None:
+        with self._lock:
+            if self.tripped is not None:
+                return
+            self.tripped = message
+            socks = list(self._socks)
+        for sock in socks:
+            _shutdown(sock)
+
+
+def _shutdown(sock: socket.socket) -> None:
+    """End a socket another thread may be blocked on (SSL sockets included:
+    the plain socket's shutdown, so the TLS object stays intact for its reader)."""
+    try:
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+def download_transfer(settings, max_bytes: int, what: str = "the video_url") -> Transfer:
+    """The bounds of a source download (``source_too_slow`` when hit).
+
+    Minimum rate: ``PUSHWIRE_DOWNLOAD_MIN_BYTES`` in every
+    ``PUSHWIRE_DOWNLOAD_RATE_WINDOW`` seconds. Total deadline:
+    ``PUSHWIRE_DOWNLOAD_DEADLINE_BASE`` seconds plus the size limit at
+    ``PUSHWIRE_DOWNLOAD_DEADLINE_SPEED`` bytes per second, so a file of the
+    largest allowed size served at that speed still fits.
+    """
+    total = settings.download_deadline_base + max_bytes / max(1.0, settings.download_deadline_speed)
+    return Transfer(total, min_bytes=settings.download_min_bytes, window=settings.download_rate_window,
+                    reason="source_too_slow", what=what)
+
+
+def read_at_most(resp: requests.Response, limit: int, transfer: Transfer | None = None) -> bytes:
+    """At most ``limit`` raw (never decompressed) body bytes of a streamed response.
+
+    Reads what arrives until ``limit`` bytes or the end of the body; the rest is
+    never read (close the response). Raises TransferTimeout when ``transfer``
+    hit a bound first.
+    """
+    data = bytearray()
+    try:
+        while len(data) < limit:
+            chunk = resp.raw.read1(limit - len(data), decode_content=False)
+            if not chunk:
+                break
+            data += chunk
+            if transfer is not None:
+                transfer.note(len(chunk))
+    except Exception as exc:
+        if transfer is not None:
+            transfer.check()
+        raise requests.exceptions.ConnectionError(f"reading the answer failed ({type(exc).__name__})") from exc
+    if transfer is not None:
+        transfer.check()
+    return bytes(data)
+
+
+def iter_bounded(resp: requests.Response, transfer: Transfer, chunk_size: int = 1 << 20):
+    """The body of a streamed response in chunks of about ``chunk_size`` bytes,
+    counting every read against ``transfer``'s minimum rate and deadline.
+
+    The bytes are yielded as sent, never decompressed (ask with ``Accept-Encoding:
+    identity``; an origin that compresses anyway delivers a file that fails the
+    format check instead of a decompression bomb). Raises TransferTimeout when a
+    bound was hit, including when the peer closed early because the watchdog
+    ended the socket.
+    """
+    buf = bytearray()
+    try:
+        while True:
+            piece = resp.raw.read1(chunk_size, decode_content=False)  # bytes as sent, never inflated
+            transfer.note(len(piece))
+            if not piece:
+                break
+            buf += piece
+            if len(buf) >= chunk_size:
+                transfer.check()
+                yield bytes(buf)
+                buf.clear()
+    except TransferTimeout:
+        raise
+    except Exception as exc:
+        transfer.check()
+        if isinstance(exc, requests.RequestException):
+            raise
+        raise requests.exceptions.ConnectionError(f"reading the body failed ({type(exc).__name__}: {exc})") from exc
+    transfer.check()
+    if buf:
+        yield bytes(buf)
+
+
 class _PinnedAdapter(HTTPAdapter):
     """Transport adapter that connects to one pre-checked IP, never via a proxy.
 
@@ -308,6 +516,7 @@ class _PinnedAdapter(HTTPAdapter):
     """
 
     pin: tuple[str, str] | None = None
+    transfer: Transfer | None = None
 
     def build_connection_pool_key_attributes(self, request, verify, cert=None):
         host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
@@ -322,11 +531,29 @@ class _PinnedAdapter(HTTPAdapter):
 
     def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):
         # A proxy would do its own DNS lookup and defeat the pinning.
-        return super().get_connection_with_tls_context(request, verify, None, cert)
+        pool = super().get_connection_with_tls_context(request, verify, None, cert)
+        if self.transfer is not None and not getattr(pool.ConnectionCls, "_pushwire_watched", False):
+            pool.ConnectionCls = _watched(pool.ConnectionCls, self.transfer)
+        return pool
+
+
+def _watched(base: type, transfer: Transfer) -> type:
+    """``base`` (urllib3's HTTP(S)Connection) registering each new socket with
+    ``transfer`` before anything (TLS handshake included) is read from it."""
+
+    class Watched(base):
+        _pushwire_watched = True
+
+        def _new_conn(self):
+            sock = super()._new_conn()
+            transfer.register(sock)
+            return sock
+
+    return Watched
 
 
 def safe_request(method: str, url: str, *, policy: OutboundPolicy, session: requests.Session | None = None,
-                 stream: bool = False, **kwargs) -> requests.Response:
+                 stream: bool = False, transfer: Transfer | None = None, **kwargs) -> requests.Response:
     """Like ``requests.request`` but safe for user-supplied URLs.
 
     Checks every URL (also each redirect hop) with ``check_url``, connects
@@ -337,17 +564,24 @@ def safe_request(method: str, url: str, *, policy: OutboundPolicy, session: requ
     ``timeout``, ``verify``, ``cert`` and ``allow_redirects``; headers, cookies
     and auth of ``session`` apply. Proxies are never used. With
     ``stream=True`` the body is not read: use ``iter_content`` and close the
-    response. Raises UnsafeURLError or a ``requests`` exception.
+    response. With a started ``transfer`` (see Transfer) nothing outlives its
+    deadline: connect and read timeouts are cut to what is left and the
+    watchdog ends the sockets. Raises UnsafeURLError, TransferTimeout or a
+    ``requests`` exception.
     """
     own_session = session is None
     if own_session:
         session = requests.Session()
         session.trust_env = False  # no proxies or ~/.netrc credentials for user URLs
     try:
-        return _request(session, method, url, policy, stream, kwargs)
+        return _request(session, method, url, policy, stream, kwargs, transfer)
     except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as exc:
         # A URL that passed our checks but that requests parses differently.
         raise UnsafeURLError("bad_url", f"The URL is not valid ({exc}).") from None
+    except (requests.RequestException, OSError):
+        if transfer is not None:
+            transfer.check()  # a bound ended it: say so rather than "connection reset"
+        raise
     finally:
         if own_session:
             session.close()
@@ -358,7 +592,7 @@ def safe_get(url: str, *, policy: OutboundPolicy, **kw) -> requests.Response:
     return safe_request("GET", url, policy=policy, **kw)
 
 
-def _request(session, method, url, policy, stream, kwargs) -> requests.Response:
+def _request(session, method, url, policy, stream, kwargs, transfer=None) -> requests.Response:
     if "proxies" in kwargs:
         raise TypeError("safe_request does not use proxies: they would bypass the address checks")
     opts = {"timeout": kwargs.pop("timeout", (policy.connect_timeout, policy.read_timeout)),
@@ -367,7 +601,11 @@ def _request(session, method, url, policy, stream, kwargs) -> requests.Response:
     _check_syntax(url, policy)  # our clear errors before requests' own URL parsing
     prep = session.prepare_request(requests.Request(method.upper(), url, **kwargs))
     adapter, history = _PinnedAdapter(), []
+    adapter.transfer = transfer
     while True:
+        if transfer is not None:
+            transfer.check()
+            opts["timeout"] = transfer.timeout(*_timeout_pair(opts["timeout"]))
         resp = _send_pinned(adapter, prep, policy, stream, opts)
         extract_cookies_to_jar(session.cookies, prep, resp.raw)
         if not (follow and resp.is_redirect):
@@ -384,6 +622,12 @@ def _request(session, method, url, policy, stream, kwargs) -> requests.Response:
         resp.content  # noqa: B018 - read now, as requests does, so the socket is released
         adapter.close()
     return resp
+
+
+def _timeout_pair(timeout) -> tuple[float, float]:
+    if isinstance(timeout, tuple):
+        return (timeout[0] if timeout[0] is not None else 3600.0, timeout[1] if timeout[1] is not None else 3600.0)
+    return (timeout or 3600.0, timeout or 3600.0)
 
 
 def _send_pinned(adapter, prep, policy, stream, opts) -> requests.Response:

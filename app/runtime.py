@@ -20,7 +20,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar
 
 from app.config import Settings
-from app.crypto import TokenCipher, resolve_secret_key
+from app.crypto import TokenCipher, resolve_secret_key, secure_data_dir
 from app.db import Database
 
 if TYPE_CHECKING:
@@ -59,6 +59,7 @@ class _built_once(cached_property, Generic[T]):
 class Runtime:
     def __init__(self, settings: Settings, *, adapters: dict[str, ProviderAdapter] | None = None):
         self.settings = settings
+        secure_data_dir(settings)  # embedded default: var/ 0700, its files 0600 from creation
         #: provider -> adapter instance used instead of the registered class (tests:
         #: ``app.providers.fake.FakeAdapter``).
         self._adapters = dict(adapters or {})

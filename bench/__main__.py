@@ -17,7 +17,7 @@ import traceback
 from bench import report
 from bench.result import Result
 
-BENCHES = ("memory", "pipeline", "slow_providers", "overhead", "gateway", "streams", "scheduled")
+BENCHES = ("memory", "pipeline", "slow_providers", "overhead", "gateway", "streams", "scheduled", "banlimit")
 MODULES = {"streams": "bench.streams_target"}
 
 

@@ -26,6 +26,7 @@ import time
 
 import requests
 
+from app.crypto import hash_stream_key
 from app.config import Settings
 from app.events import bind_runtime, emit_event
 from app.migrate import upgrade
@@ -222,10 +223,11 @@ def _produce(rt, site_ids: list[int], rate: float, seconds: float, commits: floa
 
 def _site(rt) -> tuple[int, str]:
     with rt.db.session() as session:
-        site = Site(name="bench", private_key_hash="x", stream_key=f"bench-{time.time_ns()}", signing_secret_enc="x")
+        key = f"bench-{time.time_ns()}"
+        site = Site(name="bench", private_key_hash="x", stream_key=hash_stream_key(key), signing_secret_enc="x")
         session.add(site)
         session.flush()
-        return site.id, site.stream_key
+        return site.id, key
 
 
 def _gateway(settings: Settings, threads: int, tmp: str):

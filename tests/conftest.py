@@ -102,7 +102,9 @@ def redis_stack(pg_url, s3_endpoint, fakes, tmp_path_factory):  # noqa: F811
     env = stack_env(pg_url, f"{REDIS_URL}/{db}", s3_endpoint, fakes,
                     str(tmp_path_factory.mktemp("redis-stack")), "pushwire-redis")
     env["PUSHWIRE_REDIS_URL"] = f"{REDIS_URL}/{db}"
-    stack = Stack(env, beat=True).start()
+    stack = Stack(env, beat=True)
+    stack.env["PUSHWIRE_CONNECT_BASE_URL"] = stack.url  # required outside the embedded default
+    stack.start()
     yield stack
     stack.stop()
 

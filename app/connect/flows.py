@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import requests
 from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
 
-from app.providers.errors import InvalidInput, TransientError
+from app.providers.errors import AuthExpired, InvalidInput, TransientError
 from app.providers.tokens import classify_refusal
 
 YOUTUBE_SCOPE = "https://www.googleapis.com/auth/"
@@ -113,6 +113,9 @@ class Flow:
         resp = self._http("GET", url, headers={"Authorization": f"Bearer {access_token}"}, **kw)
         if resp.status_code >= 500 or resp.status_code == 429:
             raise TransientError(f"{self.label} could not return the profile right now; try again in a moment.")
+        if resp.status_code == 401 or _graph_token_error(resp):
+            raise AuthExpired(f"{self.label} refused the access token (expired or revoked) when reading the "
+                              "account's profile.")
         if resp.status_code >= 400:
             raise InvalidInput(f"{self.label} refused to return the account's profile (HTTP {resp.status_code}); "
                                "check that the app has the profile permission.", reason="profile_refused")
@@ -127,6 +130,14 @@ class Flow:
         except requests.RequestException as exc:
             raise TransientError(f"{self.label} could not be reached ({type(exc).__name__}); "
                                  "try connecting again in a moment.") from None
+
+
+def _graph_token_error(resp: requests.Response) -> bool:
+    """Graph's refused token (OAuthException code 190), which it may send with a 400."""
+    try:
+        return resp.status_code == 400 and (resp.json().get("error") or {}).get("code") == 190
+    except (ValueError, AttributeError):
+        return False
 
 
 def _clean(profile: dict) -> dict:

@@ -11,12 +11,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from typing import TYPE_CHECKING
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from app.crypto import resolve_secret_key
-from app.models import ConnectFlow, Connection, SiteCallbackUrl, utcnow
+from app.limits import Limit
+from app.models import ConnectFlow, Connection, MagicLink, SiteCallbackUrl, utcnow
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 COOKIE = "pushwire_connect"
 
@@ -131,6 +136,30 @@ def redeem_connection(session, site_id: int, token: str) -> Connection:
         raise FlowRefused(410, "", "This connection_token was already read; it works once. Keep the "
                           "identity_token from the first read.", "connection_token_used")
     return row
+
+
+def check_start_rate(rt: Runtime, ip: str, site_public_key: str) -> None:
+    """Count one flow start against ``PUSHWIRE_CONNECT_RATE_LIMIT`` per client IP and per
+    site; FlowRefused 429 when either is used up (anonymous pages must not fill tables)."""
+    limit = Limit.parse(rt.settings.connect_rate_limit)
+    for scope, key in (("address", f"connect:ip:{ip}"), ("site", f"connect:site:{digest(site_public_key)[:32]}")):
+        wait = rt.limiter.hit(key, limit)
+        if wait > 0:
+            raise FlowRefused(429, "Too many connection attempts",
+                              f"Too many connections were started from this {scope} recently (at most "
+                              f"{limit.count} per {limit.seconds:g} s); try again in {int(wait) + 1} s.",
+                              "connect_rate_limited")
+
+
+def prune(session, now: dt.datetime | None = None) -> int:
+    """Delete connect flows and connection tokens past their expiry, and spent dashboard
+    magic links (the sweeper runs this); returns the rows removed."""
+    now = now or utcnow()
+    removed = 0
+    for table, column in ((ConnectFlow, ConnectFlow.expires_at), (Connection, Connection.expires_at),
+                          (MagicLink, MagicLink.expires_at)):
+        removed += session.execute(delete(table).where(column < now)).rowcount or 0
+    return removed
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

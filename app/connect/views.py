@@ -46,8 +46,24 @@ def _with_query(url: str, params: dict) -> str:
 
 
 def _redirect_uri(provider: str) -> str:
-    base = current_app.extensions["pushwire"].settings.connect_base_url or request.host_url
+    settings = current_app.extensions["pushwire"].settings
+    base = settings.connect_base_url
+    if not base:
+        # Never derive the OAuth redirect from the Host header (anyone can send one),
+        # except on the embedded default's own loopback address.
+        if not _embedded_loopback(settings):
+            raise flowstate.FlowRefused(503, "Connect not configured", "This installation has not set "
+                                        "PUSHWIRE_CONNECT_BASE_URL (its public address), which the connect "
+                                        "flow requires; ask its administrator.", "connect_base_url_missing")
+        base = request.host_url
     return f"{base.rstrip('/')}/connect/{provider}/callback"
+
+
+def _embedded_loopback(settings) -> bool:
+    """The embedded default (SQLite) reached on a loopback Host: `make run` on a laptop."""
+    host = (request.host or "").rsplit(":", 1)[0].strip("[]").lower()
+    return (settings.resolved_database_url().startswith("sqlite")
+            and host in ("127.0.0.1", "localhost", "::1"))
 
 
 def _flow_or_refuse(provider: str):
@@ -70,9 +86,11 @@ def start(provider: str):
     try:
         flow = _flow_or_refuse(provider)
         callback_uri, site_state = args.get("callback_uri", ""), args.get("state")
-        if site_state is not None and len(site_state) > 1000:
-            raise flowstate.FlowRefused(400, "State too long", "The site's state parameter is longer than 1000 "
+        cap = rt.settings.connect_state_max
+        if site_state is not None and len(site_state) > cap:
+            raise flowstate.FlowRefused(400, "State too long", f"The site's state parameter is longer than {cap} "
                                         "characters.", "state_too_long")
+        flowstate.check_start_rate(rt, request.remote_addr or "unknown", args.get("site", ""))
         nonce = flowstate.read_nonce(rt.settings, request.cookies.get(flowstate.COOKIE)) or flowstate.new_nonce()
         with rt.db.session() as session:
             site = session.scalar(select(Site).where(Site.public_key == args.get("site", "")))
@@ -84,15 +102,16 @@ def start(provider: str):
                                             "of this site's registered callback URLs, so you were not sent "
                                             "anywhere. The site's administrator can register it with "
                                             "'pushwire site callback add'.", "callback_uri_not_registered")
+            redirect_uri = _redirect_uri(provider)
             state, verifier = flowstate.start_flow(session, rt, site_id=site.id, provider=provider,
                                                    callback_uri=callback_uri, site_state=site_state,
                                                    nonce=nonce, pkce=flow.pkce)
     except flowstate.FlowRefused as exc:
         return _page(exc)
-    resp = redirect(flow.authorize_url(_redirect_uri(provider), state, verifier), 302)
+    resp = redirect(flow.authorize_url(redirect_uri, state, verifier), 302)
     resp.set_cookie(flowstate.COOKIE, flowstate.sign_nonce(rt.settings, nonce), max_age=int(rt.settings.connect_flow_ttl),
                     path="/connect/", httponly=True, samesite="Lax",
-                    secure=_redirect_uri(provider).startswith("https://"))
+                    secure=redirect_uri.startswith("https://"))
     resp.headers["Cache-Control"] = "no-store"
     return resp
 

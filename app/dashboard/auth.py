@@ -3,25 +3,31 @@
 The signing key is derived from the first ``PUSHWIRE_SECRET_KEY`` (HMAC with a
 fixed label), so it needs no setting of its own and changes when the key rotates.
 
-    session_cookie(rt, public_key) -> str      value for the ``pushwire_dashboard`` cookie
-    read_session(rt, cookie) -> dict | None    {"site": public_key, "csrf": token}
-    magic_link_token(rt, public_key) -> str    for ``/dashboard/login/<token>`` (valid MAGIC_TTL s)
-    read_magic_token(rt, token) -> str | None  the public key it names
+    session_cookie(rt, site) -> str            value for the ``pushwire_dashboard`` cookie
+    read_session(rt, cookie) -> dict | None    {"site": public_key, "csrf": token, "gen": n}
+    magic_link_token(rt, public_key) -> str    for ``/dashboard/login/<token>`` (valid MAGIC_TTL s, once)
+    use_magic_token(rt, token) -> str | None   the public key it names; the link is spent
+
+Sessions are revocable: a cookie carries its site's ``dashboard_generation``, and
+logging out bumps it, so every cookie issued before is refused. Magic links are
+single use: each names a server-side nonce (only its hash is stored) that the
+first login deletes.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import datetime as dt
 import hashlib
 import hmac
 import secrets
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
-from app.crypto import key_matches, resolve_secret_key
-from app.models import Site
+from app.crypto import hash_key, key_matches, resolve_secret_key
+from app.models import MagicLink, Site, utcnow
 
 if TYPE_CHECKING:
     from app.runtime import Runtime
@@ -37,8 +43,9 @@ def _serializer(rt: Runtime, purpose: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(key, salt=f"pushwire-dashboard-{purpose}")
 
 
-def session_cookie(rt: Runtime, public_key: str) -> str:
-    return _serializer(rt, "session").dumps({"site": public_key, "csrf": secrets.token_urlsafe(16)})
+def session_cookie(rt: Runtime, site: Site) -> str:
+    return _serializer(rt, "session").dumps({"site": site.public_key, "csrf": secrets.token_urlsafe(16),
+                                             "gen": site.dashboard_generation})
 
 
 def read_session(rt: Runtime, cookie: str | None) -> dict | None:
@@ -48,19 +55,46 @@ def read_session(rt: Runtime, cookie: str | None) -> dict | None:
         data = _serializer(rt, "session").loads(cookie, max_age=SESSION_TTL)
     except BadSignature:
         return None
-    return data if isinstance(data, dict) and "site" in data and "csrf" in data else None
+    return data if isinstance(data, dict) and "site" in data and "csrf" in data and "gen" in data else None
+
+
+def session_valid(data: dict, site: Site) -> bool:
+    """False once the site logged out after this session was issued."""
+    return data.get("gen") == site.dashboard_generation
+
+
+def revoke_sessions(session, site_id: int) -> None:
+    """Log every browser of the site out (bumps the generation the cookies carry)."""
+    session.execute(update(Site).where(Site.id == site_id)
+                    .values(dashboard_generation=Site.dashboard_generation + 1))
 
 
 def magic_link_token(rt: Runtime, public_key: str) -> str:
-    return _serializer(rt, "magic").dumps({"site": public_key, "nonce": secrets.token_urlsafe(8)})
+    """A signed login token naming a fresh server-side nonce (valid MAGIC_TTL s, once)."""
+    nonce = secrets.token_urlsafe(16)
+    now = utcnow()
+    with rt.db.session() as session:
+        site = session.scalar(select(Site).where(Site.public_key == public_key))
+        if site is None:
+            raise LookupError(public_key)
+        session.execute(delete(MagicLink).where(MagicLink.expires_at <= now))  # spent links' leftovers
+        session.add(MagicLink(nonce_hash=hash_key(nonce), site_id=site.id,
+                              expires_at=now + dt.timedelta(seconds=MAGIC_TTL)))
+    return _serializer(rt, "magic").dumps({"site": public_key, "nonce": nonce})
 
 
-def read_magic_token(rt: Runtime, token: str) -> str | None:
+def use_magic_token(rt: Runtime, token: str) -> str | None:
+    """The public key a valid, unused magic token names; the token is spent by this call."""
     try:
         data = _serializer(rt, "magic").loads(token, max_age=MAGIC_TTL)
     except BadSignature:
         return None
-    return data.get("site") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or not isinstance(data.get("nonce"), str):
+        return None
+    with rt.db.session() as session:
+        spent = session.execute(delete(MagicLink).where(MagicLink.nonce_hash == hash_key(data["nonce"]),
+                                                        MagicLink.expires_at > utcnow()))
+        return data.get("site") if spent.rowcount == 1 else None
 
 
 def check_keys(session, public_key: str, private_key: str) -> Site | None:

@@ -24,10 +24,10 @@ def dashboard() -> None:
 @click.option("--next", "next_path", default="/dashboard", help="Dashboard page to open after login.")
 @click.pass_obj
 def link(rt: Runtime, public_key: str, base_url: str, next_path: str) -> None:
-    """Print a signed login URL for the site's dashboard, valid for five minutes."""
-    with rt.db.session() as session:
-        if auth.find_site(session, public_key) is None:
-            raise click.ClickException(f"no site has the public key {public_key!r}")
-    token = auth.magic_link_token(rt, public_key)
+    """Print a signed login URL for the site's dashboard, valid once, for five minutes."""
+    try:
+        token = auth.magic_link_token(rt, public_key)
+    except LookupError:
+        raise click.ClickException(f"no site has the public key {public_key!r}") from None
     url = f"{base_url.rstrip('/')}/dashboard/login/{token}"
     click.echo(url + (f"?next={next_path}" if next_path != "/dashboard" else ""))

@@ -37,7 +37,25 @@ def _rt():
 
 
 def _secure() -> bool:
+    # Behind a TLS-terminating proxy the scheme comes from X-Forwarded-Proto, which
+    # create_app trusts only with PUSHWIRE_TRUSTED_PROXIES set (werkzeug's ProxyFix).
     return request.scheme == "https"
+
+
+# The dashboard is never framed (clickjacking); scripts and everything else come from us.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+       "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'")
+
+
+@bp.after_request
+def _security_headers(resp):
+    resp.headers["X-Frame-Options"] = "DENY"
+    resp.headers["Content-Security-Policy"] = CSP
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Referrer-Policy"] = "no-referrer"  # a magic link's URL never leaks onwards
+    if request.path.startswith("/dashboard") and not request.path.startswith("/dashboard/static"):
+        resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 def login_required(view):
@@ -50,7 +68,7 @@ def login_required(view):
             return redirect(url_for("dashboard.login", next=request.path))
         with _rt().db.session() as session:
             site = auth.find_site(session, data["site"])
-            if site is None:
+            if site is None or not auth.session_valid(data, site):  # logged out since
                 return redirect(url_for("dashboard.login"))
             g.dash_site_id, g.dash_site_name, g.csrf = site.id, site.name, data["csrf"]
         return view(*args, **kwargs)
@@ -66,7 +84,9 @@ def _next_path() -> str:
 
 def _logged_in(public_key: str, target: str):
     resp = redirect(target)
-    resp.set_cookie(auth.COOKIE, auth.session_cookie(_rt(), public_key), max_age=auth.SESSION_TTL,
+    with _rt().db.session() as session:
+        cookie = auth.session_cookie(_rt(), auth.find_site(session, public_key))
+    resp.set_cookie(auth.COOKIE, cookie, max_age=auth.SESSION_TTL,
                     httponly=True, samesite="Lax", secure=_secure(), path="/dashboard")
     resp.delete_cookie(NONCE_COOKIE, path="/dashboard")
     return resp
@@ -98,12 +118,13 @@ def login():
 
 @bp.get("/dashboard/login/<token>")
 def magic_login(token: str):
-    """Log in with a short-lived signed link printed by ``pushwire dashboard link``."""
-    public_key = auth.read_magic_token(_rt(), token)
+    """Log in with a short-lived, single-use signed link printed by ``pushwire dashboard link``."""
+    public_key = auth.use_magic_token(_rt(), token)
     with _rt().db.session() as session:
         known = public_key is not None and auth.find_site(session, public_key) is not None
     if not known:
-        return render_template("dashboard/login.html", error="This login link is invalid or has expired.",
+        return render_template("dashboard/login.html",
+                               error="This login link is invalid, has expired or was already used.",
                                csrf="", next=""), 401
     return _logged_in(public_key, _next_path())
 
@@ -112,6 +133,8 @@ def magic_login(token: str):
 @login_required
 def logout():
     _check_csrf()
+    with _rt().db.session() as session:
+        auth.revoke_sessions(session, g.dash_site_id)  # this cookie, and every copy of it, is refused now
     resp = redirect(url_for("dashboard.login"))
     resp.delete_cookie(auth.COOKIE, path="/dashboard")
     return resp

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.models import Identity, utcnow
 from app.providers.base import TokenHolder, TokenSet
-from app.providers.errors import ReconnectRequired
+from app.providers.errors import AuthExpired, ReconnectRequired
 
 if TYPE_CHECKING:
     from app.runtime import Runtime
@@ -39,6 +39,21 @@ def token_holder(rt: Runtime, identity_id: int, token: str | None = None, expire
     refreshes it (once per refusal, shared with other workers) when the provider refuses it."""
     return TokenHolder(token, expires_at, load=lambda: token_set(rt, identity_id),
                        refresh=lambda rejected: token_set(rt, identity_id, force_refresh=True, rejected=rejected))
+
+
+def with_tokens(tokens: TokenHolder, call):
+    """``call(token)`` for a provider call made with a bare token (the stream checks,
+    a profile read): the token comes from ``tokens`` (refreshed first when near
+    expiry); refused (AuthExpired, a 401) -> refreshed and the call sent once more.
+    Only for calls that change nothing when refused (reads, deletes)."""
+    token = tokens.get()
+    try:
+        return call(token)
+    except AuthExpired:
+        fresh = tokens.refresh(rejected=token)
+        if fresh is None:
+            raise
+    return call(fresh)
 
 
 def token_set(rt: Runtime, identity_id: int, *, force_refresh: bool = False, rejected: str | None = None) -> TokenSet:

@@ -24,7 +24,7 @@ from app.api.envelope import success
 from app.api.errors import ApiError, bad_request, not_found
 from app.api.paging import paging
 from app.identities.schemas import IdentityImport, Synchronize
-from app.identities.tokens import access_token
+from app.identities.tokens import access_token, token_holder, with_tokens
 from app.models import Identity, utcnow
 from app.providers.errors import ProviderError
 from app.status.render import iso
@@ -140,18 +140,19 @@ def synchronize(token: str):
     try:
         token_now = access_token(rt, identity_id, force_refresh=options.force_token_update)
         if options.update_user_data:
-            _update_profile(rt, identity_id, identity.provider, token_now)
+            _update_profile(rt, identity_id, identity.provider, token_holder(rt, identity_id, token_now))
     except ProviderError as exc:
         raise ApiError(exc.status if exc.status < 500 else 502, exc.info, exc.reason) from None
     with rt.db.session() as session:
         return success({"identity": render(session.get(Identity, identity_id))})
 
 
-def _update_profile(rt: Runtime, identity_id: int, provider: str, token: str) -> None:
-    """Read the account's current profile at the provider and merge it in."""
+def _update_profile(rt: Runtime, identity_id: int, provider: str, tokens) -> None:
+    """Read the account's current profile at the provider and merge it in (a refused
+    token is refreshed and the read sent again, as every provider call does)."""
     from app.connect.flows import flow_for
 
-    account = flow_for(provider, rt.settings).account(token)
+    account = with_tokens(tokens, flow_for(provider, rt.settings).account)
     with rt.db.session() as session:
         identity = session.get(Identity, identity_id)
         identity.profile = {**(identity.profile or {}), **account.profile}

@@ -25,7 +25,7 @@ from standardwebhooks.webhooks import Webhook
 from app.api.envelope import SUCCESS_INFO
 from app.logs import bind_request
 from app.models import CallbackAttempt, PushRequest, utcnow
-from app.net import UnsafeURLError, safe_request
+from app.net import Transfer, TransferTimeout, UnsafeURLError, read_at_most, safe_request
 from app.ops.metrics import CALLBACKS
 from app.states import DELIVERING_CALLBACK, finish
 
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from app.runtime import Runtime
 
 LEASE_SLACK = 10.0  # seconds beyond the delivery's own timeouts
+ANSWER_BYTES = 4096  # most bytes of a receiver's answer read; the rest is never read
 
 
 def lease(settings) -> dt.timedelta:
@@ -97,16 +98,25 @@ def _deliver(rt: Runtime, url: str, webhook_id: str, secret: str, body: str):
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "Pushwire-Webhooks/1",
+        "Accept-Encoding": "identity",  # the answer is never decompressed (nor read past a few KB)
         "webhook-id": webhook_id,
         "webhook-timestamp": str(int(now.timestamp())),
         "webhook-signature": signature,
     }
     started = time.monotonic()
+    # The whole attempt (connect, redirects, status, the first few KB of the
+    # answer) ends within PUSHWIRE_CALLBACK_TIMEOUT, however the receiver drips.
+    transfer = Transfer(rt.settings.callback_timeout, reason="callback_timeout", what="the callback receiver")
     try:
-        resp = safe_request("POST", url, policy=rt.policy, data=body.encode(), headers=headers,
-                            timeout=(rt.settings.outbound_connect_timeout, rt.settings.callback_timeout))
-        resp.close()
+        with transfer:
+            resp = safe_request("POST", url, policy=rt.policy, data=body.encode(), headers=headers,
+                                stream=True, transfer=transfer,
+                                timeout=(rt.settings.outbound_connect_timeout, rt.settings.callback_timeout))
+            with resp:
+                read_at_most(resp, ANSWER_BYTES, transfer)
         return resp.status_code, None, time.monotonic() - started
+    except TransferTimeout as exc:
+        return None, f"{exc.reason}: {exc}", time.monotonic() - started
     except UnsafeURLError as exc:
         return None, f"refused: {exc}", time.monotonic() - started
     except requests.RequestException as exc:

@@ -21,7 +21,7 @@ import requests
 
 from app.logs import bind_request
 from app.models import PushRequest, StageAttempt, utcnow
-from app.net import UnsafeURLError, safe_get
+from app.net import TransferTimeout, UnsafeURLError, download_transfer, iter_bounded, safe_get
 from app.ops.metrics import BYTES_MOVED
 from app.pipeline.heartbeat import heartbeat
 from app.pipeline.outcome import Retry, give_up_after_crashes, hold, record_failure, retry_or_fail
@@ -100,6 +100,11 @@ def run_download(rt: Runtime, request_id: int, task_id: str | None = None) -> st
         info = exc.info if isinstance(exc, SourceRefused) else f"The video_url was refused: {exc}"
         _finish(rt, request_id, attempt_id, reason=reason, info=info, code=code)
         return "failed"
+    except TransferTimeout as exc:
+        info = f"Downloading the video was given up: {exc} (see the README's security section)."
+        rt.store.delete(key)
+        retry_or_fail(rt, request_id, attempt_id, number, exc.reason, info)
+        return "failed"
     except (requests.RequestException, StagingError) as exc:
         info = f"Downloading the video failed ({type(exc).__name__}: {exc})."
         retry_or_fail(rt, request_id, attempt_id, number, "download_failed", info)
@@ -123,12 +128,14 @@ def run_download(rt: Runtime, request_id: int, task_id: str | None = None) -> st
 
 def download(rt: Runtime, url: str, key: str, cap: int, attempt_id: int) -> tuple[int, str]:
     """Stream ``url`` into the store under ``key``; returns (bytes, format)."""
-    resp = safe_get(url, policy=rt.policy, stream=True)
-    with resp:
-        _check_response(resp, cap)
-        found: dict = {}
-        chunks = _checked(resp.iter_content(DOWNLOAD_CHUNK), cap, found)
-        size = rt.store.write(key, chunks, on_progress=_progress_writer(rt, attempt_id))
+    with download_transfer(rt.settings, cap) as transfer:  # bounded in time and rate
+        resp = safe_get(url, policy=rt.policy, stream=True, transfer=transfer,
+                        headers={"Accept-Encoding": "identity"})
+        with resp:
+            _check_response(resp, cap)
+            found: dict = {}
+            chunks = _checked(iter_bounded(resp, transfer, DOWNLOAD_CHUNK), cap, found)
+            size = rt.store.write(key, chunks, on_progress=_progress_writer(rt, attempt_id))
     if size == 0 or "format" not in found:
         raise SourceRefused("empty_video", "The video_url returned an empty file.")
     return size, found["format"]

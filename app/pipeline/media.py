@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import requests
 
-from app.net import UnsafeURLError, safe_get
+from app.net import TransferTimeout, UnsafeURLError, download_transfer, iter_bounded, safe_get
 from app.providers.errors import InvalidInput, TransientError
 from app.sniff import detect_image_format
 
@@ -21,10 +21,18 @@ def download_image(rt: Runtime, url: str, max_bytes: int) -> tuple[bytes, str]:
     ``max_bytes`` and anything that is not a jpeg/png/gif/webp/bmp/tiff by content.
     Network trouble and 5xx are TransientError (the stage retries).
     """
+    with download_transfer(rt.settings, max_bytes, "the picture URL") as transfer:
+        return _download_image(rt, url, max_bytes, transfer)
+
+
+def _download_image(rt: Runtime, url: str, max_bytes: int, transfer) -> tuple[bytes, str]:
     try:
-        resp = safe_get(url, policy=rt.policy, stream=True)
+        resp = safe_get(url, policy=rt.policy, stream=True, transfer=transfer,
+                        headers={"Accept-Encoding": "identity"})
     except UnsafeURLError as exc:
         raise InvalidInput(f"The picture URL was refused: {exc}", reason=exc.reason) from exc
+    except TransferTimeout as exc:
+        raise TransientError(f"Downloading the picture was given up: {exc}.", reason=exc.reason) from exc
     except requests.RequestException as exc:
         raise TransientError(f"Downloading the picture failed ({type(exc).__name__}).",
                              reason="download_failed") from exc
@@ -35,11 +43,17 @@ def download_image(rt: Runtime, url: str, max_bytes: int) -> tuple[bytes, str]:
             raise InvalidInput(f"The picture URL answered HTTP {resp.status_code}; make sure it is public.",
                                reason="source_unavailable")
         data = bytearray()
-        for chunk in resp.iter_content(64 * 1024):
-            data += chunk
-            if len(data) > max_bytes:
-                raise InvalidInput(f"The picture is larger than {max_bytes // (1024 * 1024)} MB.",
-                                   reason="picture_too_large")
+        try:
+            for chunk in iter_bounded(resp, transfer, 64 * 1024):
+                data += chunk
+                if len(data) > max_bytes:
+                    raise InvalidInput(f"The picture is larger than {max_bytes // (1024 * 1024)} MB.",
+                                       reason="picture_too_large")
+        except TransferTimeout as exc:
+            raise TransientError(f"Downloading the picture was given up: {exc}.", reason=exc.reason) from exc
+        except requests.RequestException as exc:
+            raise TransientError(f"Downloading the picture failed ({type(exc).__name__}).",
+                                 reason="download_failed") from exc
     fmt = detect_image_format(bytes(data[:64]))
     if fmt is None:
         raise InvalidInput("The file at the picture URL is not a jpeg, png, gif, webp, bmp or tiff image.",

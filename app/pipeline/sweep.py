@@ -64,6 +64,7 @@ def sweep(rt: Runtime) -> dict:
         counts["callbacks"] += 1
     counts["stalled"] = _requeue_stalled(rt, now)
     counts["resumed"] = resume_due(rt)
+    counts["pruned"] = _prune_expired(rt, now)
     if any(counts.values()):
         log.info("sweep: %s", counts)
     return counts
@@ -129,6 +130,14 @@ def resume_due(rt: Runtime) -> int:
 
 def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def _prune_expired(rt: Runtime, now: dt.datetime) -> int:
+    """Expired connect flows, connection tokens and magic links (issue 18: bounded tables)."""
+    from app.connect.state import prune
+
+    with rt.db.session() as session:
+        return prune(session, now)
 
 
 IN_FLIGHT = (QUEUED, STAGING, UPLOADING, PROCESSING)

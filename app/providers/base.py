@@ -114,6 +114,27 @@ class StagedMedia:
     size: int
     format: str  # one of app.sniff.VIDEO_FORMATS / IMAGE_FORMATS
     mime_type: str
+    _reader: Any = field(default=None, init=False, repr=False, compare=False)
+
+    def read(self, offset: int, length: int) -> bytes:
+        """``length`` bytes from ``offset``, streamed: consecutive reads share one open
+        stream (one GET on S3); another offset (a resume) re-opens it there. The
+        stream is released once the last byte is read, or by ``close()``."""
+        if self._reader is None:
+            self._reader = self.store.reader(self.key)
+        data = self._reader.read(offset, length)
+        if offset + len(data) >= self.size:
+            self._reader.close()
+        return data
+
+    @property
+    def gets(self) -> int:
+        """Read requests opened on the store so far (S3 GETs, file opens)."""
+        return self._reader.gets if self._reader is not None else 0
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
 
 
 @dataclass
@@ -287,7 +308,8 @@ class ProviderAdapter:
     def _send(self, method: str, url: str, publish: bool, kwargs: dict) -> requests.Response:
         try:
             return self.http.request(method, url, **kwargs)
-        except (requests.ConnectionError, requests.Timeout) as exc:
+        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+            # A body that stalls past the read timeout or is cut mid-chunk is a reset.
             if publish:
                 raise OutcomeUnknown(
                     f"{self.name} did not confirm the publish step ({type(exc).__name__}); "

@@ -1,9 +1,11 @@
 """The staging-store contract shared by the local-directory and S3 backends.
 
 A push downloads its media into staging with ``StagingStore.write`` and the
-upload stage reads it back in bounded chunks with ``iter_chunks`` or
-``read_range``. Every backend streams: no method ever holds a whole object in
-memory, only a few chunks at a time.
+upload stage reads it back with ``reader(key)``: one sequential stream that
+serves "the next chunk from offset N" and re-opens only when asked for another
+offset (a resume). ``iter_chunks`` and ``read_range`` remain for whole-object
+streaming and small random reads. Every backend streams: no method ever holds
+a whole object in memory, only a few chunks at a time.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import collections
 import sys
 import threading
 from abc import ABC, abstractmethod
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Protocol
 
 MIB = 1024 * 1024
 
@@ -106,6 +108,20 @@ class StagingStore(ABC):
         """
 
     @abstractmethod
+    def open_stream(self, key: str, start: int = 0) -> "ObjectStream":
+        """Open one sequential read of ``key`` from ``start`` to the end (lazy).
+
+        Nothing is requested until the first ``read``; StagedObjectMissing and
+        other store errors surface there. S3 streams re-open themselves at
+        their current offset after a dropped connection.
+        """
+
+    def reader(self, key: str) -> "SequentialReader":
+        """A ``SequentialReader`` over ``key``: see its docstring."""
+        validate_key(key)
+        return SequentialReader(self, key)
+
+    @abstractmethod
     def delete(self, key: str) -> None:
         """Remove the object; deleting a missing object is not an error."""
 
@@ -169,6 +185,74 @@ def read_exact(read: Callable[[int], bytes], n: int) -> bytes:
         pieces.append(piece)
         got += len(piece)
     return b"".join(pieces)
+
+
+class ObjectStream(Protocol):
+    """What ``StagingStore.open_stream`` returns."""
+
+    #: Offset of the next byte ``read`` returns.
+    offset: int
+    #: Requests opened so far (S3 GETs, local file opens), re-opens included.
+    gets: int
+
+    def read(self, n: int) -> bytes:
+        """Up to ``n`` bytes (b"" at the end)."""
+
+    def close(self) -> None:
+        """Release the file or connection; safe to repeat."""
+
+
+class SequentialReader:
+    """``read(offset, length)`` served from one open stream while reads follow on.
+
+    An upload asks for its chunks in order; while ``offset`` is where the
+    previous read ended, the bytes come from the same open stream (one S3
+    GET for the whole upload). Any other offset (a provider that committed
+    less or more than was sent, a resync, a redelivered task) closes the
+    stream and opens a new one there. A stream that drops mid-body re-opens
+    itself at its offset. Memory: the chunk being returned, no read-ahead.
+    ``gets`` counts the requests opened (1 for an upload that never resumed).
+    Use as a context manager or call ``close()``; not thread-safe.
+    """
+
+    def __init__(self, store: StagingStore, key: str) -> None:
+        self.store, self.key = store, key
+        self._stream: ObjectStream | None = None
+        self._done_gets = 0
+        #: Times a read asked for an offset other than the stream's.
+        self.seeks = 0
+
+    @property
+    def gets(self) -> int:
+        return self._done_gets + (self._stream.gets if self._stream is not None else 0)
+
+    def read(self, offset: int, length: int) -> bytes:
+        """``length`` bytes from ``offset``; shorter only at the end of the object."""
+        check_range_args(offset, length)
+        if self._stream is not None and self._stream.offset != offset:
+            self.seeks += 1
+            self.close()
+        if self._stream is None:
+            self._stream = self.store.open_stream(self.key, offset)
+        if length == 0:
+            return b""
+        data = read_exact(self._stream.read, length)
+        if len(data) < length:  # the end: nothing more to stream
+            self.close()
+        return data
+
+    def close(self) -> None:
+        """Release the open stream, if any (a later read opens a new one)."""
+        if self._stream is not None:
+            self._done_gets += self._stream.gets
+            self._stream.close()
+            self._stream = None
+
+    def __enter__(self) -> "SequentialReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 class Progress:

@@ -107,6 +107,12 @@ class LocalStagingStore(StagingStore):
         check_range_args(start)
         return self._stream(key, chunk_size, start)
 
+    def open_stream(self, key: str, start: int = 0) -> "_FileStream":
+        """The file from ``start``, opened on the first read."""
+        self._path(key)
+        check_range_args(start)
+        return _FileStream(self, key, start)
+
     def delete(self, key: str) -> None:
         """Remove the file and any directories left empty; idempotent."""
         path = self._path(key)
@@ -196,6 +202,37 @@ class LocalStagingStore(StagingStore):
             except OSError:
                 return
             directory = os.path.dirname(directory)
+
+
+class _FileStream:
+    """Sequential reads of one staged file (see ``StagingStore.open_stream``)."""
+
+    def __init__(self, store: LocalStagingStore, key: str, offset: int) -> None:
+        self._store, self._key = store, key
+        self.offset, self.gets = offset, 0
+        self._file: IO[bytes] | None = None
+        self._end = 0
+
+    def read(self, n: int) -> bytes:
+        if self._file is None:
+            self._file = self._store._open(self._key)
+            self.gets += 1
+            self._end = os.fstat(self._file.fileno()).st_size  # fixed: see read_range
+            self._file.seek(self.offset)
+        # Clamped: read(n) allocates n bytes up front, however little is left.
+        n = max(0, min(n, self._end - self.offset))
+        try:
+            data = self._file.read(n) if n else b""
+        except OSError as exc:
+            raise _error(f"cannot read staged object {self._key!r}", exc) from exc
+        self.offset += len(data)
+        return data
+
+    def close(self) -> None:
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                self._file.close()
+            self._file = None
 
 
 def _io(fn, *args, what: str):

@@ -180,6 +180,16 @@ class S3StagingStore(StagingStore):
         check_range_args(start)
         return self._stream(key, chunk_size, start)
 
+    def open_stream(self, key: str, start: int = 0) -> "_ObjectStream":
+        """One GET of ``key`` from ``start`` to the end, opened on the first read.
+
+        A dropped connection is re-opened at the current offset (pinned to
+        the same ETag); ``gets`` counts every GET issued.
+        """
+        self.s3_key(key)
+        check_range_args(start)
+        return _ObjectStream(self, key, start)
+
     def delete(self, key: str) -> None:
         """Delete the object; deleting a missing object is fine."""
         with _s3_errors(f"DELETE {key!r}"):
@@ -311,6 +321,8 @@ class _ObjectStream:
         self._body_end = 0
         self._exhausted = False
         self._failures = 0
+        #: GET requests issued (the first one plus every re-open).
+        self.gets = 0
 
     def read(self, n: int) -> bytes:
         """Return up to ``n`` bytes; b"" at the end of the range."""
@@ -346,6 +358,7 @@ class _ObjectStream:
             params["Range"] = f"bytes={self.offset}-{last}"
         if self._etag:
             params["IfMatch"] = self._etag
+        self.gets += 1
         try:
             resp = self._store._client().get_object(**params)
         except ClientError as exc:

@@ -19,6 +19,7 @@ Usage::
 from __future__ import annotations
 
 import queue
+import socket
 import threading
 from dataclasses import dataclass, field
 
@@ -26,6 +27,7 @@ from app.stream.render import element_line
 
 REPLACED = 1005  # Connection.reason when a newer connection took the key
 OVERFLOW = "overflow"  # the consumer read too slowly; it reconnects with ``since``
+REPLACE_GRACE = 2.0  # seconds a replaced stream has to send its 1005 element before its socket is shut
 _WAKE = object()
 
 
@@ -56,6 +58,8 @@ class Connection:
         self.site_id, self.kinds, self.generation = site_id, kinds, generation
         self.queue: queue.Queue = queue.Queue(maxsize=queue_size)
         self.reason: int | str | None = None  # why the stream must end
+        self.sock: socket.socket | None = None  # the client's socket, when the server exposes it
+        self.ended = threading.Event()  # set once the response is closed
 
     def offer(self, event: StreamEvent) -> None:
         """Called by the feed thread: never blocks."""
@@ -73,6 +77,25 @@ class Connection:
             self.queue.put_nowait(_WAKE)
         except queue.Full:
             pass  # the stream is busy draining; it checks ``reason`` on every item
+        if reason == REPLACED and self.sock is not None and not self.ended.is_set():
+            # A thread blocked writing to a consumer that does not read would only see
+            # ``reason`` after its write; the replaced stream really ends within the grace.
+            timer = threading.Timer(REPLACE_GRACE, self.force_end)
+            timer.daemon = True
+            timer.start()
+
+    def force_end(self) -> None:
+        """Shut the client's socket if the stream has not ended (frees its thread)."""
+        if not self.ended.is_set():
+            self.shutdown()
+
+    def shutdown(self) -> None:
+        """Shut the client's socket down (both ways): a blocked write fails at once."""
+        if self.sock is not None:
+            try:
+                socket.socket.shutdown(self.sock, socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def next(self, timeout: float) -> StreamEvent | None:
         """The next event, or None after ``timeout`` seconds or when closed."""

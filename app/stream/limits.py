@@ -12,7 +12,7 @@ import logging
 import math
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 
 log = logging.getLogger(__name__)
 
@@ -20,13 +20,20 @@ PREFIX = "pushwire:stream"
 
 
 class MemoryLimiter:
-    """Sliding window per IP, for a single process (the embedded default)."""
+    """Sliding window per IP, for a single process (the embedded default).
 
-    def __init__(self, max_attempts: int, window: float, ban_seconds: float):
+    Both tables are LRU-ordered and bounded by ``max_ips``: every attempt moves
+    its IP to the end, and the least recently seen IPs fall off the front, so
+    each attempt costs O(1) however many addresses have tried (an IP evicted
+    while banned has not tried for longer than anyone still tracked).
+    """
+
+    def __init__(self, max_attempts: int, window: float, ban_seconds: float, max_ips: int = 10000):
         self.max_attempts, self.window, self.ban_seconds = max_attempts, window, ban_seconds
+        self.max_ips = max_ips
         self.lock = threading.Lock()
-        self.attempts: dict[str, deque] = {}
-        self.bans: dict[str, float] = {}
+        self.attempts: OrderedDict[str, deque] = OrderedDict()
+        self.bans: OrderedDict[str, float] = OrderedDict()
 
     def attempt(self, ip: str) -> float | None:
         now = time.monotonic()
@@ -35,16 +42,22 @@ class MemoryLimiter:
             if until > now:
                 return until - now
             self.bans.pop(ip, None)
-            recent = self.attempts.setdefault(ip, deque())
+            recent = self.attempts.get(ip)
+            if recent is None:
+                recent = self.attempts[ip] = deque()
+                while len(self.attempts) > self.max_ips:
+                    self.attempts.popitem(last=False)
+            else:
+                self.attempts.move_to_end(ip)
             while recent and recent[0] <= now - self.window:
                 recent.popleft()
             recent.append(now)
             if len(recent) > self.max_attempts:
                 recent.clear()
                 self.bans[ip] = now + self.ban_seconds
+                while len(self.bans) > self.max_ips:
+                    self.bans.popitem(last=False)
                 return self.ban_seconds
-            if len(self.attempts) > 10000:  # forget idle IPs so the dict stays small
-                self.attempts = {k: v for k, v in self.attempts.items() if v}
         return None
 
 
@@ -82,6 +95,38 @@ class RedisLimiter:
         except Exception:  # noqa: BLE001 - see class docstring
             log.warning("stream limiter: Redis unavailable, allowing %s", ip, exc_info=True)
         return None
+
+
+class OpenStreams:
+    """Open streams per stream key (site) and per client IP in this process.
+
+    ``acquire(site_id, ip)`` takes a slot, or returns False when the site
+    already holds ``per_key`` streams (a replaced stream counts until it has
+    really ended) or the IP ``per_ip``; ``release`` gives it back. O(1).
+    """
+
+    def __init__(self, per_key: int, per_ip: int):
+        self.per_key, self.per_ip = per_key, per_ip
+        self.lock = threading.Lock()
+        self.by_key: dict[int, int] = {}
+        self.by_ip: dict[str, int] = {}
+
+    def acquire(self, site_id: int, ip: str) -> bool:
+        with self.lock:
+            if self.by_key.get(site_id, 0) >= self.per_key or self.by_ip.get(ip, 0) >= self.per_ip:
+                return False
+            self.by_key[site_id] = self.by_key.get(site_id, 0) + 1
+            self.by_ip[ip] = self.by_ip.get(ip, 0) + 1
+            return True
+
+    def release(self, site_id: int, ip: str) -> None:
+        with self.lock:
+            for table, key in ((self.by_key, site_id), (self.by_ip, ip)):
+                left = table.get(key, 0) - 1
+                if left > 0:
+                    table[key] = left
+                else:
+                    table.pop(key, None)
 
 
 def open_limiter(settings):

@@ -10,6 +10,14 @@ once). A "pushed video" is a push that emitted an ``upload`` event.
 * ``check_vanished(rt)``: ``adapter.exists(...) is False`` -> ``delete``.
 * ``poll_comments(rt)``: ``adapter.list_comments(...)`` -> one ``comment`` each.
 * ``prune_events(rt)``: forget events older than the retention period.
+
+Every provider call gets its token from a ``TokenHolder`` (one per identity and
+run, as a push's calls do): a token near expiry is refreshed before the call,
+and a call the provider refuses (AuthExpired: 401) gets the token refreshed and
+is sent once more. A refresh the provider refuses (a dead refresh token:
+``reconnect_required``; a refused client: ``provider_misconfigured``), or a fresh
+token refused too (``token_expired``), is logged as a warning and kept on the push (``progress["stream_check_error"]``); the
+identity's other videos are skipped for that run, everyone else's are checked.
 """
 
 from __future__ import annotations
@@ -22,9 +30,10 @@ import logging
 from sqlalchemy import delete, exists, select
 
 from app.events import bind_runtime, emit_comment, emit_delete
-from app.identities.tokens import access_token
+from app.identities.tokens import token_holder, with_tokens
 from app.models import Event, PushRequest, utcnow
-from app.providers.errors import ProviderError
+from app.providers.base import TokenHolder
+from app.providers.errors import AuthExpired, Misconfigured, ProviderError, ReconnectRequired
 
 if TYPE_CHECKING:
     from app.runtime import Runtime
@@ -50,9 +59,10 @@ def delete_pushed_video(rt: Runtime, session, push: PushRequest) -> bool:
 
     deleted = False
     if push.identity_id is not None and not (push.result or {}).get("deleted_at"):
+        adapter = rt.adapter(push.provider)
         try:
-            token = access_token(rt, push.identity_id)
-            deleted = rt.adapter(push.provider).delete(push.kind, dict(push.provider_ids or {}), token)
+            deleted = with_tokens(token_holder(rt, push.identity_id), lambda token: adapter.delete(
+                push.kind, dict(push.provider_ids or {}), token))
         except NotFound:
             deleted = True
     bind_runtime(session, rt)
@@ -115,10 +125,12 @@ def _media_created(push: PushRequest) -> dt.datetime:
 def check_vanished(rt: Runtime) -> int:
     """Ask the provider whether each watched video still exists; ``False`` -> ``delete``."""
     count = 0
+    holders: dict[int, TokenHolder | ProviderError] = {}
     with rt.db.session() as session:
         bind_runtime(session, rt)
         for push in _due(session, rt.settings, "exists_checked_at", rt.settings.stream_exists_interval):
-            answer = _ask(rt, push, lambda adapter, token: adapter.exists(push.kind, dict(push.provider_ids), token))
+            answer = _ask(rt, holders, push,
+                          lambda adapter, token: adapter.exists(push.kind, dict(push.provider_ids), token))
             _stamp(push, "exists_checked_at")
             if answer is False and emit_delete(session, push, "vanished"):
                 count += 1
@@ -128,13 +140,15 @@ def check_vanished(rt: Runtime) -> int:
 def poll_comments(rt: Runtime) -> int:
     """Emit each new provider comment on watched videos once (remembered in ``progress``)."""
     count = 0
+    holders: dict[int, TokenHolder | ProviderError] = {}
     with rt.db.session() as session:
         bind_runtime(session, rt)
         for push in _due(session, rt.settings, "comments_checked_at", rt.settings.stream_comment_interval):
-            progress = dict(push.progress or {})
+            since = (push.progress or {}).get("comments_seen")
+            comments = _ask(rt, holders, push, lambda adapter, token: adapter.list_comments(
+                push.kind, dict(push.provider_ids), token, since))
+            progress = dict(push.progress or {})  # as _ask left it (a check error recorded or cleared)
             seen = list(progress.get("comment_ids") or [])
-            comments = _ask(rt, push, lambda adapter, token: adapter.list_comments(
-                push.kind, dict(push.provider_ids), token, progress.get("comments_seen")))
             for comment in comments or []:
                 comment_id = str(comment.get("id"))
                 if comment_id in seen:
@@ -161,13 +175,42 @@ def _stamp(push: PushRequest, key: str) -> None:
     push.progress = {**(push.progress or {}), key: utcnow().timestamp()}
 
 
-def _ask(rt: Runtime, push: PushRequest, call):
-    """Run one provider call for ``push`` with a fresh token; provider errors are logged and give None."""
+def _ask(rt: Runtime, holders: dict, push: PushRequest, call):
+    """Run one provider call for ``push`` through its identity's TokenHolder (shared by
+    the identity's videos in this run). Provider errors give None: a passing one is
+    logged; one the token refresh raised (the user must reconnect, or the operator must
+    fix the app) is logged as a warning, recorded on the push, and the identity's
+    other videos are skipped in this run, not the other identities'."""
+    holder = holders.get(push.identity_id)
+    if holder is None:
+        holder = holders[push.identity_id] = token_holder(rt, push.identity_id)
+    if isinstance(holder, ProviderError):
+        _record(push, holder)
+        return None
     try:
-        return call(rt.adapter(push.provider), access_token(rt, push.identity_id))
+        answer = with_tokens(holder, lambda token: call(rt.adapter(push.provider), token))
+    except (ReconnectRequired, Misconfigured, AuthExpired) as exc:
+        if isinstance(exc, AuthExpired) and not holder.refreshes:  # nothing to refresh with: as any error
+            log.info("stream check of request %s skipped: %s (%s)", push.id, exc.reason, exc.info)
+            _record(push, exc)
+            return None
+        holders[push.identity_id] = exc  # refused refresh, or a fresh token refused too
+        log.warning("stream checks of identity %s (%s) skipped for this run: %s (%s)", push.identity_id, push.provider,
+                    exc.reason, exc.info)
+        _record(push, exc)
+        return None
     except ProviderError as exc:
         log.info("stream check of request %s skipped: %s (%s)", push.id, exc.reason, exc.info)
+        _record(push, exc)
         return None
+    if (push.progress or {}).get("stream_check_error"):
+        push.progress = {k: v for k, v in push.progress.items() if k != "stream_check_error"}
+    return answer
+
+
+def _record(push: PushRequest, exc: ProviderError) -> None:
+    push.progress = {**(push.progress or {}), "stream_check_error": {
+        "reason": exc.reason, "info": exc.info, "at": utcnow().timestamp()}}
 
 
 def prune_events(rt: Runtime) -> int:

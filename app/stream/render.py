@@ -9,6 +9,7 @@ breaks) is escaped and every line parses on its own.
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 
 FORMATS = ("json", "xml")
@@ -23,6 +24,8 @@ ERRORS = {
     1005: (409, "Connection replaced by a newer connection with the same token"),
     1006: (429, "Banned for excessive connection attempts; retry later"),
     1007: (400, "Invalid since parameter: use a whole event id"),
+    1008: (429, "Too many open streams for this key or address; close one first"),
+    1009: (503, "Streams are not served here; connect to the stream endpoint"),
 }
 
 
@@ -62,10 +65,16 @@ def _fill(parent: ET.Element, node) -> None:
         parent.text = _clean(str(node))
 
 
+# Everything outside XML 1.0's Char production: C0 controls but tab/LF/CR, lone
+# surrogates, U+FFFE and U+FFFF. Such characters are invalid even as references.
+_NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def _clean(text: str) -> str:
-    # XML 1.0 forbids most control characters even escaped; a newline would also
-    # break "one element per line", so it travels as a character reference.
-    return "".join(ch for ch in text if ch in "\t\n\r" or ord(ch) >= 0x20)
+    # Third-party text (titles, comments, names) may carry any of them; they are
+    # removed so every line stays valid XML. A newline would also break "one
+    # element per line", so it travels as a character reference (see _xml_line).
+    return _NOT_XML_CHAR.sub("", text)
 
 
 def _xml_line(root: ET.Element) -> bytes:

@@ -8,14 +8,19 @@ Example::
     \\r\\n                                   (keep-alive when idle)
     {"id":43,"delete":{"guid":"1850...","username":"alice"}}\\r\\n
 
-Errors come as one element in the requested format, e.g. 401 with
+The key may instead come in a header (``Authorization: Bearer <stream_key>`` or
+``X-Stream-Key``), which keeps it out of access logs. Errors come as one element
+in the requested format, e.g. 401 with
 ``{"rsp": {"status": "fail", "err": {"code": 1001, "msg": "Invalid or expired token"}}}``.
-Each stream holds one server thread while open (see README "Streams").
+Each stream holds one server thread while open (see README "Streams"); a write
+the consumer does not accept within PUSHWIRE_STREAM_SEND_TIMEOUT drops it, and
+PUSHWIRE_STREAM_MAX_PER_KEY / _PER_IP cap the open streams (error 1008).
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import socket
 import time
 import select as _select
@@ -23,8 +28,10 @@ import select as _select
 from flask import Blueprint, Response, current_app, request
 from sqlalchemy import select
 
+from app.crypto import hash_stream_key
 from app.models import Site
 from app.stream.hub import REPLACED, Connection, Hub
+from app.stream.services import StreamServices
 from app.stream.render import FORMATS, KEEPALIVE, content_type, error_line, error_status
 from app.stream.replay import replay
 
@@ -42,13 +49,16 @@ def stream_api():
     params = request.values
     fmt = params.get("format") or "json"
     render_fmt = fmt if fmt in FORMATS else "json"
+    if not rt.settings.stream_enabled:
+        return _error(1009, render_fmt)
     services = rt.stream
-    banned = services.limiter.attempt(_client_ip(rt.settings))
+    ip = _client_ip(rt.settings)
+    banned = services.limiter.attempt(ip)
     if banned is not None:
         return _error(1006, render_fmt, {"Retry-After": str(max(1, math.ceil(banned)))})
     if fmt not in FORMATS:
         return _error(1004, render_fmt)
-    token = params.get("token")
+    token = params.get("token") or _header_token()
     if not token:
         return _error(1002, fmt)
     kinds = parse_events(params.get("events"))
@@ -58,14 +68,44 @@ def stream_api():
     if since is False:
         return _error(1007, fmt)
     with rt.db.session() as session:
-        site_id = session.scalar(select(Site.id).where(Site.stream_key == token))
+        site_id = session.scalar(select(Site.id).where(Site.stream_key == hash_stream_key(token)))
     if site_id is None:
         return _error(1001, fmt)
+    if not services.open.acquire(site_id, ip):
+        return _error(1008, fmt)
     conn = services.hub.connect(site_id, kinds)
     body = stream_lines(services.hub, conn, fmt, since, rt, request.environ.get("gunicorn.socket"))
-    return Response(body, status=200, headers={
+    resp = Response(body, status=200, headers={
         "Content-Type": content_type(fmt), "Cache-Control": "no-cache", "X-Accel-Buffering": "no",
     })
+    resp.call_on_close(_closer(services, conn, site_id, ip))
+    return resp
+
+
+def _closer(services: StreamServices, conn: Connection, site_id: int, ip: str):
+    """Runs when the server closes the response, started or not: frees the slot."""
+    done = threading.Lock()
+
+    def close() -> None:
+        if done.acquire(blocking=False):
+            # The stream is over (its last bytes, if any, are written before the server
+            # closes the body). Shut the socket now: a consumer that stopped reading
+            # would otherwise hold the server's graceful close (gunicorn lingers up to
+            # 2 s on its main thread waiting for the peer).
+            conn.shutdown()
+            conn.ended.set()
+            services.hub.disconnect(conn)
+            services.open.release(site_id, ip)
+
+    return close
+
+
+def _header_token() -> str | None:
+    auth = request.headers.get("Authorization", "")
+    scheme, _, value = auth.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.headers.get("X-Stream-Key") or None
 
 
 def stream_lines(hub: Hub, conn: Connection, fmt: str, since: int | None, rt, sock=None):
@@ -74,6 +114,11 @@ def stream_lines(hub: Hub, conn: Connection, fmt: str, since: int | None, rt, so
     ``sock`` (gunicorn's client socket, when there is one) lets an idle stream
     notice a departed client within a second instead of at its next keep-alive."""
     settings = rt.settings
+    if sock is not None:
+        # Each write must be accepted within the send timeout (sendall's total, not
+        # per send): a consumer that stops reading frees its thread instead of pinning it.
+        sock.settimeout(settings.stream_send_timeout)
+        conn.sock = sock
     try:
         yield KEEPALIVE
         replayed: set[int] = set()
@@ -94,6 +139,7 @@ def stream_lines(hub: Hub, conn: Connection, fmt: str, since: int | None, rt, so
         if conn.reason == REPLACED:
             yield error_line(REPLACED, fmt)
     finally:
+        conn.ended.set()
         hub.disconnect(conn)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import signal
@@ -15,6 +14,7 @@ import uuid
 import pytest
 
 from app.staging import StagedObjectMissing, StagingError, open_store
+from tests.support.dropproxy import DroppingProxy
 from tests.support.s3server import make_client, s3_endpoint, s3_store_options  # noqa: F401
 
 MIB = 1024 * 1024
@@ -203,6 +203,36 @@ def test_read_range_edges(stored, payload, start, length):
     assert stored.read_range("media/video.mp4", start, length) == payload[start:start + length]
 
 
+def test_reader_serves_consecutive_chunks_from_one_stream(stored, payload):
+    with stored.reader("media/video.mp4") as reader:
+        chunks = [reader.read(offset, 3 * MIB) for offset in range(0, SIZE, 3 * MIB)]
+        assert reader.gets == 1 and reader.seeks == 0
+    assert sha(b"".join(chunks)) == sha(payload) and len(chunks[-1]) == SIZE % (3 * MIB)
+
+
+def test_reader_reopens_only_at_another_offset(stored, payload):
+    reader = stored.reader("media/video.mp4")
+    assert reader.read(0, MIB) == payload[:MIB]
+    assert reader.read(MIB, MIB) == payload[MIB:2 * MIB]
+    assert reader.read(MIB // 2, MIB) == payload[MIB // 2:3 * MIB // 2]  # back: the provider kept less
+    assert reader.read(3 * MIB // 2, 10) == payload[3 * MIB // 2:3 * MIB // 2 + 10]
+    assert reader.read(7 * MIB, MIB) == payload[7 * MIB:8 * MIB]  # ahead: the provider has more
+    assert reader.gets == 3 and reader.seeks == 2
+    assert reader.read(SIZE - 5, 10) == payload[-5:]  # short at the end, then released
+    assert reader.read(SIZE, 10) == b"" and reader.read(SIZE + 3, 1) == b""
+    reader.close()
+
+
+def test_reader_on_a_missing_object(store):
+    reader = store.reader("nope/missing")  # lazy: nothing is asked yet
+    with pytest.raises(StagedObjectMissing):
+        reader.read(0, 10)
+    with pytest.raises(ValueError):
+        reader.read(-1, 10)
+    with pytest.raises(ValueError):
+        store.reader("../escape")
+
+
 def test_iter_chunks_can_stop_early(stored, payload):
     it = stored.iter_chunks("media/video.mp4", MIB)
     assert next(it) == payload[:MIB]
@@ -313,54 +343,6 @@ def test_open_store_urls(tmp_path, monkeypatch):
 
 
 # -- S3 resilience and memory ----------------------------------------------------
-
-
-class DroppingProxy:
-    """TCP proxy that cuts the first `drops` connections after `after` bytes downstream."""
-
-    def __init__(self, target: tuple[str, int], after: int, drops: int) -> None:
-        self.target, self.after, self.drops = target, after, drops
-        self.connections = 0
-        self._lock = threading.Lock()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.endpoint = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def close(self) -> None:
-        self._listener.close()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            self.connections += 1
-            upstream = socket.create_connection(self.target)
-            threading.Thread(target=self._pump, args=(client, upstream, False), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, True), daemon=True).start()
-
-    def _pump(self, src, dst, downstream) -> None:
-        sent = 0
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-                sent += len(data)
-                if downstream and sent >= self.after and self._take_drop():
-                    break
-        except OSError:
-            pass
-        for sock in (src, dst):
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
-
-    def _take_drop(self) -> bool:
-        with self._lock:
-            if self.drops <= 0:
-                return False
-            self.drops -= 1
-            return True
 
 
 def test_s3_download_reopens_after_dropped_connection(s3_endpoint, payload):  # noqa: F811

@@ -18,6 +18,7 @@ import redis
 import requests
 
 from app.config import Settings
+from app.crypto import hash_stream_key
 from app.events import bind_runtime, emit_event
 from app.migrate import upgrade
 from app.models import Site
@@ -103,11 +104,12 @@ def new_site(stream_rt):
     def make() -> tuple[int, str]:
         n = next(_sites)
         with stream_rt.db.session() as session:
-            site = Site(name=f"stream site {n} <&\"'>", private_key_hash="x", stream_key=f"sk-{os.getpid()}-{n}-{time.time_ns()}",
+            key = f"sk-{os.getpid()}-{n}-{time.time_ns()}"
+            site = Site(name=f"stream site {n} <&\"'>", private_key_hash="x", stream_key=hash_stream_key(key),
                         signing_secret_enc="x")
             session.add(site)
             session.flush()
-            return site.id, site.stream_key
+            return site.id, key
 
     return make
 

@@ -49,18 +49,47 @@ main(sys.argv[1:])
 """
 
 
-def start_s3_server() -> tuple[str, Callable[[], None]]:
+# The same, counting the object GETs it serves (path-style ``GET /bucket/key``
+# without a query string) by path; ``GET /__gets__`` answers the counts as JSON.
+_COUNTING_LAUNCHER = """
+import json, os, sys, threading
+import moto.server
+from moto.server import main
+
+class CountingApp(moto.server.DomainDispatcherApplication):
+    gets, lock = {}, threading.Lock()
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == "/__gets__":
+            body = json.dumps(CountingApp.gets).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        if environ["REQUEST_METHOD"] == "GET" and path.count("/") >= 2 and not environ.get("QUERY_STRING"):
+            with CountingApp.lock:
+                CountingApp.gets[path] = CountingApp.gets.get(path, 0) + 1
+        return super().__call__(environ, start_response)
+
+moto.server.DomainDispatcherApplication = CountingApp
+threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()
+main(sys.argv[1:])
+"""
+
+
+def start_s3_server(count_gets: bool = False) -> tuple[str, Callable[[], None]]:
     """Start moto's S3 server (``python -m moto.server``) on a free local port.
 
     Returns ``(endpoint_url, stop)`` once the server answers HTTP; call
-    ``stop()`` to terminate it (idempotent).
+    ``stop()`` to terminate it (idempotent). ``count_gets=True`` makes the
+    server count the object GETs it serves (see ``object_gets``).
     """
     last_log = ""
     for _attempt in range(3):
         port = _free_port()
         log = tempfile.NamedTemporaryFile(prefix="moto-", suffix=".log", delete=False)
+        launcher = _COUNTING_LAUNCHER if count_gets else _LAUNCHER
         proc = subprocess.Popen(
-            [sys.executable, "-c", _LAUNCHER, "-H", "127.0.0.1", "-p", str(port)],
+            [sys.executable, "-c", launcher, "-H", "127.0.0.1", "-p", str(port)],
             stdin=subprocess.PIPE,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -72,6 +101,14 @@ def start_s3_server() -> tuple[str, Callable[[], None]]:
         last_log = _tail(log.name)
         _stop(proc, log.name)  # most likely lost a race for the port; retry
     raise RuntimeError(f"moto server did not start; last log:\n{last_log}")
+
+
+def object_gets(endpoint_url: str) -> dict[str, int]:
+    """``{"/bucket/key": GETs served}`` of a server started with ``count_gets=True``."""
+    import json
+
+    with urllib.request.urlopen(f"{endpoint_url}/__gets__", timeout=10) as resp:
+        return json.loads(resp.read())
 
 
 def s3_store_options(endpoint_url: str) -> dict:

@@ -64,7 +64,7 @@ def _transfer_all(adapter, ctx: PushContext, up: dict, token: str) -> None:
     staged, resyncs = ctx.staged, 0
     while up["start_offset"] < up["end_offset"]:
         start, end = up["start_offset"], up["end_offset"]
-        chunk = staged.store.read_range(staged.key, start, end - start)
+        chunk = staged.read(start, end - start)
         try:
             body = adapter.graph(
                 "POST", f"/{up['target']}/videos", token, ctx.kind,

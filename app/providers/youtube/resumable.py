@@ -95,7 +95,7 @@ class ResumableUpload:
         """Step 2: PUT one chunk from ``offset``; returns the next state."""
         length = min(self.chunk, self.total - offset)
         final = offset + length == self.total
-        data = self.staged.store.read_range(self.staged.key, offset, length)
+        data = self.staged.read(offset, length)
         headers = {"Content-Type": self.staged.mime_type or "video/*",
                    "Content-Range": f"bytes {offset}-{offset + length - 1}/{self.total}"}
         try:
