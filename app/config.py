@@ -131,6 +131,12 @@ class Settings(BaseSettings):
     identity_rate_limit: str = "60/60"  # provider calls per identity per window, fleet-wide
     provider_rate_limit: str = "3000/60"  # provider calls per provider per window, fleet-wide
     log_json: bool = False
+    # -- transcode settings --
+    transcode_dir: str = ""  # temporary files of the transcode stage; default <system temp>/pushwire-transcode
+    transcode_preset: str = "veryfast"  # x264 preset of the transcode stage
+    transcode_threads: int = 0  # x264 threads per encode (0: FFmpeg decides); see the README's fleet tuning
+    transcode_cpu_factor: float = 20.0  # an encode may use this many CPU seconds per second of video
+    # -- end transcode settings --
 
     # -- stream settings --
     stream_keepalive: float = 30.0  # seconds between keep-alive lines on an idle stream

@@ -38,6 +38,7 @@ from app.models import PushRequest, RequestTransition, StageAttempt, utcnow
 
 QUEUED = "queued"
 STAGING = "staging"
+TRANSCODING = "transcoding"
 UPLOADING = "uploading"
 PROCESSING = "processing"
 DELIVERING_CALLBACK = "delivering_callback"
@@ -53,11 +54,12 @@ FINAL_STATES = frozenset({SUCCEEDED, FAILED, CANCELLED, UNCONFIRMED})
 
 ALLOWED: dict[str, frozenset[str]] = {
     QUEUED: frozenset({STAGING, UPLOADING, WAITING, DELIVERING_CALLBACK, FAILED, CANCELLED}),
-    STAGING: frozenset({UPLOADING, WAITING, DELIVERING_CALLBACK, FAILED, CANCELLED}),
+    STAGING: frozenset({TRANSCODING, UPLOADING, WAITING, DELIVERING_CALLBACK, FAILED, CANCELLED}),
+    TRANSCODING: frozenset({UPLOADING, WAITING, DELIVERING_CALLBACK, FAILED, CANCELLED}),
     UPLOADING: frozenset({PROCESSING, WAITING, DELIVERING_CALLBACK, SUCCEEDED, FAILED, UNCONFIRMED}),
     PROCESSING: frozenset({WAITING, DELIVERING_CALLBACK, SUCCEEDED, FAILED, UNCONFIRMED}),
     # Resuming enters the parked stage again; cancelling is allowed until then.
-    WAITING: frozenset({STAGING, UPLOADING, DELIVERING_CALLBACK, FAILED, CANCELLED}),
+    WAITING: frozenset({STAGING, TRANSCODING, UPLOADING, DELIVERING_CALLBACK, FAILED, CANCELLED}),
     DELIVERING_CALLBACK: frozenset({SUCCEEDED, FAILED, UNCONFIRMED}),
     SUCCEEDED: frozenset(),
     FAILED: frozenset(),
@@ -68,7 +70,8 @@ ALLOWED: dict[str, frozenset[str]] = {
 #: The outcomes a push ends with (``PushRequest.outcome``), each also the name of its final state.
 OUTCOMES = (SUCCEEDED, FAILED, UNCONFIRMED)
 #: Every state, in the order a push passes through them (the status API's filter lists them).
-STATES = (QUEUED, STAGING, WAITING, UPLOADING, PROCESSING, DELIVERING_CALLBACK, SUCCEEDED, FAILED, CANCELLED, UNCONFIRMED)
+STATES = (QUEUED, STAGING, TRANSCODING, WAITING, UPLOADING, PROCESSING, DELIVERING_CALLBACK, SUCCEEDED, FAILED,
+          CANCELLED, UNCONFIRMED)
 
 
 class InvalidTransition(Exception):

@@ -17,7 +17,8 @@ import traceback
 from bench import report
 from bench.result import Result
 
-BENCHES = ("memory", "pipeline", "slow_providers", "overhead", "gateway", "streams", "scheduled", "banlimit")
+BENCHES = ("memory", "pipeline", "slow_providers", "overhead", "gateway", "streams", "scheduled", "banlimit",
+           "transcode")
 MODULES = {"streams": "bench.streams_target"}
 
 

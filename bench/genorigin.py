@@ -1,33 +1,24 @@
 """A loopback origin that generates sample videos on the fly (constant memory).
 
-``GeneratedOrigin().url_for(size, seed)`` returns a URL whose body is an MP4
-signature followed by pseudo-random bytes, ``size`` bytes long, produced one
+``GeneratedOrigin().url_for(size, seed)`` returns a URL whose body is a real
+MP4 clip padded with pseudo-random bytes, ``size`` bytes long, produced one
 1 MiB block at a time: a 2 GiB video costs the benchmark process 1 MiB.
 """
 
 from __future__ import annotations
 
-import hashlib
-
 from werkzeug.wrappers import Request, Response
 
+from sandbox import samples
 from sandbox.common import serve
-from tests.support.origin import MP4_HEAD
 
 BLOCK = 1024 * 1024
 
 
 def generate(size: int, seed: int = 0, block: int = BLOCK):
-    """Yield ``size`` bytes of sample video in ``block``-sized pieces."""
-    filler = hashlib.sha256(str(seed).encode()).digest() * (block // 32)
-    first = (MP4_HEAD + filler)[:block]
-    sent = 0
-    piece = first
-    while sent < size:
-        out = piece[: size - sent]
-        sent += len(out)
-        yield out
-        piece = filler
+    """Yield ``size`` bytes of sample video (a real clip padded with a ``free``
+    box, see sandbox.samples) in pieces of about ``block``."""
+    return samples.generate(size, seed, block)
 
 
 class GeneratedOrigin:

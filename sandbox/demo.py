@@ -47,7 +47,7 @@ def start_children(env: dict[str, str], data_dir: Path) -> list[subprocess.Popen
         [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{GATEWAY_PORT}", "--workers", "1", "--worker-class",
          "gthread", "--threads", "8", "--log-level", "warning", "app:create_app()"],
         [str(BIN / "celery"), "-A", "workers.worker", "worker", "--loglevel", "warning", "--queues",
-         "staging,upload,callback,maintenance", "--concurrency", "2", "--hostname", "demo@%h"],
+         "staging,transcode,upload,callback,maintenance", "--concurrency", "2", "--hostname", "demo@%h"],
         [str(BIN / "celery"), "-A", "workers.worker", "beat", "--loglevel", "warning",
          "--schedule", str(data_dir / "celerybeat-schedule")],
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import uuid
 
 import pytest
@@ -91,6 +92,7 @@ def stack_env(pg_url: str, broker_url: str, s3_url: str, fakes: dict, tmp: str, 
         "PUSHWIRE_REQUEUE_AFTER": "3",
         "PUSHWIRE_HEARTBEAT_INTERVAL": "1",
         "PUSHWIRE_ATTEMPT_LEASE": "4",
+        "PUSHWIRE_TRANSCODE_DIR": os.path.join(tmp, "transcode"),
     }
 
 

@@ -59,6 +59,7 @@ ROUTES = {
 TASKS = {
     "pushwire.download": "staging",
     "pushwire.stage": "staging",
+    "pushwire.transcode": "transcode",
     "pushwire.upload": "upload",
     "pushwire.callback": "callback",
     "pushwire.sweep": "maintenance",
@@ -67,7 +68,7 @@ TASKS = {
     "pushwire.stream.poll_comments": "maintenance",
     "pushwire.stream.prune_events": "maintenance",
 }
-QUEUES = ("staging", "upload", "callback", "maintenance")
+QUEUES = ("staging", "transcode", "upload", "callback", "maintenance")
 BEAT = {
     "sweep": "pushwire.sweep",
     "stream-expire-twitter-media": "pushwire.stream.expire_twitter_media",
@@ -101,6 +102,7 @@ OUTBOUND_ALLOW OUTBOUND_CONNECT_TIMEOUT OUTBOUND_READ_TIMEOUT DOWNLOAD_MIN_BYTES
 MAX_STAGE_RETRIES MAX_REDELIVERIES RETRY_BACKOFF_BASE RETRY_BACKOFF_MAX CALLBACK_TIMEOUT CALLBACK_SCHEDULE
 SWEEP_INTERVAL REQUEUE_AFTER HEARTBEAT_INTERVAL ATTEMPT_LEASE STALL_AFTER PARK_AFTER SCHEDULE_HORIZON SYNC_WAIT_SECONDS MAX_BODY_BYTES
 SITE_RATE_LIMIT IDENTITY_RATE_LIMIT PROVIDER_RATE_LIMIT LOG_JSON
+TRANSCODE_DIR TRANSCODE_PRESET TRANSCODE_THREADS TRANSCODE_CPU_FACTOR
 STREAM_KEEPALIVE STREAM_QUEUE_SIZE STREAM_MAX_ATTEMPTS STREAM_ATTEMPT_WINDOW STREAM_BAN_SECONDS
 STREAM_TRUST_FORWARDED STREAM_POLL_INTERVAL STREAM_REPLAY_LIMIT STREAM_RETENTION_DAYS STREAM_WATCH_DAYS
 STREAM_COMMENT_INTERVAL STREAM_EXISTS_INTERVAL STREAM_EXPIRY_INTERVAL STREAM_TWITTER_MEDIA_TTL STREAM_SEND_TIMEOUT STREAM_MAX_PER_KEY STREAM_MAX_PER_IP STREAM_ENABLED
@@ -155,7 +157,7 @@ def test_queues_and_beat(worker):
 
 def test_a_push_publishes_its_chain_under_the_current_names(worker):
     """A video push with a callback: ``pushwire.download`` on ``staging``, carrying
-    upload and callback (ids only)."""
+    transcode, upload and callback (ids only)."""
     rt = worker.celery.pushwire_runtime
     from app.broker.publish import publish_chain
 
@@ -169,7 +171,8 @@ def test_a_push_publishes_its_chain_under_the_current_names(worker):
     assert message.headers["argsrepr"] == "(42,)"
     chain = message.payload[2]["chain"]
     assert [(s["task"], s["options"]["queue"], list(s["args"])) for s in reversed(chain)] == [
-        ("pushwire.upload", "upload", [42]), ("pushwire.callback", "callback", [42])]
+        ("pushwire.transcode", "transcode", [42]), ("pushwire.upload", "upload", [42]),
+        ("pushwire.callback", "callback", [42])]
 
 
 def test_provider_registry():

@@ -12,11 +12,12 @@ import logging
 from celery import shared_task
 from celery.exceptions import Ignore
 
-from app.broker.names import CALLBACK, DOWNLOAD, DOWNLOAD_LEGACY, SWEEP, UPLOAD
+from app.broker.names import CALLBACK, DOWNLOAD, DOWNLOAD_LEGACY, SWEEP, TRANSCODE, UPLOAD
 from app.pipeline.callbacks import run_callback
 from app.pipeline.download import run_download
 from app.pipeline.outcome import Parked, Retry, defer, fail_unexpectedly
 from app.pipeline.sweep import sweep
+from app.pipeline.transcode import run_transcode
 from app.pipeline.upload import run_upload
 from workers.context import runtime
 
@@ -30,7 +31,7 @@ RETRY_BACKSTOP = 1000
 UNEXPECTED_RETRIES = 3
 
 
-def _run(task, step, request_id: int, stage: str) -> str:
+def _run(task, step, request_id: int, stage: str, **kw) -> str:
     """Run a pipeline step; short planned waits go back to the broker as a
     countdown, long ones park the request in the database (``defer``: the chain
     stops here and the sweeper publishes it again when due), and an
@@ -38,7 +39,7 @@ def _run(task, step, request_id: int, stage: str) -> str:
     and then recorded as the request's failure, so no request hangs silently."""
     rt = runtime(task.app)
     try:
-        return step(rt, request_id, task.request.id)
+        return step(rt, request_id, task.request.id, **kw)
     except Retry as exc:
         try:
             countdown = defer(rt, request_id, stage, exc)
@@ -64,6 +65,24 @@ def download(self, request_id: int) -> str:
 def stage(self, request_id: int) -> str:
     """The download step under its former name: messages queued before the rename."""
     return _run(self, run_download, request_id, "stage")
+
+
+@shared_task(name=TRANSCODE, bind=True, max_retries=RETRY_BACKSTOP)
+def transcode(self, request_id: int) -> str:
+    """Probe the staged video and pass it through, remux, transcode or refuse it
+    (its own queue and fleet: the CPU-bound stage). Progress shows in Flower as
+    a PROGRESS state with the percent done."""
+    def report(percent: float, seconds: float) -> None:
+        meta = {"request_id": request_id, "percent": percent, "seconds_done": round(seconds, 1)}
+        self.update_state(state="PROGRESS", meta=meta)
+        try:
+            # Flower shows it as state PROGRESS (as the byte progress of workers.signals)
+            self.send_event("task-progress", retry=False, result=f"transcode: {percent:.0f}%", stage="transcode",
+                            **meta)
+        except Exception:  # events are best effort
+            log.debug("progress event not sent", exc_info=True)
+
+    return _run(self, run_transcode, request_id, "transcode", report=report)
 
 
 @shared_task(name=UPLOAD, bind=True, max_retries=RETRY_BACKSTOP)

@@ -12,6 +12,8 @@ DOWNLOAD = "pushwire.download"
 #: What the download step was called before; still registered, so messages queued
 #: under it run (publish only ``DOWNLOAD``).
 DOWNLOAD_LEGACY = "pushwire.stage"
+#: Between download and upload for videos: probe, then pass through, remux, transcode or refuse.
+TRANSCODE = "pushwire.transcode"
 UPLOAD = "pushwire.upload"
 CALLBACK = "pushwire.callback"
 SWEEP = "pushwire.sweep"
@@ -21,11 +23,12 @@ STREAM_CHECK_VANISHED = "pushwire.stream.check_vanished"
 STREAM_POLL_COMMENTS = "pushwire.stream.poll_comments"
 STREAM_PRUNE_EVENTS = "pushwire.stream.prune_events"
 
-QUEUES = ("staging", "upload", "callback", "maintenance")
+QUEUES = ("staging", "transcode", "upload", "callback", "maintenance")
 
 ROUTES = {
     DOWNLOAD: {"queue": "staging"},
     DOWNLOAD_LEGACY: {"queue": "staging"},
+    TRANSCODE: {"queue": "transcode"},
     UPLOAD: {"queue": "upload"},
     CALLBACK: {"queue": "callback"},
     SWEEP: {"queue": "maintenance"},
@@ -35,7 +38,7 @@ STREAM_TASKS = (STREAM_EXPIRE_MEDIA, STREAM_CHECK_VANISHED, STREAM_POLL_COMMENTS
 
 #: Task name -> the step's name in audit rows, metrics and log lines (``stage`` for the
 #: download step, as it has always been shown).
-STEP_NAMES = {DOWNLOAD: "stage", DOWNLOAD_LEGACY: "stage", UPLOAD: "upload", CALLBACK: "callback",
+STEP_NAMES = {DOWNLOAD: "stage", DOWNLOAD_LEGACY: "stage", TRANSCODE: "transcode", UPLOAD: "upload", CALLBACK: "callback",
               SWEEP: "sweep", **{name: name.removeprefix("pushwire.") for name in STREAM_TASKS}}
 
 

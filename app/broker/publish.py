@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import logging
 
-from app.broker.names import CALLBACK, DOWNLOAD, ROUTES, UPLOAD
+from app.broker.names import CALLBACK, DOWNLOAD, ROUTES, TRANSCODE, UPLOAD
 from app.models import PushRequest, utcnow
 
 if TYPE_CHECKING:
@@ -21,8 +21,8 @@ log = logging.getLogger(__name__)
 
 
 def chain_steps(staged: bool, callback: bool) -> list[str]:
-    """The tasks of a push: [download ->] upload [-> callback]."""
-    return ([DOWNLOAD] if staged else []) + [UPLOAD] + ([CALLBACK] if callback else [])
+    """The tasks of a push: [download -> transcode ->] upload [-> callback]."""
+    return ([DOWNLOAD, TRANSCODE] if staged else []) + [UPLOAD] + ([CALLBACK] if callback else [])
 
 
 def publish_chain(celery, request_id: int, staged: bool, callback: bool = True, producer=None) -> None:
@@ -39,10 +39,11 @@ def publish_chain(celery, request_id: int, staged: bool, callback: bool = True, 
 
 def publish_resume(celery, request_id: int, stage: str, callback: bool, countdown: float = 0,
                    producer=None) -> None:
-    """Publish what is left of a parked push: its ``stage`` (``stage`` or
-    ``upload``) and the rest of the chain, due in ``countdown`` seconds (the
-    sweeper publishes a little ahead of ``resume_at`` so it runs on time)."""
-    first, *rest = ([DOWNLOAD] if stage == "stage" else []) + [UPLOAD] + ([CALLBACK] if callback else [])
+    """Publish what is left of a parked push: its ``stage`` (``stage``,
+    ``transcode`` or ``upload``) and the rest of the chain, due in ``countdown``
+    seconds (the sweeper publishes a little ahead of ``resume_at`` so it runs on time)."""
+    first_steps = {"stage": [DOWNLOAD, TRANSCODE], "transcode": [TRANSCODE]}.get(stage, [])
+    first, *rest = first_steps + [UPLOAD] + ([CALLBACK] if callback else [])
     following = [celery.signature(name, args=(request_id,), immutable=True, **ROUTES[name]) for name in rest]
     celery.send_task(first, args=(request_id,), chain=following[::-1], producer=producer,
                      countdown=countdown if countdown > 0 else None, **ROUTES[first])

@@ -68,8 +68,9 @@ def timeline_svg(detail: dict, now: dt.datetime | None = None) -> Markup:
              f'viewBox="0 0 {WIDTH} {height}" role="img" aria-label="timeline of request {escape(detail["request_token"])}">',
              f'<rect x="0" y="0" width="{WIDTH}" height="{height}" fill="#ffffff"/>']
     parts += _axis(start, end, x, height)
+    media = detail["audit"].get("media") or {}
     for i, stage in enumerate(stages):
-        parts += _stage_bar(stage, TOP + i * ROW, x, now)
+        parts += _stage_bar(stage, TOP + i * ROW, x, now, media)
     for i, stay in enumerate(stays):
         parts += _wait_bar(stay, TOP + (len(stages) + i) * ROW, x)
     if callbacks:
@@ -128,7 +129,7 @@ def _publish_marker(at: dt.datetime, x, height: int) -> list[str]:
             f'publish_at {at.astimezone(dt.timezone.utc):%H:%M:%S}</text>']
 
 
-def _stage_bar(stage: dict, y: int, x, now: dt.datetime) -> list[str]:
+def _stage_bar(stage: dict, y: int, x, now: dt.datetime, media: dict | None = None) -> list[str]:
     begin = _parse(stage["started_at"]) or now
     finish = _parse(stage["ended_at"]) or now
     left, right = x(begin), max(x(finish), x(begin) + 3)
@@ -136,6 +137,13 @@ def _stage_bar(stage: dict, y: int, x, now: dt.datetime) -> list[str]:
     label = escape(f'{stage["stage"]} #{stage["attempt"]}')
     seconds = (finish - begin).total_seconds()
     note = stage["outcome"] + (f': {stage["error_reason"]}' if stage.get("error_reason") else "")
+    if stage["stage"] == "transcode" and media:
+        # The transcode bar says what was decided, and how far a running encode is.
+        action = (media.get("decision") or {}).get("action")
+        if stage["outcome"] == "running" and media.get("percent") is not None:
+            note += f' {media["percent"]:.0f}%'
+        elif action and stage["outcome"] == "succeeded":
+            note += f": {action}"
     title = escape(f'{stage["stage"]} attempt {stage["attempt"]}: {note} ({seconds:.1f}s, '
                    f'{stage.get("bytes_moved") or 0} bytes){" — " + stage["error_info"] if stage.get("error_info") else ""}')
     return [

@@ -84,7 +84,11 @@ _SUMMARY = _obj({
 _DETAIL = {"allOf": [ref("RequestSummary"), _obj({
     "result": _nullable("object"),
     "callback": {"type": "object"},
-    "audit": _obj({"stages": {"type": "array", "items": ref("StageAttempt")},
+    "audit": _obj({"media": {**_nullable("object"), "description": (
+                       "Video: the probe of the staged file (container, codecs, size, duration, ...), the "
+                       "decision (pass, remux, transcode or refuse) with its why, the transcode's percent "
+                       "done and the output's probe. Pictures: each picture's probe and conversion.")},
+                   "stages": {"type": "array", "items": ref("StageAttempt")},
                    "callbacks": {"type": "array", "items": ref("CallbackAttempt")},
                    "transitions": {"type": "array", "items": ref("Transition")}},
                   ("stages", "callbacks", "transitions")),
@@ -163,6 +167,14 @@ DETAIL_EXAMPLE = {**SUMMARY_EXAMPLE, "result": {
     "callback": {"url": "https://example.com/pushwire-callback", "webhook_id": "msg_2b1c", "attempts": 1,
                  "next_attempt_at": None},
     "audit": {
+        "media": {"network": "twitter", "spec": "X", "percent": 100.0, "done": True,
+                  "probe": {"format": "avi", "container": "avi", "duration": 12.5, "size": 5255245,
+                            "video": {"codec": "mpeg4", "pix_fmt": "yuv420p", "width": 640, "height": 360,
+                                      "fps": 25.0},
+                            "audio": {"codec": "mp3", "sample_rate": 44100, "channels": 2}},
+                  "decision": {"action": "transcode", "why": ["X does not take mpeg4 video",
+                                                              "X does not take mp3 audio",
+                                                              "X does not take the avi container"]}},
         "stages": [
             {"stage": "stage", "attempt": 1, "outcome": "succeeded", "started_at": "2019-04-23T07:36:02+00:00",
              "ended_at": "2019-04-23T07:36:05+00:00", "bytes_moved": 5255245, "progress_at": None,

@@ -38,8 +38,9 @@ AUDIT_NAME = "stage"
 
 
 class Downloaded(TypedDict):
-    """What this step records about the file it staged, in its own namespace of
-    ``PushRequest.progress`` (``progress["download"]``); no other owner writes there."""
+    """What is in staging: recorded by this step about the file it staged, in its own
+    namespace of ``PushRequest.progress`` (``progress["download"]``); only the
+    transcode step rewrites it, when it replaces the staged file."""
 
     format: str  # one of app.sniff.VIDEO_FORMATS, read from the content
     mime_type: str

@@ -29,7 +29,7 @@ from sqlalchemy import and_, func, or_, select, update
 
 from app.models import PushRequest, StageAttempt, utcnow
 from app.pipeline.download import needs_download
-from app.states import DELIVERING_CALLBACK, PROCESSING, QUEUED, STAGING, UPLOADING, WAITING
+from app.states import DELIVERING_CALLBACK, PROCESSING, QUEUED, STAGING, TRANSCODING, UPLOADING, WAITING
 
 if TYPE_CHECKING:
     from app.runtime import Runtime
@@ -140,7 +140,7 @@ def _prune_expired(rt: Runtime, now: dt.datetime) -> int:
         return prune(session, now)
 
 
-IN_FLIGHT = (QUEUED, STAGING, UPLOADING, PROCESSING)
+IN_FLIGHT = (QUEUED, STAGING, TRANSCODING, UPLOADING, PROCESSING)
 
 
 def _requeue_stalled(rt: Runtime, now: dt.datetime) -> int:
@@ -155,7 +155,7 @@ def _requeue_stalled(rt: Runtime, now: dt.datetime) -> int:
     )
     with rt.db.session() as session:
         rows = session.execute(
-            select(PushRequest.id, PushRequest.payload, PushRequest.staged_key)
+            select(PushRequest.id, PushRequest.payload, PushRequest.progress)
             .outerjoin(last_seen, last_seen.c.request_id == PushRequest.id)
             .where(PushRequest.state.in_(IN_FLIGHT), PushRequest.outcome.is_(None),
                    PushRequest.enqueued_at.is_not(None), PushRequest.enqueued_at < quiet,
@@ -166,7 +166,7 @@ def _requeue_stalled(rt: Runtime, now: dt.datetime) -> int:
             .limit(200)
         ).all()
     count = 0
-    for request_id, payload, staged_key in rows:
+    for request_id, payload, progress in rows:
         with rt.db.session() as session:  # claim: only one sweeper re-publishes it
             claimed = session.execute(
                 update(PushRequest).where(PushRequest.id == request_id, PushRequest.enqueued_at < quiet)
@@ -174,7 +174,10 @@ def _requeue_stalled(rt: Runtime, now: dt.datetime) -> int:
             ).rowcount
         if claimed:
             log.warning("request %s stalled; enqueuing it again", request_id)
-            rt.enqueue(request_id, staged=needs_download(payload) and not staged_key,
+            # A video not yet prepared gets the whole chain: the download task skips a
+            # video already staged, and the transcode task picks up where it stopped.
+            prepared = bool(((progress or {}).get("media") or {}).get("done"))
+            rt.enqueue(request_id, staged=needs_download(payload) and not prepared,
                        callback=bool(payload.get("callback_url")))
             count += 1
     return count

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import datetime as dt
 import random
 import time
+from dataclasses import replace
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
@@ -31,12 +32,13 @@ from app.pipeline.outcome import (
     succeed,
 )
 from app.providers.base import PushContext, StagedMedia
-from app.providers.errors import OutcomeUnknown, ProviderError, RateLimited
+from app.providers.errors import InvalidInput, OutcomeUnknown, ProviderError, RateLimited
 from app.states import (
     PROCESSING,
     QUEUED,
     STAGING,
     SUCCEEDED,
+    TRANSCODING,
     UPLOADING,
     WAITING,
     DuplicateTask,
@@ -62,13 +64,19 @@ def run_upload(rt: Runtime, request_id: int, task_id: str | None = None) -> str:
             select(PushRequest).where(PushRequest.id == request_id)
             .options(joinedload(PushRequest.identity)).with_for_update(of=PushRequest)
         )
-        if push is None or push.outcome or push.state not in (QUEUED, STAGING, WAITING, UPLOADING, PROCESSING):
+        if push is None or push.outcome or push.state not in (QUEUED, STAGING, TRANSCODING, WAITING, UPLOADING,
+                                                              PROCESSING):
             return "skipped"
         bind_request(push)
         adapter = rt.adapter(push.provider)
         staged = needs_download(push.payload)
         if staged and not push.staged_key:
             return "skipped"  # a duplicate message ran ahead of staging; the real chain follows
+        if (staged and push.state in (STAGING, TRANSCODING, WAITING)
+                and not ((push.progress or {}).get("media") or {}).get("done")):
+            # A duplicate ran ahead of the transcode stage (its chain follows), or a chain
+            # without one (published before it existed): the sweeper republishes the whole chain.
+            return "skipped"
         hold(push, "upload")  # scheduled for later, or parked and not due yet: wait (Retry)
         wait = _throttle(rt, push)
         if wait:
@@ -77,7 +85,7 @@ def run_upload(rt: Runtime, request_id: int, task_id: str | None = None) -> str:
             # QUEUED/STAGING: the upload stage was never entered, so it has no attempts yet.
             attempt, crashes = begin_attempt(session, push, "upload", task_id,
                                              lease=dt.timedelta(seconds=rt.settings.attempt_lease),
-                                             first=push.state in (QUEUED, STAGING))
+                                             first=push.state in (QUEUED, STAGING, TRANSCODING))
         except DuplicateTask as exc:
             raise Retry(exc.wait + 1, "duplicate", str(exc)) from None
         if push.state != PROCESSING:
@@ -104,7 +112,7 @@ def run_upload(rt: Runtime, request_id: int, task_id: str | None = None) -> str:
         started_in = push.state  # uploading, or processing when a redelivery resumes a poll
     ctx = PushContext(access_token=None, staged=staged_media, tokens=token_holder(rt, identity_id, token, expires_at),
                       **ctx_args)
-    state = _wire_hooks(rt, ctx, request_id, attempt_id, started_in)
+    state = _wire_hooks(rt, ctx, request_id, attempt_id, started_in, provider)
     try:
         with heartbeat(rt, attempt_id):
             outcome = adapter.run(ctx)  # refreshes the token whenever it expires (TokenHolder)
@@ -154,7 +162,8 @@ def _throttle(rt: Runtime, push) -> float:
     return wait + random.uniform(0, 1) if wait else 0.0
 
 
-def _wire_hooks(rt: Runtime, ctx: PushContext, request_id: int, attempt_id: int, started_in: str) -> dict:
+def _wire_hooks(rt: Runtime, ctx: PushContext, request_id: int, attempt_id: int, started_in: str,
+                provider: str = "") -> dict:
     """Let the adapter persist resumable progress and report bytes and processing;
     returns ``{"current": state}``, the request's state as this task moved it."""
     last = [0.0]
@@ -191,8 +200,40 @@ def _wire_hooks(rt: Runtime, ctx: PushContext, request_id: int, attempt_id: int,
             session.execute(update(StageAttempt).where(StageAttempt.id == attempt_id).values(progress_at=utcnow()))
 
     ctx.sleep = sleep
-    ctx.download = lambda url, max_bytes: download_image(rt, url, max_bytes)
+    ctx.download = lambda url, max_bytes: _picture_for(rt, ctx, provider, url, max_bytes)
     return state
+
+
+#: The contract's picture limit: what a site may send, before any conversion.
+PICTURE_SOURCE_CAP = 5 * 1024 * 1024
+
+
+def _picture_for(rt: Runtime, ctx: PushContext, provider: str, url: str, max_bytes: int) -> tuple[bytes, str]:
+    """Download a picture and make it one the network takes (app.media.pictures);
+    what was done is kept in the audit (``progress["media"]["pictures"]``)."""
+    from app.media.pictures import inspect, prepare_picture
+    from app.media.specs import picture_spec
+
+    data, fmt = download_image(rt, url, max(max_bytes, PICTURE_SOURCE_CAP))
+    spec = picture_spec(provider)
+    if spec is None:
+        if len(data) > max_bytes:
+            raise InvalidInput(f"The picture is larger than {max_bytes // (1024 * 1024)} MB.",
+                               reason="picture_too_large")
+        return data, fmt
+    spec = replace(spec, max_bytes=min(spec.max_bytes, max_bytes))
+    try:
+        probe = inspect(data)
+    except InvalidInput as exc:
+        probe = {"format": fmt, "error": exc.info}
+    out, out_fmt, note = prepare_picture(data, fmt, spec)
+    entry = {"probe": {**probe, "bytes": len(data)},
+             "decision": {"action": "convert" if note else "pass", "why": [note or f"fits {spec.display}"]}}
+    if note:
+        entry["output"] = {"format": out_fmt, "bytes": len(out)}
+    media = ctx.progress.setdefault("media", {})
+    media.setdefault("pictures", []).append(entry)
+    return out, out_fmt
 
 
 def _drop_staged(rt: Runtime, staged: StagedMedia | None) -> None:

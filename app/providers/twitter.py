@@ -88,6 +88,14 @@ class TwitterAdapter(ProviderAdapter):
             basic_auth=confidential, **({} if confidential else {"client_id": self.client_id}),
         )
 
+    def account_tier(self, access_token: str) -> dict:
+        """The posting user's ``subscription_type`` and ``verified_type``: X's video
+        limits follow the user (Premium/verified: 125 min, 16 GB; others 20 min, 8 GB)."""
+        resp = self.request("GET", "/2/users/me", headers={"Authorization": f"Bearer {access_token}"},
+                            params={"user.fields": "subscription_type,verified_type"})
+        data = self._data(resp)
+        return {k: data.get(k) for k in ("subscription_type", "verified_type")}
+
     # -- pushes -------------------------------------------------------------
     def push(self, ctx: PushContext) -> PushOutcome:
         if ctx.kind == "video":

@@ -58,7 +58,9 @@ def render_request(session, push: PushRequest) -> dict:
     moves = session.scalars(
         select(RequestTransition).where(RequestTransition.request_id == push.id).order_by(RequestTransition.id)
     )
+    media = (push.progress or {}).get("media")
     data["audit"] = {
+        "media": media,
         "stages": [_stage(row) for row in stages],
         "callbacks": [_callback(row) for row in callbacks],
         "transitions": [

@@ -19,6 +19,7 @@ from typing import Any, Iterator
 from flask import Response, request
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
+from .. import mediacheck
 from ..common import DigestSink
 from .errors import invalid, not_found, s3_error
 from .state import Media
@@ -100,10 +101,14 @@ def bucket_post(fake) -> Response:
         fields, sink, order = _parse(boundary.encode())
     except ValueError as exc:
         return s3_error(400, "MalformedPOSTRequest", str(exc))
-    problem = _check_form(fake, fields, sink, order)
-    if problem is not None:
-        return problem
-    _accept(fake, fields["key"], sink)
+    try:
+        problem = _check_form(fake, fields, sink, order)
+        if problem is not None:
+            return problem
+        _accept(fake, fields["key"], sink)
+    finally:
+        if sink is not None:
+            sink.spool.remove()
     return Response(status=204)
 
 
@@ -130,27 +135,32 @@ def _parse(boundary: bytes) -> tuple[dict, DigestSink | None, list[str]]:
     fields: dict[str, str] = {}
     order: list[str] = []
     sink, current, buf = None, None, bytearray()
-    for data in _chunks():
-        decoder.receive_data(data)
-        event = decoder.next_event()
-        while not isinstance(event, (Epilogue, NeedData)):
-            if isinstance(event, (Field, File)):
-                current, buf = event, bytearray()
-                order.append(event.name)
-                if isinstance(event, File):
-                    if sink is not None:
-                        raise ValueError("POST requires exactly one file upload per request.")
-                    sink = DigestSink(keep=1024 * 1024)
-            elif isinstance(event, Data):
-                if isinstance(current, File):
-                    sink.write(event.data)
-                else:
-                    buf += event.data
-                    if len(buf) > FIELD_MAX:
-                        raise ValueError(f"Form field {current.name} is too large.")
-                    if not event.more_data:
-                        fields[current.name] = buf.decode("utf-8", "replace")
+    try:
+        for data in _chunks():
+            decoder.receive_data(data)
             event = decoder.next_event()
+            while not isinstance(event, (Epilogue, NeedData)):
+                if isinstance(event, (Field, File)):
+                    current, buf = event, bytearray()
+                    order.append(event.name)
+                    if isinstance(event, File):
+                        if sink is not None:
+                            raise ValueError("POST requires exactly one file upload per request.")
+                        sink = mediacheck.SpoolingSink(keep=1024 * 1024)
+                elif isinstance(event, Data):
+                    if isinstance(current, File):
+                        sink.write(event.data)
+                    else:
+                        buf += event.data
+                        if len(buf) > FIELD_MAX:
+                            raise ValueError(f"Form field {current.name} is too large.")
+                        if not event.more_data:
+                            fields[current.name] = buf.decode("utf-8", "replace")
+                event = decoder.next_event()
+    except BaseException:
+        if sink is not None:
+            sink.spool.remove()  # a broken upload leaves no file behind
+        raise
     return fields, sink, order
 
 
@@ -190,6 +200,11 @@ def _accept(fake, key: str, sink: DigestSink) -> None:
         outcome, message = fake.take_next_outcome()
         if fake.check_video_signature and not _looks_like_video(sink.head):
             outcome, message = "failed", "Video file format not supported; upload an MP4, MOV or M4V."
+        elif fake.check_video_signature:  # judge codecs and length as Pinterest's processing does
+            sink.spool.close()
+            problem, item.probe = mediacheck.judge_pinterest(sink.spool.path)
+            if problem:
+                outcome, message = "failed", problem
         item.status, item.polls = "processing", 0
         if item.outcome == "succeeded":  # not scripted per media: take the queued knob
             item.outcome = outcome

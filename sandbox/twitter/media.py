@@ -17,6 +17,8 @@ from typing import Any
 
 from ..common import MiB, DigestSink
 from .problems import invalid_request
+from sandbox import mediacheck
+
 from .sniff import is_animated_gif, looks_like_video, sniff_image
 
 MEDIA_ID_RE = re.compile(r"^[0-9]{1,19}$")
@@ -87,6 +89,8 @@ class MediaItem:
     duration_secs: float | None = None  # known length of a video (knob), checked when posting
     append_calls: int = 0
     hasher: Any = field(default_factory=hashlib.sha256, repr=False)
+    spool: Any = field(default=None, repr=False)  # the received video on disk, until judged (sandbox.mediacheck)
+    probe: dict | None = None  # what the codec judgement read from it
 
     def as_dict(self) -> dict:
         return {
@@ -249,11 +253,11 @@ def append(fake, user_id: str, raw_id: Any, raw_index: Any, sink: DigestSink | N
             segment_index=index,
         )
     with fake.lock:
-        _store_segment(item, index, sink)
+        _store_segment(item, index, sink, judge=fake.check_video_signature)
     return 200, {"data": {"expires_at": int(item.expires_at)}}
 
 
-def _store_segment(item: MediaItem, index: int, sink: DigestSink) -> None:
+def _store_segment(item: MediaItem, index: int, sink: DigestSink, judge: bool = False) -> None:
     if item.finalized:  # checked again under the lock: a FINALIZE may have raced us
         raise invalid_request(f"Media id {item.id} is already finalized; no more segments.", id=item.id)
     expected = len(item.segments)
@@ -261,6 +265,9 @@ def _store_segment(item: MediaItem, index: int, sink: DigestSink) -> None:
         item.segments[index] = sink.size
         item.segment_sha256[index] = sink.hexdigest
         item.hasher.update(sink.view())
+        if item.kind == "video" and judge:  # kept on disk for the codec judgement at finalize
+            item.spool = item.spool or mediacheck.Spool()
+            item.spool.write(sink.view())
         if index == 0:
             item.head = bytes(sink.view()[: SNIFF_BYTES if item.kind == "image" else 64])
         return
@@ -316,6 +323,12 @@ def _start_processing(fake, item: MediaItem) -> None:
     )
     if garbage:
         item.outcome, item.failure_message = "failed", f"Unsupported {item.kind} format"
+    elif item.spool is not None:  # judge codecs as X's processing does
+        item.spool.close()
+        problem, item.probe = mediacheck.judge_x(item.spool.path)
+        item.spool.remove()
+        if problem:
+            item.outcome, item.failure_message = "failed", problem
     if fake.processing_polls <= 0 and item.outcome == "succeeded":
         item.state, item.progress = "succeeded", 100
         return

@@ -59,7 +59,9 @@ def users_me():
                 "profile_image_url": user.get("profile_image_url",
                                               f"https://pbs.twimg.com/profile_images/{user_id}/sandbox_normal.jpg"),
                 "public_metrics": {"followers_count": user.get("followers_count", 42), "following_count": 7,
-                                   "tweet_count": 0, "listed_count": 0}}
+                                   "tweet_count": 0, "listed_count": 0},
+                "subscription_type": user.get("subscription_type", "None"),
+                "verified_type": user.get("verified_type", "none")}
         wanted = {f for f in request.args.get("user.fields", "").split(",") if f}
         return 200, {"data": {k: v for k, v in full.items() if k in ("id", "name", "username") or k in wanted}}
 

@@ -49,12 +49,13 @@ def _ready(name: str, proc, log: Path, ports: dict) -> bool:
 
 def test_each_procfile_process_starts(redis_stack, tmp_path):
     entries = _procfile()
-    assert {"release", "web", "stream", "worker", "worker_staging", "worker_upload", "worker_callback", "beat",
+    assert {"release", "web", "stream", "worker", "worker_staging", "worker_transcode", "worker_upload",
+            "worker_callback", "beat",
             "flower"} <= set(entries)
     ports = {"PORT": str(free_port()), "FLOWER_PORT": str(free_port()), "STREAM_PORT": str(free_port())}
     env = {**redis_stack.env, **ports, "PATH": f"{BIN}:{os.environ['PATH']}",
            "PUSHWIRE_DATA_DIR": str(tmp_path), "PUSHWIRE_FLOWER_BASIC_AUTH": "", "WEB_CONCURRENCY": "1",
-           "STAGING_CONCURRENCY": "1", "UPLOAD_CONCURRENCY": "1", "CALLBACK_CONCURRENCY": "1"}
+           "STAGING_CONCURRENCY": "1", "TRANSCODE_CONCURRENCY": "1", "UPLOAD_CONCURRENCY": "1", "CALLBACK_CONCURRENCY": "1"}
     procs = {}
     for name, command in entries.items():
         log = tmp_path / f"{name}.log"

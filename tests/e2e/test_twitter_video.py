@@ -13,6 +13,7 @@ import boto3
 import pytest
 from standardwebhooks.webhooks import Webhook
 
+from tests.support.media import make_picture
 from tests.support.origin import decode, make_video
 from tests.support.s3server import TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY
 
@@ -147,7 +148,7 @@ def _push(client, identity, path, node, body):
 
 
 def test_tweet_with_an_uploaded_picture(client, x_user, origin, fake_x):
-    png = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(256)) * 40
+    png = make_picture("png")
     resp = _push(client, x_user["identity"], "picture", "picture", {"url": origin.add("pic.png", png)})
     assert resp.status_code == 200, resp.text
     picture = resp.json()["response"]["result"]["data"]

@@ -13,7 +13,7 @@ from app.crypto import hash_key, new_private_key, new_signing_secret
 from app.models import Identity, Site
 from tests.support.services import REDIS_URL
 
-QUEUES = ("staging", "upload", "callback", "maintenance")
+QUEUES = ("staging", "transcode", "upload", "callback", "maintenance")
 
 
 @pytest.fixture()

@@ -142,6 +142,29 @@ def test_a_callback_claimed_by_a_worker_that_died_is_retried_after_the_delivery_
     assert request_id in _published(broker, "callback")
 
 
+def test_a_video_stalled_before_it_was_prepared_gets_the_whole_chain_again(app, site_a, broker):
+    """Staged but not prepared (its transcode message lost): the sweeper publishes
+    stage -> transcode -> upload (the stage task skips a staged file), not the upload
+    alone, which would send the unprepared file; a prepared one gets the upload only."""
+    rt = app.extensions["pushwire"]
+    rt.settings.stall_after = 60
+    api = ApiClient(app.test_client(), site_a)
+    identity = make_identity(app, site_a)
+    unprepared, prepared = _push(api, identity), _push(api, identity, "https://example.com/c.avi")
+    broker.flushdb()
+    old = utcnow() - dt.timedelta(minutes=5)
+    with rt.db.session() as session:
+        for token, state, media in ((unprepared, "transcoding", {}), (prepared, "transcoding", {"done": True})):
+            push = session.query(PushRequest).filter_by(token=token).one()
+            push.state, push.staged_key, push.staged_bytes = state, f"{token}/source", 10
+            push.progress = {"format": "avi", "media": media}
+            push.enqueued_at = push.updated_at = old
+    ids = [_request_id(rt, token) for token in (unprepared, prepared)]
+    assert sweep(rt)["stalled"] >= 2
+    assert ids[0] in _published(broker, "staging") and ids[0] not in _published(broker, "upload")
+    assert ids[1] in _published(broker, "upload") and ids[1] not in _published(broker, "staging")
+
+
 def _request_id(rt, token: str) -> int:
     with rt.db.session() as session:
         return session.query(PushRequest.id).filter_by(token=token).scalar()

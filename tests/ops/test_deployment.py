@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-PUSHWIRE_SERVICES = ("release", "web", "worker", "worker_staging", "worker_upload", "worker_callback", "beat",
-                     "flower")
+PUSHWIRE_SERVICES = ("release", "web", "worker", "worker_staging", "worker_transcode", "worker_upload",
+                     "worker_callback", "beat", "flower")
 
 
 def procfile() -> dict[str, str]:
@@ -43,7 +43,7 @@ def test_compose_services(compose):
         env = services[name]["environment"]
         assert env["PUSHWIRE_DATABASE_URL"].startswith("postgresql://") and env["PUSHWIRE_S3_CREATE_BUCKET"] == "true"
         assert services[name]["build"]["dockerfile"] == "docker/Dockerfile"
-    for name in ("worker_staging", "worker_upload", "worker_callback"):
+    for name in ("worker_staging", "worker_transcode", "worker_upload", "worker_callback"):
         # Scalable with --scale: no fixed container name, no host port.
         assert "container_name" not in services[name] and "ports" not in services[name]
         assert services[name]["depends_on"]["release"]["condition"] == "service_completed_successfully"

@@ -72,7 +72,7 @@ def _flower_tasks_for(flower: str, request_id: int, timeout: float = 20) -> dict
         resp.raise_for_status()
         found = {t["name"]: t["state"] for t in resp.json().values()
                  if re.fullmatch(rf"\[?\(?{request_id},?\)?\]?", str(t.get("args")))}
-        if len(found) == 3 and set(found.values()) == {"SUCCESS"}:
+        if len(found) == 4 and set(found.values()) == {"SUCCESS"}:
             break
         time.sleep(0.5)
     return found
@@ -91,7 +91,8 @@ def test_flower_shows_the_push_tasks_and_metrics_cover_workers(ops_stack, ops_cl
         tasks = _flower_tasks_for(flower, request_id)
     finally:
         progress.stop()
-    assert tasks == {"pushwire.download": "SUCCESS", "pushwire.upload": "SUCCESS", "pushwire.callback": "SUCCESS"}
+    assert tasks == {"pushwire.download": "SUCCESS", "pushwire.transcode": "SUCCESS", "pushwire.upload": "SUCCESS",
+                     "pushwire.callback": "SUCCESS"}
     stages = {e.get("stage") for e in progress.events}
     assert "stage" in stages, progress.events
     assert all(e["result"].endswith(" MB") for e in progress.events)

@@ -11,6 +11,7 @@ import pytest
 
 from app.pipeline.callbacks import run_callback
 from app.pipeline.download import run_download
+from app.pipeline.transcode import run_transcode
 from app.pipeline.upload import run_upload
 from app.providers.errors import InvalidInput
 from tests.pipeline.conftest import attempts, audit, request
@@ -32,6 +33,7 @@ def _run_to_the_end(rt, request_id: int, staged: bool) -> list[str]:
     done = []
     if staged:
         done.append(run_download(rt, request_id, "t-stage"))
+        done.append(run_transcode(rt, request_id, "t-transcode"))
     done.append(run_upload(rt, request_id, "t-upload"))
     if request(rt, request_id).state == "delivering_callback":
         assert run_callback(rt, request_id) is None
@@ -46,7 +48,8 @@ def test_both_success_paths_end_alike(rt, make_push, origin, receiver, callback)
     video_id = make_push({"video_url": origin.add("p.mp4", make_video(300_000, seed=1)), **extra}, kind="video")
 
     assert _run_to_the_end(rt, text_id, staged=False) == ["succeeded"] + (["callback"] if callback else [])
-    assert _run_to_the_end(rt, video_id, staged=True) == ["staged", "succeeded"] + (["callback"] if callback else [])
+    assert _run_to_the_end(rt, video_id, staged=True) == ["staged", "pass", "succeeded"] + (
+        ["callback"] if callback else [])
 
     text_end, video_end = _ending(rt, text_id), _ending(rt, video_id)
     assert text_end == video_end
@@ -57,7 +60,8 @@ def test_both_success_paths_end_alike(rt, make_push, origin, receiver, callback)
     else:
         assert text_end[-1] == [("succeeded", "provider work done")]
     assert audit(rt, text_id)[:2] == [(None, "queued", "accepted"), ("queued", "uploading", "provider upload started")]
-    assert [row[1] for row in audit(rt, video_id)][:5] == ["queued", "staging", "uploading", "processing",
+    assert [row[1] for row in audit(rt, video_id)][:6] == ["queued", "staging", "transcoding", "uploading",
+                                                           "processing",
                                                            "delivering_callback" if callback else "succeeded"]
     for request_id in (text_id, video_id):
         push = request(rt, request_id)

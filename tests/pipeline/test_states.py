@@ -11,9 +11,10 @@ from tests.pipeline.conftest import audit, request
 #: The moves a request may make, spelled out: changing one is a decision, not a refactor.
 TABLE = {
     "queued": {"staging", "uploading", "waiting", "delivering_callback", "failed", "cancelled"},
-    "staging": {"uploading", "waiting", "delivering_callback", "failed", "cancelled"},
+    "staging": {"transcoding", "uploading", "waiting", "delivering_callback", "failed", "cancelled"},
+    "transcoding": {"uploading", "waiting", "delivering_callback", "failed", "cancelled"},
     # waiting (parked until resume_at): resumes its stage, or is cancelled, or ends.
-    "waiting": {"staging", "uploading", "delivering_callback", "failed", "cancelled"},
+    "waiting": {"staging", "transcoding", "uploading", "delivering_callback", "failed", "cancelled"},
     "uploading": {"processing", "waiting", "delivering_callback", "succeeded", "failed", "unconfirmed"},
     "processing": {"waiting", "delivering_callback", "succeeded", "failed", "unconfirmed"},
     "delivering_callback": {"succeeded", "failed", "unconfirmed"},

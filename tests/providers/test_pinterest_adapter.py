@@ -16,6 +16,7 @@ from app.providers.errors import (
 )
 from app.providers.pinterest import PinterestAdapter
 from app.staging import open_store
+from sandbox.samples import padded_video
 from sandbox.pinterest import create_app
 from tests.support.fakes import served
 
@@ -60,7 +61,7 @@ def picture_ctx(user, picture=None, **payload) -> PushContext:
 
 
 def video_ctx(user, tmp_path, size=300_000, **payload) -> tuple[PushContext, bytes]:
-    data = MP4_HEAD + os.urandom(size - len(MP4_HEAD))
+    data = padded_video(size, seed=size)  # a real MP4 (the fake judges codecs)
     store = open_store(f"file://{tmp_path}/st")
     store.write("k", [data])
     saved = []

@@ -13,11 +13,13 @@ import pytest
 import requests
 
 from sandbox.pinterest import create_app
+from sandbox.samples import padded_video
+from tests.support.media import make_clip
 from tests.support.fakes import served
 
 BASIC = "Basic " + base64.b64encode(b"sandbox-client:sandbox-secret").decode()
 PNG = b"\x89PNG\r\n\x1a\n" + os.urandom(64)
-VIDEO = b"\x00\x00\x00\x20ftypisom" + os.urandom(5000)
+VIDEO = padded_video(60_000, seed=3)  # a real MP4 Pinterest's processing takes
 
 
 @pytest.fixture(scope="module")
@@ -151,6 +153,26 @@ def test_video_flow_and_media_status(server, fake, user):
         user, source_type="video_id", media_id=media["media_id"], cover_image_key_frame_time=0))
     assert ok.status_code == 201 and ok.json()["media"]["media_type"] == "video"
     assert fake.uploads(media["media_id"])[0]["size"] == len(VIDEO)
+
+
+def test_processing_judges_codecs_and_length_like_pinterest(server, fake, user):
+    """An MP4 signature is not enough: MPEG-4 Part 2 video, MP3 audio and clips under
+    4 s fail processing, as on Pinterest."""
+    cases = {
+        "Video codec mpeg4": make_clip("mpeg4", seconds=4.5, codecs=("-c:v", "mpeg4", "-c:a", "aac")),
+        "Audio codec mp3": make_clip("mpeg4", seconds=4.5, codecs=(
+            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "libmp3lame")),
+        "Video length 2.0 s": make_clip("mpeg4", seconds=2),
+    }
+    for message, clip in cases.items():
+        media = register(server, user)
+        assert upload(media, files=form(media["upload_parameters"], file=clip)).status_code == 204
+        body = call(server, user, "GET", f"/v5/media/{media['media_id']}").json()
+        while body["status"] == "processing":
+            body = call(server, user, "GET", f"/v5/media/{media['media_id']}").json()
+        assert body["status"] == "failed", message
+        assert fake.media[media["media_id"]].probe["video"]["codec"], message
+        assert message in fake.media[media["media_id"]].failure_message
 
 
 def test_bucket_requires_content_length(server, fake, user):

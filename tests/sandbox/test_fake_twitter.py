@@ -15,7 +15,9 @@ import pytest
 import requests
 
 from sandbox.common import MiB, serve
+from sandbox.samples import padded_video
 from sandbox.twitter import create_app
+from tests.support.media import make_clip
 
 UNAUTHORIZED = {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}
 TOO_MANY = {"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank", "status": 429}
@@ -24,9 +26,8 @@ BASIC = "Basic " + base64.b64encode(b"sandbox-client:sandbox-secret").decode()
 
 
 def mp4(size: int) -> bytes:
-    """Bytes that start like an MP4 (ftyp box), random after that."""
-    head = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
-    return head + os.urandom(size - len(head))
+    """A real MP4 that X's processing takes, padded to ``size`` bytes (at least the clip)."""
+    return padded_video(size, seed=size)
 
 
 def png(w: int = 3, h: int = 2) -> bytes:
@@ -461,6 +462,29 @@ def test_module_runs_standalone():
         proc.terminate()
         proc.wait(timeout=5)
         proc.stdout.close()
+
+
+def test_processing_judges_codecs_like_x(x):
+    """MP4 signature alone is not enough: X's processing refuses MPEG-4 Part 2 video,
+    4:2:2 pixels, HE-AAC audio and pictures over 1280x1024 (InvalidMedia)."""
+    cases = {
+        "Unsupported video codec mpeg4": make_clip("mpeg4", seconds=1, codecs=("-c:v", "mpeg4", "-c:a", "aac")),
+        "Unsupported pixel format yuv422p": make_clip("mpeg4", seconds=1, codecs=(
+            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv422p", "-c:a", "aac")),
+        "Video dimensions 1920x1080": make_clip("mpeg4", seconds=1, size="1920x1080", fps=2, codecs=(
+            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac")),
+        "Unsupported container (mov,mp4,m4a,3gp,3g2,mj2)": make_clip("3gpp", seconds=1),
+    }
+    for message, clip in cases.items():
+        media_id = x.upload_video(clip)
+        assert x.poll(media_id)[-1] == "failed", message
+        error = x.status(media_id).json()["data"]["processing_info"]["error"]
+        assert error["name"] == "InvalidMedia" and error["message"].startswith(message), error
+        assert x.fake.media[media_id].probe["video"]["codec"]
+    good = x.upload_video(make_clip("mpeg4", seconds=1))
+    assert x.poll(good)[-1] == "succeeded"
+    assert x.fake.media[good].probe["audio"] == {"codec": "aac", "profile": "LC", "sample_rate": 22050,
+                                                 "channels": 1}
 
 
 # --------------------------------------------------------------------------- second edition

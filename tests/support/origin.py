@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 
 from werkzeug.wrappers import Request, Response
 
 from sandbox.common import serve
+from sandbox.samples import padded_video
 
 MP4_HEAD = b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41\x00\x00\x00\x08free"
 
 
 def make_video(size: int, seed: int = 0) -> bytes:
-    """A sample 'video': an MP4 container signature followed by pseudo-random bytes."""
-    body = bytearray(MP4_HEAD)
-    block = hashlib.sha256(str(seed).encode()).digest() * 2048  # 64 KiB
-    while len(body) < size:
-        body += block
-    return bytes(body[:size])
+    """A real MP4 that fits every network (sandbox.samples), padded to ``size``
+    bytes with a ``free`` box of pseudo-random filler (at least the clip itself)."""
+    return padded_video(size, seed)
 
 
 class Origin:

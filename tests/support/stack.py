@@ -35,7 +35,7 @@ def free_port() -> int:
 class Stack:
     """Gateway + worker processes sharing one environment."""
 
-    def __init__(self, env: dict[str, str], queues: str = "staging,upload,callback,maintenance",
+    def __init__(self, env: dict[str, str], queues: str = "staging,transcode,upload,callback,maintenance",
                  concurrency: int = 2, beat: bool = False):
         self.env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
         self.port = free_port()
