@@ -173,6 +173,7 @@ class Settings(BaseSettings):
     # ProxyFix): 0 trusts none; 1 for one TLS-terminating proxy (dashboard cookies get Secure).
     trusted_proxies: int = 0
     readiness_timeout: float = 5.0  # seconds /readyz waits for each dependency
+    shutdown_grace: float = 25.0  # seconds a SIGTERMed worker lets running tasks finish before handing them back
     # -- end ops settings --
 
     def resolved_database_url(self) -> str:

@@ -48,6 +48,9 @@ def connect(app) -> None:
     signals.task_postrun.connect(_postrun, weak=False, dispatch_uid="pushwire.postrun")
     signals.task_retry.connect(_retry, weak=False, dispatch_uid="pushwire.retry")
     _listen_progress()
+    from workers.shutdown import install as bound_shutdown
+
+    bound_shutdown(settings.shutdown_grace)
 
 
 def _stage(task) -> str | None:

@@ -13,6 +13,8 @@ from celery import shared_task
 from celery.exceptions import Ignore
 
 from app.broker.names import CALLBACK, DOWNLOAD, DOWNLOAD_LEGACY, SWEEP, TRANSCODE, UPLOAD
+from app.faults import database_unavailable as db_unavailable
+from app.faults import outage_backoff as db_backoff
 from app.pipeline.callbacks import run_callback
 from app.pipeline.download import run_download
 from app.pipeline.outcome import Parked, Retry, defer, fail_unexpectedly
@@ -48,6 +50,9 @@ def _run(task, step, request_id: int, stage: str, **kw) -> str:
             raise Ignore() from None  # acknowledged; nothing of this push stays in the broker
         raise task.retry(countdown=countdown, exc=exc, max_retries=RETRY_BACKSTOP)
     except Exception as exc:
+        if db_unavailable(exc):  # a passing outage, not this request's fault: not counted against it
+            log.warning("%s: database unavailable for request %s; retrying", task.name, request_id)
+            raise task.retry(countdown=db_backoff(task.request.retries), exc=exc, max_retries=RETRY_BACKSTOP)
         log.exception("%s failed unexpectedly for request %s", task.name, request_id)
         if task.request.retries < UNEXPECTED_RETRIES:
             raise task.retry(countdown=2 ** task.request.retries, exc=exc, max_retries=RETRY_BACKSTOP)
@@ -95,7 +100,13 @@ def upload(self, request_id: int) -> str:
 def callback(self, request_id: int) -> str:
     """Deliver the callback once; schedule the next attempt when it failed."""
     rt = runtime(self.app)
-    delay = run_callback(rt, request_id)
+    try:
+        delay = run_callback(rt, request_id)
+    except Exception as exc:
+        if not db_unavailable(exc):
+            raise
+        log.warning("callback: database unavailable for request %s; retrying", request_id)
+        raise self.retry(countdown=db_backoff(self.request.retries), exc=exc, max_retries=RETRY_BACKSTOP)
     if delay is not None and delay <= 300:
         # Short waits ride on the broker; long ones are picked up by the sweeper.
         self.apply_async(args=(request_id,), countdown=delay)

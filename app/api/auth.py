@@ -69,9 +69,8 @@ def authenticate_push(rt: Runtime, identity_token: str, fresh: bool = False) -> 
     cache = rt.auth_cache
     caller = None if fresh or ttl <= 0 else cache.get(key)
     if caller is None:
-        with rt.db.reader() as conn:
-            row = conn.execute(_SITE_AND_IDENTITY, {"public_key": auth.username,
-                                                    "identity_token": identity_token}).first()
+        row = rt.db.read(lambda conn: conn.execute(_SITE_AND_IDENTITY, {
+            "public_key": auth.username, "identity_token": identity_token}).first())
         _verify(auth.password, row.private_key_hash if row else None)
         caller = Caller(row.site_id, row.identity_id, row.identity_provider)
         if ttl > 0 and caller.identity_id is not None:  # never remember "not found": it may be imported next

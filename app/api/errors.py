@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 
 from flask import Flask, current_app, request
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from app.api.envelope import error
+from app.db import RETRY_AFTER_SECONDS, during_commit, unavailable
 
 
 class ApiError(Exception):
@@ -65,7 +67,29 @@ def register_error_handlers(app: Flask) -> None:
             info = f"The request body is larger than {app.config['MAX_CONTENT_LENGTH']} bytes."
         return error(exc.code or 500, info, reason)
 
+    @app.errorhandler(SQLAlchemyError)
+    def _database_error(exc: SQLAlchemyError):
+        if not unavailable(exc):
+            return _unexpected(exc)
+        return database_unavailable(exc)
+
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         app.logger.exception("unhandled error")
         return error(500, "An internal error occurred; it has been logged. Please retry later.", "internal_error")
+
+
+def database_unavailable(exc: BaseException):
+    """503 while the database is down or restarting (a passing outage, not a bug).
+
+    A write whose COMMIT was cut off may have been applied: that answer says so and
+    asks the client to look before repeating it. Otherwise nothing was stored.
+    """
+    current_app.logger.warning("database unavailable: %s", str(exc).splitlines()[0][:200])
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if during_commit(exc) and request.method not in ("GET", "HEAD"):
+        return error(503, "Pushwire's database stopped answering while saving this request; it may have been "
+                     "applied. Check its result (e.g. GET /push/requests.json) before sending it again.",
+                     "outcome_unknown", headers)
+    return error(503, f"Pushwire's database is unavailable for a moment; nothing was changed. Retry in "
+                 f"{RETRY_AFTER_SECONDS} seconds.", "temporarily_unavailable", headers)

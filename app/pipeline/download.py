@@ -108,7 +108,7 @@ def run_download(rt: Runtime, request_id: int, task_id: str | None = None) -> st
         return "failed"
     except (requests.RequestException, StagingError) as exc:
         info = f"Downloading the video failed ({type(exc).__name__}: {exc})."
-        retry_or_fail(rt, request_id, attempt_id, number, "download_failed", info)
+        retry_or_fail(rt, request_id, attempt_id, number, getattr(exc, "reason", None) or "download_failed", info)
         rt.store.delete(key)
         return "failed"
     with rt.db.session() as session:

@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
 from app.events import bind_runtime, emit_upload
+from app.faults import record_patiently
 from app.identities.tokens import needs_refresh, token_holder
 from app.limits import Limit
 from app.logs import bind_request
@@ -33,6 +34,7 @@ from app.pipeline.outcome import (
 )
 from app.providers.base import PushContext, StagedMedia
 from app.providers.errors import InvalidInput, OutcomeUnknown, ProviderError, RateLimited
+from app.staging.base import StagingError
 from app.states import (
     PROCESSING,
     QUEUED,
@@ -119,6 +121,13 @@ def run_upload(rt: Runtime, request_id: int, task_id: str | None = None) -> str:
     except OutcomeUnknown as exc:
         record_failure(rt, request_id, attempt_id, reason=exc.reason, info=exc.info, code=exc.status, unconfirmed=True)
         return "unconfirmed"
+    except StagingError as exc:  # the staging store failed under the upload (S3 gone): resumes on retry
+        info = f"Reading the staged video failed ({exc})."
+        if exc.transient:
+            retry_or_fail(rt, request_id, attempt_id, number, exc.reason or "staging_unavailable", info, code=503)
+        else:
+            record_failure(rt, request_id, attempt_id, reason="staging_failed", info=info, code=500)
+        return "failed"
     except ProviderError as exc:
         if exc.transient:
             retry_or_fail(rt, request_id, attempt_id, number, exc.reason, exc.info,
@@ -127,20 +136,25 @@ def run_upload(rt: Runtime, request_id: int, task_id: str | None = None) -> str:
             record_failure(rt, request_id, attempt_id, reason=exc.reason, info=exc.info, code=exc.status)
         _drop_staged(rt, staged_media)
         return "failed"
-    if staged_media is None:  # by id, on a plain connection: nothing to read back
-        with rt.db.engine.begin() as conn:
-            now = utcnow()
-            conn.execute(_END_ATTEMPT, {"_id": attempt_id, "outcome": "succeeded", "ended_at": now})
-            finish(conn, request_id, SUCCEEDED, SUCCEEDED_WHY, from_state=state["current"], callback=has_callback,
-                   result=outcome.data, progress=ctx.progress,
-                   provider_ids=merged_ids(known_ids, outcome.provider_ids))
-    else:
-        with rt.db.session() as session:
-            push = session.get(PushRequest, request_id)
-            end_attempt(session.get(StageAttempt, attempt_id), "succeeded", bytes_moved=staged_media.size)
-            push.progress = ctx.progress
-            succeed(session, push, outcome.data, outcome.provider_ids)
-            emit_upload(bind_runtime(session, rt), push)
+    def record_success() -> None:
+        if staged_media is None:  # by id, on a plain connection: nothing to read back
+            with rt.db.engine.begin() as conn:
+                now = utcnow()
+                conn.execute(_END_ATTEMPT, {"_id": attempt_id, "outcome": "succeeded", "ended_at": now})
+                finish(conn, request_id, SUCCEEDED, SUCCEEDED_WHY, from_state=state["current"],
+                       callback=has_callback, result=outcome.data, progress=ctx.progress,
+                       provider_ids=merged_ids(known_ids, outcome.provider_ids))
+        else:
+            with rt.db.session() as session:
+                push = session.get(PushRequest, request_id)
+                end_attempt(session.get(StageAttempt, attempt_id), "succeeded", bytes_moved=staged_media.size)
+                push.progress = ctx.progress
+                succeed(session, push, outcome.data, outcome.provider_ids)
+                emit_upload(bind_runtime(session, rt), push)
+
+    # Published: the created ids exist only in memory until this commits, so a
+    # database outage now is waited out instead of leaving the push unconfirmed.
+    record_patiently(record_success, recorded=lambda: _has_outcome(rt, request_id))
     if staged_media is not None:
         BYTES_MOVED.labels(provider, "upload").inc(staged_media.size)
     _drop_staged(rt, staged_media)
@@ -170,9 +184,13 @@ def _wire_hooks(rt: Runtime, ctx: PushContext, request_id: int, attempt_id: int,
     state = {"current": started_in}
 
     def save_progress(progress: dict) -> None:
-        # One UPDATE, no SELECT, no ORM session: publish_once's marker.
-        with rt.db.engine.begin() as conn:
-            conn.execute(_SAVE_PROGRESS, {"_id": request_id, "progress": dict(progress)})
+        # One UPDATE, no SELECT, no ORM session: publish_once's marker, or an id just
+        # created (kept through a database outage: repeating this UPDATE is harmless).
+        def write() -> None:
+            with rt.db.engine.begin() as conn:
+                conn.execute(_SAVE_PROGRESS, {"_id": request_id, "progress": dict(progress)})
+
+        record_patiently(write)
 
     def report_bytes(total: int) -> None:
         now = time.monotonic()
@@ -234,6 +252,11 @@ def _picture_for(rt: Runtime, ctx: PushContext, provider: str, url: str, max_byt
     media = ctx.progress.setdefault("media", {})
     media.setdefault("pictures", []).append(entry)
     return out, out_fmt
+
+
+def _has_outcome(rt: Runtime, request_id: int) -> bool:
+    with rt.db.engine.connect() as conn:
+        return conn.execute(select(_REQUESTS.c.outcome).where(_REQUESTS.c.id == request_id)).scalar() is not None
 
 
 def _drop_staged(rt: Runtime, staged: StagedMedia | None) -> None:

@@ -149,8 +149,9 @@ class Intake:
             ticket.done.set()
 
     def _write(self, batch: list[_Ticket]) -> None:
-        with self.rt.db.engine.begin() as conn:
-            accepted = create_requests(conn, [t.row for t in batch])
+        # Once more on a fresh connection if a restarted database cut the first one
+        # before COMMIT (nothing was applied then).
+        accepted = self.rt.db.write(lambda conn: create_requests(conn, [t.row for t in batch]))
         self.batches += 1
         for ticket, result in zip(batch, accepted):
             ticket.result = result
@@ -173,5 +174,8 @@ class Intake:
             log.exception("could not enqueue %d requests; the sweeper will retry", len(written))
             failed = [t.result.id for t in written]
         if failed:
-            with self.rt.db.engine.begin() as conn:
-                conn.execute(update(_REQUESTS).where(_REQUESTS.c.id.in_(failed)).values(enqueued_at=None))
+            try:
+                with self.rt.db.engine.begin() as conn:
+                    conn.execute(update(_REQUESTS).where(_REQUESTS.c.id.in_(failed)).values(enqueued_at=None))
+            except Exception:  # the pushes are stored: the stall sweep publishes them (PUSHWIRE_STALL_AFTER)
+                log.exception("could not mark %d requests for the sweeper", len(failed))

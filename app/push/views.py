@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import time
 
 from flask import Blueprint, current_app, request
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app.api.auth import authenticate_push, forget_push_caller
 from app.api.envelope import error, success
@@ -105,7 +105,10 @@ def _json_body():
 def _answer(rt: Runtime, endpoint: Endpoint, push: services.Accepted | PushRequest, wait: bool):
     """Videos answer at once; other pushes wait briefly for the worker's result."""
     if wait:
-        push = _wait_final(rt, push.id, rt.settings.sync_wait_seconds)
+        try:
+            push = _wait_final(rt, push.id, rt.settings.sync_wait_seconds)
+        except SQLAlchemyError:  # stored and published already: answer 202, never invite a second push
+            wait = False
     if wait and push.outcome == "succeeded":
         return success({**(push.result or {}), "request_token": push.token})
     if wait and push.outcome is not None:

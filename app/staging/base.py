@@ -36,9 +36,18 @@ class StagingError(Exception):
     fault is permanent (bad credentials, missing bucket, missing object).
     """
 
+    #: The audit's reason for an attempt that failed on this fault (None: the stage's own).
+    reason: str | None = None
+
     def __init__(self, message: str, *, transient: bool = True) -> None:
         super().__init__(message)
         self.transient = transient
+
+
+class StagingFull(StagingError):
+    """The store has no room left (a full disk, a quota): transient, retried later."""
+
+    reason = "staging_full"
 
 
 class StagedObjectMissing(StagingError):

@@ -20,6 +20,7 @@ from .base import (
     ProgressFn,
     StagedObjectMissing,
     StagingError,
+    StagingFull,
     StagingStore,
     check_chunk_size,
     check_range_args,
@@ -262,7 +263,13 @@ def _discard(f: IO[bytes], tmp: str) -> None:
         os.unlink(tmp)
 
 
+# No room: the disk (or the user's quota) is full. Retried later, as space is freed.
+_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
+
+
 def _error(message: str, exc: OSError) -> StagingError:
+    if exc.errno in _FULL_ERRNOS:
+        return StagingFull(f"{message}: the staging disk is full ({exc.strerror})")
     transient = exc.errno not in _PERMANENT_ERRNOS
     return StagingError(f"{message}: {exc}", transient=transient)
 

@@ -48,6 +48,7 @@ class RedisFeed:
         self.thread: threading.Thread | None = None
 
     def start(self, hub) -> None:
+        self.client.ping()  # Redis down: fail this stream now (RedisError) instead of after the wait below
         self.thread = threading.Thread(target=self._run, args=(hub,), name="stream-feed", daemon=True)
         self.thread.start()
         if not self.ready.wait(10):
@@ -66,8 +67,8 @@ class RedisFeed:
         while not self.stopping.is_set():
             try:
                 self._listen(hub)
-            except Exception:  # noqa: BLE001 - keep the process's streams fed
-                log.warning("stream feed: Redis subscription lost; reconnecting", exc_info=True)
+            except Exception as exc:  # noqa: BLE001 - keep the process's streams fed
+                log.warning("stream feed: Redis subscription lost (%s: %s); reconnecting", type(exc).__name__, exc)
                 self.stopping.wait(1.0)
 
     def _listen(self, hub) -> None:

@@ -92,8 +92,8 @@ class RedisLimiter:
                 pipe.delete(count_key)
                 pipe.execute()
                 return self.ban_seconds
-        except Exception:  # noqa: BLE001 - see class docstring
-            log.warning("stream limiter: Redis unavailable, allowing %s", ip, exc_info=True)
+        except Exception as exc:  # noqa: BLE001 - see class docstring
+            log.warning("stream limiter: Redis unavailable (%s), allowing %s", exc, ip)
         return None
 
 

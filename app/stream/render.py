@@ -26,6 +26,7 @@ ERRORS = {
     1007: (400, "Invalid since parameter: use a whole event id"),
     1008: (429, "Too many open streams for this key or address; close one first"),
     1009: (503, "Streams are not served here; connect to the stream endpoint"),
+    1010: (503, "Stream temporarily unavailable; retry shortly"),
 }
 
 

@@ -19,6 +19,7 @@ PUSHWIRE_STREAM_MAX_PER_KEY / _PER_IP cap the open streams (error 1008).
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import socket
@@ -26,6 +27,7 @@ import time
 import select as _select
 
 from flask import Blueprint, Response, current_app, request
+from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from app.crypto import hash_stream_key
@@ -36,10 +38,12 @@ from app.stream.render import FORMATS, KEEPALIVE, content_type, error_line, erro
 from app.stream.replay import replay
 
 bp = Blueprint("stream", __name__)
+log = logging.getLogger(__name__)
 
 EVENT_KINDS = frozenset({"upload", "delete", "comment"})
 IDLE_CHECK = 1.0  # seconds between checks that an idle stream's client is still there
 GONE = "client_gone"
+UNAVAILABLE_RETRY_AFTER = 5  # seconds, on error 1010 (Redis down)
 
 
 @bp.route("/stream/api/", methods=["GET", "POST"])
@@ -73,7 +77,12 @@ def stream_api():
         return _error(1001, fmt)
     if not services.open.acquire(site_id, ip):
         return _error(1008, fmt)
-    conn = services.hub.connect(site_id, kinds)
+    try:
+        conn = services.hub.connect(site_id, kinds)
+    except RedisError as exc:  # PUSHWIRE_REDIS_URL's Redis is down: no live events to give
+        services.open.release(site_id, ip)
+        log.warning("stream refused: Redis unavailable (%s)", exc)
+        return _error(1010, fmt, {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)})
     body = stream_lines(services.hub, conn, fmt, since, rt, request.environ.get("gunicorn.socket"))
     resp = Response(body, status=200, headers={
         "Content-Type": content_type(fmt), "Cache-Control": "no-cache", "X-Accel-Buffering": "no",

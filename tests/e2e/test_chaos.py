@@ -1,4 +1,6 @@
-"""Chaos: pushes on every provider while workers are SIGKILLed and the broker restarts.
+"""Chaos: pushes on every provider while workers are SIGKILLed and the broker restarts,
+on a Redis broker of the test's own and on the RabbitMQ service (restarted with
+``rabbitmqctl stop_app``/``start_app``; see ``_rabbit_restart_allowed``).
 
 At the end every push ended, each succeeded push exists exactly once at its fake
 (the fakes count creations), every callback arrived, and the audit has no gap.
@@ -10,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import shutil
 import signal
 import subprocess
 import threading
@@ -18,6 +21,7 @@ import time
 import pytest
 
 from tests.conftest import stack_env
+from tests.support.services import RABBIT_URL
 from tests.support.origin import make_video
 from tests.support.stack import Client, Stack, free_port
 
@@ -47,12 +51,48 @@ class RedisServer:
         self.proc.wait()
 
 
-@pytest.fixture(scope="module")
-def chaos_stack(pg_url, s3_endpoint, fakes, tmp_path_factory):
-    broker = RedisServer()
-    broker.start()
-    url = f"redis://127.0.0.1:{broker.port}/0"
-    env = stack_env(pg_url, url, s3_endpoint, fakes, str(tmp_path_factory.mktemp("chaos")), "pushwire-chaos")
+class RabbitBroker:
+    """The RabbitMQ service the suite uses; ``restart`` stops and starts its
+    application (every connection dropped, durable queues and persistent
+    messages kept), as a broker restart in production would."""
+
+    def __init__(self):
+        self.url = RABBIT_URL
+
+    def restart(self):
+        for command in ("stop_app", "start_app"):
+            subprocess.run(["rabbitmqctl", command], check=True, capture_output=True, timeout=120)
+
+    def stop(self):
+        pass
+
+
+def _rabbit_restart_allowed() -> str | None:
+    """Why the RabbitMQ run is skipped, or None. Restarting the RabbitMQ service drops
+    every client of it: CI runs nothing else at once; on a shared machine set
+    PUSHWIRE_TEST_RESTART_RABBITMQ=0 to leave it alone."""
+    if os.environ.get("PUSHWIRE_TEST_RESTART_RABBITMQ", "1") == "0":
+        return "PUSHWIRE_TEST_RESTART_RABBITMQ=0: the RabbitMQ service is shared, not restarted"
+    if shutil.which("rabbitmqctl") is None:
+        return "rabbitmqctl is not installed: cannot restart RabbitMQ"
+    return None
+
+
+@pytest.fixture(scope="module", params=["redis", pytest.param("rabbitmq", marks=pytest.mark.rabbitmq)])
+def chaos_stack(request, pg_url, s3_endpoint, fakes, tmp_path_factory):
+    fanout = RedisServer()  # PUSHWIRE_REDIS_URL (and the broker, in the Redis run)
+    fanout.start()
+    url = f"redis://127.0.0.1:{fanout.port}/0"
+    if request.param == "rabbitmq":
+        why = _rabbit_restart_allowed()
+        if why:
+            fanout.stop()
+            pytest.skip(why)
+        broker, broker_url = RabbitBroker(), RABBIT_URL
+    else:
+        broker, broker_url = fanout, url
+    env = stack_env(pg_url, broker_url, s3_endpoint, fakes, str(tmp_path_factory.mktemp("chaos")),
+                    f"pushwire-chaos-{request.param}")
     env.update({"PUSHWIRE_REDIS_URL": url, "PUSHWIRE_STALL_AFTER": "8", "PUSHWIRE_ATTEMPT_LEASE": "4",
                 "PUSHWIRE_HEARTBEAT_INTERVAL": "1",
                 "PUSHWIRE_SWEEP_INTERVAL": "1", "PUSHWIRE_REQUEUE_AFTER": "2",
@@ -62,7 +102,7 @@ def chaos_stack(pg_url, s3_endpoint, fakes, tmp_path_factory):
     stack.start_worker("worker2")
     yield stack, broker
     stack.stop()
-    broker.stop()
+    fanout.stop()
 
 
 def _children(pid: int) -> list[int]:
@@ -70,7 +110,7 @@ def _children(pid: int) -> list[int]:
     return [int(x) for x in out.split()]
 
 
-def _chaos(stack: Stack, broker: RedisServer, stop: threading.Event, log: list[str]) -> None:
+def _chaos(stack: Stack, broker, stop: threading.Event, log: list[str]) -> None:
     started = time.monotonic()
     restarted = replaced = False
     while not stop.is_set() and time.monotonic() - started < 30:
@@ -87,7 +127,10 @@ def _chaos(stack: Stack, broker: RedisServer, stop: threading.Event, log: list[s
             replaced = True
             log.append(f"{elapsed:.1f}s worker2 killed whole, worker3 started")
             continue
-        workers = [p.pid for name, p in stack.procs.items() if name.startswith("worker")]
+        # Not a worker still starting: billiard gives up ("Could not start worker
+        # processes") when a pool process dies before the pool is up.
+        workers = [p.pid for name, p in stack.procs.items()
+                   if name.startswith("worker") and time.monotonic() - stack.started.get(name, 0) > 5]
         children = [c for pid in workers for c in _children(pid)]
         if children:
             victim = random.choice(children)
@@ -110,7 +153,7 @@ def _plan(client, fakes, origin, receiver, run: str) -> list[dict]:
     pushes, n = [], 0
     ids = {p: _identity(client, fakes, p, i) for i, p in enumerate(fakes)}
     for i in range(4):
-        video = make_video(MB + i, seed=1000 + i)
+        video = make_video(MB + i, seed=int(run) * 16 + i)  # unique per run: the fakes outlive one run
         pushes.append(("twitter", "twitter/video", "video", {"video_url": origin.add(f"c{run}{i}.mp4", video)},
                        ("twitter_media", hashlib.sha256(video).hexdigest())))
         pushes.append(("twitter", "twitter/post", "post", {"message": f"chaos {run} tweet {i}"},

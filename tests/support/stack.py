@@ -42,6 +42,7 @@ class Stack:
         self.url = f"http://127.0.0.1:{self.port}"
         self.logdir = Path(tempfile.mkdtemp(prefix="pushwire-stack-"))
         self.procs: dict[str, subprocess.Popen] = {}
+        self.started: dict[str, float] = {}  # name -> time.monotonic() at spawn
         self.queues, self.concurrency, self.beat = queues, concurrency, beat
 
     def cli(self, *args: str) -> str:
@@ -53,18 +54,26 @@ class Stack:
 
     def start(self) -> "Stack":
         self.cli("db", "upgrade")
-        self._spawn("web", [str(BIN / "gunicorn"), "-b", f"127.0.0.1:{self.port}", "-w", "2",
-                            "-k", "gthread", "--threads", "8", "app:create_app()"])
+        self.start_web(wait=False)
         self.start_worker()
         if self.beat:
-            self._spawn("beat", [str(BIN / "celery"), "-A", "workers.worker", "beat", "-l", "info",
-                                 "-s", str(self.logdir / "beat-schedule")])
+            self.start_beat()
         try:
             self._wait_http()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def start_web(self, wait: bool = True) -> None:
+        self._spawn("web", [str(BIN / "gunicorn"), "-b", f"127.0.0.1:{self.port}", "-w", "2",
+                            "-k", "gthread", "--threads", "8", "app:create_app()"])
+        if wait:
+            self._wait_http()
+
+    def start_beat(self) -> None:
+        self._spawn("beat", [str(BIN / "celery"), "-A", "workers.worker", "beat", "-l", "info",
+                             "-s", str(self.logdir / "beat-schedule")])
 
     def start_worker(self, name: str = "worker") -> None:
         self._spawn(name, [str(BIN / "celery"), "-A", "workers.worker", "worker", "-l", "info",
@@ -76,6 +85,7 @@ class Stack:
         with open(self.logdir / f"{name}.log", "ab") as log:
             self.procs[name] = subprocess.Popen(argv, env=self.env, cwd=ROOT, stdout=log,
                                                 stderr=subprocess.STDOUT, start_new_session=True)
+        self.started[name] = time.monotonic()
 
     def _wait_http(self, timeout: float = 30) -> None:
         deadline = time.time() + timeout

@@ -1,8 +1,9 @@
 """Durable waits and scheduled pushes on the real stack (gunicorn, Celery worker
 and beat on PostgreSQL and Redis, the sandbox fakes).
 
-The stack here is this module's own (its own Redis database), because a test
-flushes the broker and restarts the workers.
+The stack here is this module's own (its own Redis database, because a test
+flushes the broker and restarts the workers; its own PostgreSQL database, because
+another running stack's sweeper must not claim and run the pushes parked here).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import redis
 
 from tests.conftest import _redis_db, stack_env
 from tests.support.origin import decode, make_video
-from tests.support.services import REDIS_URL
+from tests.support.services import REDIS_URL, create_database
 from tests.support.stack import BIN, Client, Stack
 from app.broker.countdowns import LONGEST_COUNTDOWN
 
@@ -30,10 +31,21 @@ _users = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
-def wait_stack(pg_url, s3_endpoint, fakes, tmp_path_factory):
+def wait_db():
+    """The stack's own PostgreSQL database. On the session's, the session stack's sweeper
+    (beat every 2 s, when an earlier test started it) claimed this stack's parked pushes
+    and ran them in its own worker, whose staging bucket lacks this stack's staged video:
+    the resumed YouTube upload then failed instead of succeeding."""
+    url, drop = create_database()
+    yield url
+    drop()
+
+
+@pytest.fixture(scope="module")
+def wait_stack(wait_db, s3_endpoint, fakes, tmp_path_factory):
     db = next(_redis_db)
     redis.Redis.from_url(f"{REDIS_URL}/{db}").flushdb()
-    env = stack_env(pg_url, f"{REDIS_URL}/{db}", s3_endpoint, fakes,
+    env = stack_env(wait_db, f"{REDIS_URL}/{db}", s3_endpoint, fakes,
                     str(tmp_path_factory.mktemp("wait-stack")), "pushwire-waits")
     env["PUSHWIRE_REDIS_URL"] = f"{REDIS_URL}/{db}"
     env["PUSHWIRE_PARK_AFTER"] = "5"  # park anything longer than 5 s (the sweeper ticks every 2 s)
@@ -72,7 +84,7 @@ def _wait_state(wclient, token: str, state: str, timeout: float = 30) -> dict:
         if detail["state"] == state:
             return detail
         time.sleep(0.2)
-    raise AssertionError(f"{token} not {state} after {timeout}s: {json.dumps(detail, indent=1)}")
+    raise AssertionError(f"{token} not {state} after {timeout}s: {_why(detail)}")
 
 
 def broker_messages(stack) -> list[dict]:
@@ -108,6 +120,16 @@ def _assert_no_long_countdown(stack) -> list[dict]:
     return messages
 
 
+def _why(final: dict) -> str:
+    """A final state told by what explains it: the error, each stage attempt's outcome and
+    reason, the transitions (not the whole detail, which the report truncates)."""
+    audit = final.get("audit") or {}
+    stages = "".join(f"\n  {s['stage']} #{s['attempt']}: {s['outcome']} {s['error_reason'] or ''} {s['error_info'] or ''}"
+                     for s in audit.get("stages", []))
+    moves = " -> ".join(f"{t['to']} ({t['reason']})" for t in audit.get("transitions", []))
+    return f"state={final.get('state')} error={json.dumps(final.get('error'))}\nstages:{stages}\ntransitions: {moves}"
+
+
 def _set_resume_at(pg_url: str, token: str, seconds_from_now: float) -> None:
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute("UPDATE push_requests SET resume_at = now() + make_interval(secs => %s) WHERE token = %s",
@@ -118,7 +140,7 @@ def _tweet_calls(fake_x) -> int:
     return fake_x.state.calls.count(method="POST", endpoint="tweets")
 
 
-def test_quota_wait_survives_a_broker_flush_and_a_worker_restart(wait_stack, wclient, fake_x, x_identity, pg_url):
+def test_quota_wait_survives_a_broker_flush_and_a_worker_restart(wait_stack, wclient, fake_x, x_identity, wait_db):
     user_id, identity = x_identity
     message = f"parked {uuid.uuid4().hex[:8]}"
     # X's plan cap: a 429 usage-capped whose reset is 22.9 h ahead (the countdown seen in production).
@@ -135,7 +157,7 @@ def test_quota_wait_survives_a_broker_flush_and_a_worker_restart(wait_stack, wcl
     time.sleep(1)
     messages = _assert_no_long_countdown(wait_stack)
     request_ids = {m["args"][0] for m in messages if m["task"] in ("pushwire.stage", "pushwire.upload")}
-    with psycopg.connect(pg_url) as conn:
+    with psycopg.connect(wait_db) as conn:
         request_id = conn.execute("SELECT id FROM push_requests WHERE token = %s", (token,)).fetchone()[0]
     assert request_id not in request_ids
 
@@ -150,16 +172,16 @@ def test_quota_wait_survives_a_broker_flush_and_a_worker_restart(wait_stack, wcl
     assert wclient.status(token)["state"] == "waiting"  # still parked, in the database only
     assert _tweet_calls(fake_x) == before + 1
 
-    _set_resume_at(pg_url, token, -1)  # the cap "resets"
+    _set_resume_at(wait_db, token, -1)  # the cap "resets"
     final = wclient.wait_final(token, timeout=60)
-    assert final["state"] == "succeeded", final
+    assert final["state"] == "succeeded", _why(final)
     time.sleep(3)  # a second copy, if any, would run now
     assert _tweet_calls(fake_x) == before + 2, "exactly one further provider attempt"
     assert [t["text"] for t in fake_x.state.tweets if t["author_id"] == user_id] == [message]
     uploads = [(s["outcome"], s["error_reason"]) for s in final["audit"]["stages"] if s["stage"] == "upload"]
-    assert uploads == [("retrying", "usage_capped"), ("succeeded", None)]
+    assert uploads == [("retrying", "usage_capped"), ("succeeded", None)], _why(final)
     moves = [t["to"] for t in final["audit"]["transitions"]]
-    assert moves == ["queued", "uploading", "waiting", "uploading", "succeeded"]
+    assert moves == ["queued", "uploading", "waiting", "uploading", "succeeded"], _why(final)
     _assert_no_long_countdown(wait_stack)
 
 
@@ -172,12 +194,12 @@ def test_scheduled_post_publishes_at_its_time(wait_stack, wclient, fake_x, x_ide
     assert detail["waiting"]["reason"] == "scheduled"
     assert not [t for t in fake_x.state.tweets if t["text"] == message]
     final = wclient.wait_final(token, timeout=60)
-    assert final["state"] == "succeeded", final
+    assert final["state"] == "succeeded", _why(final)
     tweet = next(t for t in fake_x.state.tweets if t["text"] == message)
     assert publish_at <= tweet["created_at"] <= publish_at + 2, tweet["created_at"] - publish_at
 
 
-def test_cancelled_scheduled_push_reaches_no_provider(wait_stack, wclient, fake_x, x_identity, pg_url, origin):
+def test_cancelled_scheduled_push_reaches_no_provider(wait_stack, wclient, fake_x, x_identity, wait_db, origin):
     user_id, identity = x_identity
     message = f"cancelled {uuid.uuid4().hex[:8]}"
     token = _post(wclient, identity, message, publish_at=int(time.time()) + 3600)
@@ -193,7 +215,7 @@ def test_cancelled_scheduled_push_reaches_no_provider(wait_stack, wclient, fake_
         resp = wclient.http.delete(f"{wclient.base_url}/push/requests/{t}.json", timeout=30)
         assert resp.status_code == 200, resp.text
         assert resp.json()["response"]["result"]["data"]["request"]["state"] == "cancelled"
-        _set_resume_at(pg_url, t, -1)  # even once due, a cancelled push is not resumed
+        _set_resume_at(wait_db, t, -1)  # even once due, a cancelled push is not resumed
     time.sleep(6)  # three sweeps
     assert wclient.status(token)["state"] == wclient.status(video)["state"] == "cancelled"
     assert _tweet_calls(fake_x) == calls_before and fake_x.state.calls.count(endpoint="initialize") == uploads_before
@@ -209,7 +231,8 @@ def test_scheduled_video_that_cannot_be_fetched_fails_before_its_time(wait_stack
     assert resp.status_code == 200, resp.text
     token = resp.json()["response"]["result"]["data"]["request_token"]
     final = wclient.wait_final(token, timeout=60)
-    assert final["state"] == "failed" and final["error"]["reason"] == "source_unavailable", final
+    assert final["state"] == "failed" and (final.get("error") or {}).get("reason") == "source_unavailable", \
+        _why(final)
     assert final["publish_at"]
     callbacks = receiver.wait_for(lambda got: any(token.encode() in c["body"] for c in got), timeout=30)
     body = decode(next(c for c in callbacks if token.encode() in c["body"]))
@@ -217,7 +240,7 @@ def test_scheduled_video_that_cannot_be_fetched_fails_before_its_time(wait_stack
     assert status["flag"] == "error" and status["reason"] == "source_unavailable" and "404" in status["info"]
 
 
-def test_youtube_quota_parks_until_midnight_pacific_and_resumes_once(wait_stack, wclient, fakes, origin, pg_url):
+def test_youtube_quota_parks_until_midnight_pacific_and_resumes_once(wait_stack, wclient, fakes, origin, wait_db):
     """The defect as seen: YouTube's quotaExceeded used to be a 22.9 h broker countdown."""
     fake = fakes["youtube"].state
     n = next(_users)
@@ -236,10 +259,10 @@ def test_youtube_quota_parks_until_midnight_pacific_and_resumes_once(wait_stack,
     _assert_no_long_countdown(wait_stack)
     assert fake.calls.count(endpoint="insert") == inserts + 1
 
-    _set_resume_at(pg_url, token, -1)  # the quota "resets"
+    _set_resume_at(wait_db, token, -1)  # the quota "resets"
     final = wclient.wait_final(token, timeout=90)
-    assert final["state"] == "succeeded", final
+    assert final["state"] == "succeeded", _why(final)
     time.sleep(3)
     assert fake.calls.count(endpoint="insert") == inserts + 2, "exactly one further insert"
     uploads = [(s["outcome"], s["error_reason"]) for s in final["audit"]["stages"] if s["stage"] == "upload"]
-    assert uploads == [("retrying", "quota_exceeded"), ("succeeded", None)]
+    assert uploads == [("retrying", "quota_exceeded"), ("succeeded", None)], _why(final)

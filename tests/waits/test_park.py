@@ -28,7 +28,7 @@ from app.providers.youtube import errors as youtube
 from app.runtime import Runtime
 from app.states import QUEUED, UPLOADING, WAITING, begin_attempt, transition
 from app.broker.countdowns import LONGEST_COUNTDOWN, CountdownTooLong
-from tests.support.services import REDIS_URL
+from tests.support.services import REDIS_URL, create_database
 
 DAY = 86400.0
 
@@ -197,7 +197,7 @@ def _concurrent_claims(rt, ids: set[int], sweepers: int = 4) -> list[int]:
         while True:
             rows = claim_due(rt, utcnow(), 0, limit=25)
             with lock:
-                claimed.extend(row.id for row in rows if row.id in ids)
+                claimed.extend(row.id for row in rows)  # all: the database holds only these rows
             if not rows:
                 return
 
@@ -214,10 +214,28 @@ def _due_rows(rt, n: int) -> set[int]:
     return {new_push(rt, WAITING, resume_at=past, resume_stage="upload") for _ in range(n)}
 
 
-def test_two_sweepers_never_claim_one_request_twice_postgresql(rt):
-    assert rt.db.engine.dialect.name == "postgresql"
-    ids = _due_rows(rt, 200)
-    claimed = _concurrent_claims(rt, ids)
+@pytest.fixture()
+def own_pg(tmp_path):
+    """A PostgreSQL database of this test's own: on the session's database the running
+    stacks' sweepers (and rows other tests left due) would claim too, so a row missing
+    from ``claimed`` could be one a third sweeper took, not one these sweepers lost."""
+    url, drop = create_database()
+    settings = Settings(data_dir=tmp_path, database_url=url, secret_key="k", broker_url=f"{REDIS_URL}/15")
+    upgrade(settings)
+    runtime = Runtime(settings)
+    yield runtime
+    _made.clear()  # the database goes with them
+    runtime.close()
+    drop()
+
+
+def test_two_sweepers_never_claim_one_request_twice_postgresql(own_pg):
+    assert own_pg.db.engine.dialect.name == "postgresql"
+    ids = _due_rows(own_pg, 200)
+    claimed = _concurrent_claims(own_pg, ids)
+    with own_pg.db.engine.connect() as conn:  # nothing else due here: the sweepers saw only these rows
+        assert set(conn.execute(PushRequest.__table__.select().with_only_columns(PushRequest.__table__.c.id))
+                   .scalars()) == ids
     assert sorted(claimed) == sorted(ids)  # every one claimed, none twice
 
 
