@@ -25,6 +25,7 @@ from app.net import TransferTimeout, UnsafeURLError, download_transfer, iter_bou
 from app.ops.metrics import BYTES_MOVED
 from app.pipeline.heartbeat import heartbeat
 from app.pipeline.outcome import Retry, give_up_after_crashes, hold, record_failure, retry_or_fail
+from app.pipeline.restage import download_failure
 from app.sniff import SNIFF_BYTES, detect_video_format, video_mime_type
 from app.staging.base import StagingError
 from app.states import CANCELLED, QUEUED, STAGING, WAITING, DuplicateTask, begin_attempt, end_attempt, transition
@@ -92,6 +93,7 @@ def run_download(rt: Runtime, request_id: int, task_id: str | None = None) -> st
         attempt_id, number = attempt.id, attempt.attempt
         url, key = push.payload["video_url"], f"{push.token}/source"
         cap = rt.adapter(push.provider).max_video_bytes
+        progress = dict(push.progress or {})  # a re-download (restage) fails as staged_media_missing
     try:
         with heartbeat(rt, attempt_id):
             size, fmt = download(rt, url, key, cap, attempt_id)
@@ -99,16 +101,18 @@ def run_download(rt: Runtime, request_id: int, task_id: str | None = None) -> st
         reason = getattr(exc, "reason", "unsafe_url")
         code = getattr(exc, "code", 400)
         info = exc.info if isinstance(exc, SourceRefused) else f"The video_url was refused: {exc}"
+        reason, info = download_failure(progress, reason, info, rt)
         _finish(rt, request_id, attempt_id, reason=reason, info=info, code=code)
         return "failed"
     except TransferTimeout as exc:
         info = f"Downloading the video was given up: {exc} (see the README's security section)."
         rt.store.delete(key)
-        retry_or_fail(rt, request_id, attempt_id, number, exc.reason, info)
+        retry_or_fail(rt, request_id, attempt_id, number, *download_failure(progress, exc.reason, info, rt))
         return "failed"
     except (requests.RequestException, StagingError) as exc:
         info = f"Downloading the video failed ({type(exc).__name__}: {exc})."
-        retry_or_fail(rt, request_id, attempt_id, number, getattr(exc, "reason", None) or "download_failed", info)
+        reason = getattr(exc, "reason", None) or "download_failed"
+        retry_or_fail(rt, request_id, attempt_id, number, *download_failure(progress, reason, info, rt))
         rt.store.delete(key)
         return "failed"
     with rt.db.session() as session:

@@ -37,8 +37,10 @@ from app.pipeline.download import PROGRESS_KEY as STAGED_KEY
 from app.pipeline.download import Downloaded, downloaded
 from app.pipeline.heartbeat import heartbeat
 from app.pipeline.outcome import Retry, give_up_after_crashes, hold, record_failure, retry_or_fail
+from app.pipeline.restage import restage, restaged
 from app.providers.errors import ProviderError
 from app.sniff import SNIFF_BYTES
+from app.staging.base import StagedObjectMissing
 from app.states import STAGING, TRANSCODING, WAITING, DuplicateTask, begin_attempt, end_attempt, transition
 
 log = logging.getLogger(__name__)
@@ -72,7 +74,7 @@ def run_transcode(rt, request_id: int, task_id: str | None = None, report=None) 
         try:
             attempt, crashes = begin_attempt(session, push, "transcode", task_id,
                                              lease=dt.timedelta(seconds=rt.settings.attempt_lease),
-                                             first=push.state == STAGING)
+                                             first=push.state == STAGING and not restaged(push.progress))
         except DuplicateTask as exc:
             raise Retry(exc.wait + 1, "duplicate", str(exc)) from None
         transition(session, push, TRANSCODING, "preparing the video for the network")
@@ -90,6 +92,8 @@ def run_transcode(rt, request_id: int, task_id: str | None = None, report=None) 
                             workdir, report)
         except Retry:
             raise
+        except StagedObjectMissing:  # removed from the store under us: download it again, once
+            return restage(rt, request_id, attempt_id, "transcode", key)
         except ProviderError as exc:  # reading the X account's tier
             if exc.transient:
                 retry_or_fail(rt, request_id, attempt_id, number, exc.reason, exc.info, code=exc.status)
@@ -204,6 +208,7 @@ def _local_copy(rt, key: str, workdir: Path) -> Path:
     from app.staging.local import LocalStagingStore
 
     if isinstance(rt.store, LocalStagingStore):
+        rt.store.size(key)  # StagedObjectMissing when it vanished (FFmpeg would call it unreadable)
         return Path(rt.store._path(key))
     path = workdir / "source"
     with open(path, "wb") as fh:

@@ -32,9 +32,10 @@ from app.pipeline.outcome import (
     retry_or_fail,
     succeed,
 )
+from app.pipeline.restage import restage, restaged
 from app.providers.base import PushContext, StagedMedia
 from app.providers.errors import InvalidInput, OutcomeUnknown, ProviderError, RateLimited
-from app.staging.base import StagingError
+from app.staging.base import StagedObjectMissing, StagingError
 from app.states import (
     PROCESSING,
     QUEUED,
@@ -87,7 +88,8 @@ def run_upload(rt: Runtime, request_id: int, task_id: str | None = None) -> str:
             # QUEUED/STAGING: the upload stage was never entered, so it has no attempts yet.
             attempt, crashes = begin_attempt(session, push, "upload", task_id,
                                              lease=dt.timedelta(seconds=rt.settings.attempt_lease),
-                                             first=push.state in (QUEUED, STAGING, TRANSCODING))
+                                             first=push.state in (QUEUED, STAGING, TRANSCODING)
+                                             and not restaged(push.progress))
         except DuplicateTask as exc:
             raise Retry(exc.wait + 1, "duplicate", str(exc)) from None
         if push.state != PROCESSING:
@@ -118,6 +120,11 @@ def run_upload(rt: Runtime, request_id: int, task_id: str | None = None) -> str:
     try:
         with heartbeat(rt, attempt_id):
             outcome = adapter.run(ctx)  # refreshes the token whenever it expires (TokenHolder)
+    except StagedObjectMissing:  # removed from the store under us: download it again, once
+        if staged_media is None:
+            raise
+        staged_media.close()
+        return restage(rt, request_id, attempt_id, "upload", staged_media.key)
     except OutcomeUnknown as exc:
         record_failure(rt, request_id, attempt_id, reason=exc.reason, info=exc.info, code=exc.status, unconfirmed=True)
         return "unconfirmed"

@@ -153,7 +153,7 @@ class S3StagingStore(StagingStore):
 
     def size(self, key: str) -> int:
         """Return the object's size (HEAD); StagedObjectMissing if absent."""
-        with _s3_errors(f"HEAD {key!r}", key):
+        with _s3_errors(f"HEAD s3://{self.bucket}/{self.s3_key(key)}", key):
             head = self._client().head_object(Bucket=self.bucket, Key=self.s3_key(key))
         return int(head["ContentLength"])
 
@@ -367,7 +367,7 @@ class _ObjectStream:
                 return False
             if _status(exc) == 412:
                 raise StagingError(f"staged object {self._key!r} changed while being read") from exc
-            raise _translate(exc, f"GET {self._key!r}", self._key) from exc
+            raise _translate(exc, f"GET s3://{params['Bucket']}/{params['Key']}", self._key) from exc
         except BotoCoreError as exc:
             raise _translate(exc, f"GET {self._key!r}", self._key) from exc
         self._etag = self._etag or resp.get("ETag")
@@ -409,8 +409,8 @@ def _s3_errors(what: str, key: str | None = None):
 def _translate(exc: BaseException, what: str, key: str | None = None) -> StagingError:
     if isinstance(exc, ClientError):
         code, status = _code(exc), _status(exc)
-        if key is not None and code in _MISSING_CODES:
-            return StagedObjectMissing(key)
+        if key is not None and code in _MISSING_CODES:  # say where, and what S3 answered
+            return StagedObjectMissing(key, f"staged object not found: {key!r} (S3 {what}: {code}, HTTP {status})")
         transient = status >= 500 or status in (408, 429) or code in _TRANSIENT_CODES
         return StagingError(f"S3 {what} failed: {code or 'error'} (HTTP {status})", transient=transient)
     transient = not isinstance(exc, _PERMANENT_BOTO_ERRORS)

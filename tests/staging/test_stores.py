@@ -382,3 +382,22 @@ def test_memory_stays_bounded(kind, tmp_path, request):
     print(f"{kind}: write peak {write_peak / MIB:.1f} MiB, read peak {read_peak / MIB:.1f} MiB")
     assert read == total
     assert write_peak < 64 * MIB and read_peak < 32 * MIB
+
+
+def test_s3_object_removed_under_a_reader_is_missing(tmp_path, request, payload):
+    """A staged object deleted (a lifecycle rule) after its upload started reading: the
+    re-open at the next offset says the object is missing, with S3's own code, not a
+    retryable store fault (the pipeline downloads the video again on this error)."""
+    store = make_store("s3", tmp_path, request)
+    store.write("media/video.mp4", chunked(payload))
+    reader = store.reader("media/video.mp4")
+    assert reader.read(0, MIB) == payload[:MIB]
+    reader.close()
+    make_client(store.endpoint_url).delete_object(Bucket=store.bucket, Key=store.s3_key("media/video.mp4"))
+    with pytest.raises(StagedObjectMissing) as excinfo:
+        reader.read(MIB, MIB)
+    assert excinfo.value.transient is False and excinfo.value.key == "media/video.mp4"
+    assert "NoSuchKey" in str(excinfo.value) and store.bucket in str(excinfo.value)
+    with pytest.raises(StagedObjectMissing) as excinfo:
+        next(store.iter_chunks("media/video.mp4", MIB))
+    assert "NoSuchKey" in str(excinfo.value)
