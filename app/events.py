@@ -7,8 +7,8 @@ channel ``channel(redis_url)`` (when ``PUSHWIRE_REDIS_URL`` is set) so every gat
 hands it to its open streams. Without Redis the gateways tail the table instead
 (``app.stream.hub``), so publishing is only ever an accelerator, never the record.
 
-Every caller says which settings its session publishes with
-(``bind_settings(session, settings)``); a session without them commits its events
+Every caller says which runtime's publisher its session publishes with
+(``bind_runtime(session, rt)``); a session without one commits its events
 unpublished (the gateways' table tail still finds them).
 """
 
@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import threading
 
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
@@ -30,7 +29,7 @@ CHANNEL = "pushwire:{db}:stream:events"
 PROFILE_FIELDS = ("name", "location", "profile_image_url", "profile_background_image_url",
                   "description", "num_followers")
 _PENDING = "pushwire_stream_pending"
-_SETTINGS = "pushwire_settings"
+_RUNTIME = "pushwire_runtime"
 
 
 def stream_time(value: dt.datetime) -> str:
@@ -103,9 +102,10 @@ def emit_event(session: Session, site_id: int, kind: str, body: dict, request_id
     return _add(session, Event(site_id=site_id, kind=kind, request_id=request_id, body=body))
 
 
-def bind_settings(session: Session, settings) -> Session:
-    """Publish this session's events with ``settings`` (its ``redis_url``) after commit."""
-    session.info[_SETTINGS] = settings
+def bind_runtime(session: Session, rt) -> Session:
+    """Publish this session's events through ``rt.publisher`` (Redis, when
+    ``PUSHWIRE_REDIS_URL`` is set) after commit."""
+    session.info[_RUNTIME] = rt
     return session
 
 
@@ -140,10 +140,10 @@ def _after_commit(session: Session) -> None:
     rows, session.info[_PENDING] = session.info.get(_PENDING) or [], []
     if not rows:
         return
-    settings = session.info.get(_SETTINGS)
-    url = getattr(settings, "redis_url", "") if settings is not None else ""
-    if url:
-        publisher(url).publish([event_message(row) for row in rows])
+    rt = session.info.get(_RUNTIME)
+    publisher = rt.publisher if rt is not None else None
+    if publisher is not None:
+        publisher.publish([event_message(row) for row in rows])
 
 
 def _after_rollback(session: Session) -> None:
@@ -172,15 +172,3 @@ class Publisher:
             pipe.execute()
         except Exception:  # noqa: BLE001 - Redis down must not fail the committed work
             log.warning("could not publish %d stream events", len(messages), exc_info=True)
-
-
-_publishers: dict[str, Publisher] = {}
-_publishers_lock = threading.Lock()
-
-
-def publisher(redis_url: str) -> Publisher:
-    """The process's publisher for ``redis_url`` (one connection pool each)."""
-    with _publishers_lock:
-        if redis_url not in _publishers:
-            _publishers[redis_url] = Publisher(redis_url)
-        return _publishers[redis_url]

@@ -28,7 +28,7 @@ import requests
 
 from app.crypto import hash_stream_key
 from app.config import Settings
-from app.events import bind_settings, emit_event
+from app.events import bind_runtime, emit_event
 from app.migrate import upgrade
 from app.models import Site
 from app.runtime import Runtime
@@ -212,7 +212,7 @@ def _produce(rt, site_ids: list[int], rate: float, seconds: float, commits: floa
         batch = [site_ids[(turn + i) % len(site_ids)] for i in range(per_commit)]
         turn += per_commit
         with rt.db.session() as session:
-            bind_settings(session, rt.settings)
+            bind_runtime(session, rt)
             ids = [emit_event(session, site_id, "upload", {"video": {"guid": str(n), "text": "bench"}}).id
                    for site_id in batch]
             now = time.time()

@@ -184,5 +184,6 @@ def test_provider_registry():
 
 
 def test_setting_names():
-    assert [f"PUSHWIRE_{name.upper()}" for name in Settings.model_fields] == \
-        [f"PUSHWIRE_{name}" for name in SETTINGS.split()]
+    found = {f"PUSHWIRE_{name.upper()}" for name in Settings.model_fields}
+    pinned = {f"PUSHWIRE_{name}" for name in SETTINGS.split()}
+    assert (sorted(found - pinned), sorted(pinned - found)) == ([], []), "(added, removed)"

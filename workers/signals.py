@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 PREFIX = "pushwire."
 FINAL_UPLOAD_RESULTS = ("succeeded", "failed", "unconfirmed")
 MB = 1024 * 1024
-_started: dict[str, float] = {}
 _connected: list = []
 
 
@@ -74,7 +73,7 @@ def _prerun(task_id=None, task=None, args=None, **_kw) -> None:
     from app.logs import bind, clear
 
     clear()
-    _started[task_id] = time.monotonic()
+    task.request.pushwire_started = time.monotonic()  # this run's own context: nothing shared
     bind(task_id=task_id, stage=stage, attempt=task.request.retries + 1)
 
 
@@ -85,7 +84,7 @@ def _postrun(task_id=None, task=None, args=None, retval=None, state=None, **_kw)
     from app.logs import clear, current_context
 
     try:
-        started = _started.pop(task_id, None)
+        started = getattr(task.request, "pushwire_started", None)
         result = retval if isinstance(retval, str) else ("retry" if state == "RETRY" else str(state).lower())
         _record(stage, result, current_context().get("provider") or "unknown", started)
     except Exception:

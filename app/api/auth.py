@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from flask import g, request
 from sqlalchemy import and_, bindparam, select
@@ -12,6 +12,9 @@ from sqlalchemy import and_, bindparam, select
 from app.api.errors import ApiError
 from app.crypto import hash_key, key_matches
 from app.models import Identity, Site
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 # A constant hash to compare against when the public key is unknown, so timing
 # does not reveal which public keys exist.
@@ -49,7 +52,7 @@ _SITE_AND_IDENTITY = (
 )
 
 
-def authenticate_push(rt, identity_token: str, fresh: bool = False) -> Caller:
+def authenticate_push(rt: Runtime, identity_token: str, fresh: bool = False) -> Caller:
     """``current_site`` for the push endpoints: the site and the identity in the
     path, read in one statement (another site's identity is not found).
 
@@ -62,28 +65,30 @@ def authenticate_push(rt, identity_token: str, fresh: bool = False) -> Caller:
     """
     auth = _credentials()
     ttl = rt.settings.auth_cache_seconds
-    key = (id(rt), auth.username, hash_key(auth.password), identity_token)
-    caller = None if fresh or ttl <= 0 else _AUTH_CACHE.get(key)
+    key = (auth.username, hash_key(auth.password), identity_token)
+    cache = rt.auth_cache
+    caller = None if fresh or ttl <= 0 else cache.get(key)
     if caller is None:
         row = rt.db.read(lambda conn: conn.execute(_SITE_AND_IDENTITY, {
             "public_key": auth.username, "identity_token": identity_token}).first())
         _verify(auth.password, row.private_key_hash if row else None)
         caller = Caller(row.site_id, row.identity_id, row.identity_provider)
         if ttl > 0 and caller.identity_id is not None:  # never remember "not found": it may be imported next
-            _AUTH_CACHE.put(key, caller, ttl)
+            cache.put(key, caller, ttl)
         elif fresh:
-            _AUTH_CACHE.drop(key)
+            cache.drop(key)
     _check_rate(caller.site_id)
     return caller
 
 
-def forget_push_caller(identity_token: str) -> None:
+def forget_push_caller(rt: Runtime, identity_token: str) -> None:
     """Drop remembered callers of this identity token (the token failed a write)."""
-    _AUTH_CACHE.drop_identity(identity_token)
+    rt.auth_cache.drop_identity(identity_token)
 
 
-class _CallerCache:
-    """A small TTL map from (public key, private key hash, identity token) to Caller."""
+class CallerCache:
+    """A small TTL map from (public key, private key hash, identity token) to Caller
+    (one per ``Runtime``: ``rt.auth_cache``)."""
 
     MAX_ITEMS = 10_000
 
@@ -109,11 +114,8 @@ class _CallerCache:
 
     def drop_identity(self, identity_token: str) -> None:
         with self._lock:
-            for key in [k for k in self._items if k[3] == identity_token]:
+            for key in [k for k in self._items if k[2] == identity_token]:
                 del self._items[key]
-
-
-_AUTH_CACHE = _CallerCache()
 
 
 def _credentials():

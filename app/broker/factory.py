@@ -24,12 +24,17 @@ Settings chosen for long, non-idempotent uploads (see README "Reliability"):
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from kombu import Exchange, Queue
 
 from app.broker import redis_transport
 from app.broker.names import QUEUES, ROUTES, beat_schedule
 from app.config import Settings
 from app.broker.countdowns import LONGEST_COUNTDOWN, TASK_TIME_LIMIT, VISIBILITY_TIMEOUT, GuardedCelery
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 redis_transport.install()
 
@@ -43,7 +48,7 @@ def _transport_options(settings: Settings) -> dict:
     return options
 
 
-def make_celery(rt) -> GuardedCelery:
+def make_celery(rt: Runtime) -> GuardedCelery:
     """The Celery app of ``rt`` (kept as ``app.pushwire_runtime``; its settings as
     ``app.pushwire_settings``)."""
     settings = rt.settings

@@ -7,10 +7,15 @@ producer.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import logging
 
 from app.broker.names import CALLBACK, DOWNLOAD, ROUTES, TRANSCODE, UPLOAD
 from app.models import PushRequest, utcnow
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +49,7 @@ def publish_resume(celery, request_id: int, stage: str, callback: bool, countdow
                      countdown=countdown if countdown > 0 else None, **ROUTES[first])
 
 
-def enqueue_push(rt, request_id: int, staged: bool, mark_enqueued: bool = False, callback: bool = True) -> bool:
+def enqueue_push(rt: Runtime, request_id: int, staged: bool, mark_enqueued: bool = False, callback: bool = True) -> bool:
     """Publish the chain of a committed request.
 
     The gateway commits requests with ``enqueued_at`` already set (saving a
@@ -65,14 +70,14 @@ def enqueue_push(rt, request_id: int, staged: bool, mark_enqueued: bool = False,
     return True
 
 
-def _set_enqueued(rt, request_id: int, when) -> None:
+def _set_enqueued(rt: Runtime, request_id: int, when) -> None:
     with rt.db.session() as session:
         session.query(PushRequest).filter(PushRequest.id == request_id).update(
             {"enqueued_at": when}, synchronize_session=False
         )
 
 
-def enqueue_callback(rt, request_id: int, countdown: float = 0) -> None:
+def enqueue_callback(rt: Runtime, request_id: int, countdown: float = 0) -> None:
     """Publish one callback delivery of a request, ``countdown`` seconds from now."""
     rt.celery.signature(CALLBACK, args=(request_id,), immutable=True, **ROUTES[CALLBACK]).apply_async(
         countdown=countdown

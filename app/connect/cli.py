@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import json
 from urllib.parse import urlsplit
 
@@ -14,6 +16,9 @@ import click
 from sqlalchemy import select
 
 from app.models import Site, SiteCallbackUrl
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 
 @click.group("callback")
@@ -32,7 +37,7 @@ def _site(session, public_key: str) -> Site:
 @click.argument("public_key")
 @click.argument("url")
 @click.pass_obj
-def callback_add(rt, public_key: str, url: str) -> None:
+def callback_add(rt: Runtime, public_key: str, url: str) -> None:
     """Register URL (absolute http(s), no fragment) for the site; adding twice is harmless."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
@@ -49,7 +54,7 @@ def callback_add(rt, public_key: str, url: str) -> None:
 @callback.command("list")
 @click.argument("public_key", required=False)
 @click.pass_obj
-def callback_list(rt, public_key: str | None) -> None:
+def callback_list(rt: Runtime, public_key: str | None) -> None:
     """Print the registered callback URLs (of one site, or of all) as JSON lines."""
     with rt.db.session() as session:
         query = select(Site.public_key, Site.name, SiteCallbackUrl.url).join(
@@ -64,7 +69,7 @@ def callback_list(rt, public_key: str | None) -> None:
 @click.argument("public_key")
 @click.argument("url")
 @click.pass_obj
-def callback_remove(rt, public_key: str, url: str) -> None:
+def callback_remove(rt: Runtime, public_key: str, url: str) -> None:
     """Unregister URL; flows already started with it still finish."""
     with rt.db.session() as session:
         site = _site(session, public_key)

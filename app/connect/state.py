@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from typing import TYPE_CHECKING
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete, select, update
@@ -18,6 +19,9 @@ from sqlalchemy import delete, select, update
 from app.crypto import resolve_secret_key
 from app.limits import Limit
 from app.models import ConnectFlow, Connection, MagicLink, SiteCallbackUrl, utcnow
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 COOKIE = "pushwire_connect"
 
@@ -134,7 +138,7 @@ def redeem_connection(session, site_id: int, token: str) -> Connection:
     return row
 
 
-def check_start_rate(rt, ip: str, site_public_key: str) -> None:
+def check_start_rate(rt: Runtime, ip: str, site_public_key: str) -> None:
     """Count one flow start against ``PUSHWIRE_CONNECT_RATE_LIMIT`` per client IP and per
     site; FlowRefused 429 when either is used up (anonymous pages must not fill tables)."""
     limit = Limit.parse(rt.settings.connect_rate_limit)

@@ -16,6 +16,8 @@ first login deletes.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import datetime as dt
 import hashlib
 import hmac
@@ -27,23 +29,26 @@ from sqlalchemy import delete, select, update
 from app.crypto import hash_key, key_matches, resolve_secret_key
 from app.models import MagicLink, Site, utcnow
 
+if TYPE_CHECKING:
+    from app.runtime import Runtime
+
 COOKIE = "pushwire_dashboard"
 SESSION_TTL = 12 * 3600
 MAGIC_TTL = 300
 
 
-def _serializer(rt, purpose: str) -> URLSafeTimedSerializer:
+def _serializer(rt: Runtime, purpose: str) -> URLSafeTimedSerializer:
     first = resolve_secret_key(rt.settings.secret_key, rt.settings.data_dir).split(",")[0].strip()
     key = hmac.new(first.encode(), b"pushwire-dashboard", hashlib.sha256).hexdigest()
     return URLSafeTimedSerializer(key, salt=f"pushwire-dashboard-{purpose}")
 
 
-def session_cookie(rt, site: Site) -> str:
+def session_cookie(rt: Runtime, site: Site) -> str:
     return _serializer(rt, "session").dumps({"site": site.public_key, "csrf": secrets.token_urlsafe(16),
                                              "gen": site.dashboard_generation})
 
 
-def read_session(rt, cookie: str | None) -> dict | None:
+def read_session(rt: Runtime, cookie: str | None) -> dict | None:
     if not cookie:
         return None
     try:
@@ -64,7 +69,7 @@ def revoke_sessions(session, site_id: int) -> None:
                     .values(dashboard_generation=Site.dashboard_generation + 1))
 
 
-def magic_link_token(rt, public_key: str) -> str:
+def magic_link_token(rt: Runtime, public_key: str) -> str:
     """A signed login token naming a fresh server-side nonce (valid MAGIC_TTL s, once)."""
     nonce = secrets.token_urlsafe(16)
     now = utcnow()
@@ -78,7 +83,7 @@ def magic_link_token(rt, public_key: str) -> str:
     return _serializer(rt, "magic").dumps({"site": public_key, "nonce": nonce})
 
 
-def use_magic_token(rt, token: str) -> str | None:
+def use_magic_token(rt: Runtime, token: str) -> str | None:
     """The public key a valid, unused magic token names; the token is spent by this call."""
     try:
         data = _serializer(rt, "magic").loads(token, max_age=MAGIC_TTL)
@@ -103,12 +108,12 @@ def find_site(session, public_key: str) -> Site | None:
     return session.scalar(select(Site).where(Site.public_key == public_key))
 
 
-def login_csrf(rt, nonce: str) -> str:
+def login_csrf(rt: Runtime, nonce: str) -> str:
     """The login form's CSRF token, bound to a pre-login nonce cookie (double submit)."""
     return _serializer(rt, "login").dumps(nonce)
 
 
-def check_login_csrf(rt, token: str | None, nonce: str | None) -> bool:
+def check_login_csrf(rt: Runtime, token: str | None, nonce: str | None) -> bool:
     try:
         return bool(nonce) and hmac.compare_digest(
             str(_serializer(rt, "login").loads(token or "", max_age=3600)), nonce)

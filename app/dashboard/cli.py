@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from app.dashboard import auth
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 
 @click.group("dashboard")
@@ -18,7 +23,7 @@ def dashboard() -> None:
               help="Where the gateway is reachable (env PUSHWIRE_API_URL).")
 @click.option("--next", "next_path", default="/dashboard", help="Dashboard page to open after login.")
 @click.pass_obj
-def link(rt, public_key: str, base_url: str, next_path: str) -> None:
+def link(rt: Runtime, public_key: str, base_url: str, next_path: str) -> None:
     """Print a signed login URL for the site's dashboard, valid once, for five minutes."""
     try:
         token = auth.magic_link_token(rt, public_key)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import datetime as dt
 
 from sqlalchemy import select
@@ -9,6 +11,9 @@ from sqlalchemy import select
 from app.models import Identity, utcnow
 from app.providers.base import TokenHolder, TokenSet
 from app.providers.errors import AuthExpired, ReconnectRequired
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 REFRESH_MARGIN = dt.timedelta(minutes=5)
 
@@ -24,12 +29,12 @@ def needs_refresh(identity: Identity) -> bool:
     return expires is not None and expires - REFRESH_MARGIN <= utcnow()
 
 
-def access_token(rt, identity_id: int, *, force_refresh: bool = False, rejected: str | None = None) -> str:
+def access_token(rt: Runtime, identity_id: int, *, force_refresh: bool = False, rejected: str | None = None) -> str:
     """The access token of ``token_set`` (see there)."""
     return token_set(rt, identity_id, force_refresh=force_refresh, rejected=rejected).access_token
 
 
-def token_holder(rt, identity_id: int, token: str | None = None, expires_at: dt.datetime | None = None) -> TokenHolder:
+def token_holder(rt: Runtime, identity_id: int, token: str | None = None, expires_at: dt.datetime | None = None) -> TokenHolder:
     """A ``TokenHolder`` for one push: it reloads the identity's token near expiry and
     refreshes it (once per refusal, shared with other workers) when the provider refuses it."""
     return TokenHolder(token, expires_at, load=lambda: token_set(rt, identity_id),
@@ -51,7 +56,7 @@ def with_tokens(tokens: TokenHolder, call):
     return call(fresh)
 
 
-def token_set(rt, identity_id: int, *, force_refresh: bool = False, rejected: str | None = None) -> TokenSet:
+def token_set(rt: Runtime, identity_id: int, *, force_refresh: bool = False, rejected: str | None = None) -> TokenSet:
     """A usable access token for the identity, refreshing it first if it expires soon.
 
     The identity row is locked (``SELECT ... FOR UPDATE`` on PostgreSQL) while

@@ -11,6 +11,8 @@ Example::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import datetime as dt
 
 from flask import Blueprint, current_app, request
@@ -26,6 +28,9 @@ from app.identities.tokens import access_token, token_holder, with_tokens
 from app.models import Identity, utcnow
 from app.providers.errors import ProviderError
 from app.status.render import iso
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 bp = Blueprint("identities", __name__)
 
@@ -142,7 +147,7 @@ def synchronize(token: str):
         return success({"identity": render(session.get(Identity, identity_id))})
 
 
-def _update_profile(rt, identity_id: int, provider: str, tokens) -> None:
+def _update_profile(rt: Runtime, identity_id: int, provider: str, tokens) -> None:
     """Read the account's current profile at the provider and merge it in (a refused
     token is refreshed and the read sent again, as every provider call does)."""
     from app.connect.flows import flow_for

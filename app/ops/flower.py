@@ -14,8 +14,12 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 MIN_PASSWORD = 12
 KNOWN_DEFAULTS = frozenset({"change-me", "changeme", "admin", "password", "flower", "secret",
@@ -48,7 +52,7 @@ def check_basic_auth(value: str) -> list[str]:
 @click.command("flower")
 @click.option("--port", default=5555, show_default=True, help="Port Flower listens on.")
 @click.pass_obj
-def flower(rt, port: int) -> None:
+def flower(rt: Runtime, port: int) -> None:
     """Start Flower with basic auth on an internal address (refuses without credentials)."""
     settings = rt.settings
     try:

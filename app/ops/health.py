@@ -7,6 +7,8 @@ Errors are reported as short, redacted sentences (never URLs with passwords).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -15,20 +17,23 @@ from sqlalchemy import text
 
 from app.logs import redact
 
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
-def check_database(rt) -> None:
+
+def check_database(rt: Runtime) -> None:
     """``SELECT 1`` on a pooled connection."""
     with rt.db.engine.connect() as conn:
         conn.execute(text("SELECT 1"))
 
 
-def check_broker(rt) -> None:
+def check_broker(rt: Runtime) -> None:
     """Open (or reuse) a broker connection, trying once."""
     with rt.celery.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0.2, interval_max=0.5)
 
 
-def check_staging(rt) -> None:
+def check_staging(rt: Runtime) -> None:
     """The staging store's own probe (S3 HEAD bucket, or a writable directory)."""
     rt.store.check()
 
@@ -56,7 +61,7 @@ OPTIONAL = {
 }
 
 
-def readiness(rt, timeout: float = 5.0) -> tuple[bool, dict]:
+def readiness(rt: Runtime, timeout: float = 5.0) -> tuple[bool, dict]:
     """Run all checks; ready only when every required check passed within ``timeout``.
     An optional check that fails is reported with ``"required": false`` and what it
     degrades, and does not make the process unready."""

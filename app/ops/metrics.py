@@ -17,9 +17,13 @@ from __future__ import annotations
 
 import os
 import socket
+from typing import TYPE_CHECKING
 
 from prometheus_client import REGISTRY as PROCESS_REGISTRY
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, values
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 if values.ValueClass is not values.MutexValue:
     # Multiprocess mode: name files by host and pid, not pid alone, so
@@ -70,7 +74,7 @@ class WaitingCollector:
 
     OVERDUE = 60.0
 
-    def __init__(self, rt):
+    def __init__(self, rt: Runtime):
         self.rt = rt
 
     def collect(self):

@@ -10,6 +10,8 @@ request, where the sweeper finds it even after a restart.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import datetime as dt
 import email.utils
 import json
@@ -26,6 +28,9 @@ from app.models import CallbackAttempt, PushRequest, utcnow
 from app.net import Transfer, TransferTimeout, UnsafeURLError, read_at_most, safe_request
 from app.ops.metrics import CALLBACKS
 from app.states import DELIVERING_CALLBACK, finish
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 LEASE_SLACK = 10.0  # seconds beyond the delivery's own timeouts
 ANSWER_BYTES = 4096  # most bytes of a receiver's answer read; the rest is never read
@@ -58,7 +63,7 @@ def build_payload(push: PushRequest) -> dict:
     return {"response": {"request": request_node, "result": {"data": {"request_token": push.token}}}}
 
 
-def claim(rt, request_id: int) -> bool:
+def claim(rt: Runtime, request_id: int) -> bool:
     """Take the lease on a due delivery, so duplicate messages do not deliver at once."""
     now = utcnow()
     with rt.db.session() as session:
@@ -71,7 +76,7 @@ def claim(rt, request_id: int) -> bool:
         return result.rowcount == 1
 
 
-def run_callback(rt, request_id: int) -> float | None:
+def run_callback(rt: Runtime, request_id: int) -> float | None:
     """Make one delivery attempt if due. Returns seconds until the next one, or None."""
     if not claim(rt, request_id):
         return None
@@ -87,7 +92,7 @@ def run_callback(rt, request_id: int) -> float | None:
     return _record(rt, request_id, number, webhook_id, status, error, elapsed)
 
 
-def _deliver(rt, url: str, webhook_id: str, secret: str, body: str):
+def _deliver(rt: Runtime, url: str, webhook_id: str, secret: str, body: str):
     now = dt.datetime.now(dt.timezone.utc)
     signature = Webhook(secret).sign(webhook_id, now, body)
     headers = {
@@ -118,7 +123,7 @@ def _deliver(rt, url: str, webhook_id: str, secret: str, body: str):
         return None, f"{type(exc).__name__}: {exc}", time.monotonic() - started
 
 
-def _record(rt, request_id, number, webhook_id, status, error, elapsed) -> float | None:
+def _record(rt: Runtime, request_id, number, webhook_id, status, error, elapsed) -> float | None:
     delivered = status is not None and 200 <= status < 300
     delays = rt.settings.callback_delays()
     with rt.db.session() as session:

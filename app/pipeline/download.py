@@ -12,6 +12,8 @@ the whole download.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypedDict
+
 import datetime as dt
 import time
 
@@ -27,9 +29,34 @@ from app.sniff import SNIFF_BYTES, detect_video_format, video_mime_type
 from app.staging.base import StagingError
 from app.states import CANCELLED, QUEUED, STAGING, WAITING, DuplicateTask, begin_attempt, end_attempt, transition
 
+if TYPE_CHECKING:
+    from app.runtime import Runtime
+
 DOWNLOAD_CHUNK = 1024 * 1024
 #: The step's name in ``stage_attempts.stage`` (the status API's audit), metrics and logs.
 AUDIT_NAME = "stage"
+
+
+class Downloaded(TypedDict):
+    """What is in staging: recorded by this step about the file it staged, in its own
+    namespace of ``PushRequest.progress`` (``progress["download"]``); only the
+    transcode step rewrites it, when it replaces the staged file."""
+
+    format: str  # one of app.sniff.VIDEO_FORMATS, read from the content
+    mime_type: str
+
+
+#: This step's key in ``PushRequest.progress`` (adapters and the stream keep theirs apart).
+PROGRESS_KEY = "download"
+
+
+def downloaded(progress: dict | None) -> Downloaded:
+    """The download step's record in ``progress``; rows staged before it had its own
+    namespace kept ``format`` and ``mime_type`` at the top level, and still work."""
+    progress = progress or {}
+    own = progress.get(PROGRESS_KEY) or {}
+    return Downloaded(format=own.get("format", progress.get("format", "")),
+                      mime_type=own.get("mime_type", progress.get("mime_type", "video/mp4")))
 
 
 def needs_download(payload: dict) -> bool:
@@ -46,7 +73,7 @@ class SourceRefused(Exception):
         self.reason, self.info, self.code = reason, info, code
 
 
-def run_download(rt, request_id: int, task_id: str | None = None) -> str:
+def run_download(rt: Runtime, request_id: int, task_id: str | None = None) -> str:
     """Download the request's ``video_url`` to staging. Returns what it did."""
     with rt.db.session() as session:
         push = session.get(PushRequest, request_id, with_for_update=True)
@@ -89,7 +116,8 @@ def run_download(rt, request_id: int, task_id: str | None = None) -> str:
         cancelled = push.state == CANCELLED  # cancelled while downloading (a scheduled push, say)
         if not cancelled:
             push.staged_key, push.staged_bytes = key, size
-            push.progress = {**(push.progress or {}), "format": fmt, "mime_type": video_mime_type(fmt)}
+            push.progress = {**(push.progress or {}),
+                             PROGRESS_KEY: Downloaded(format=fmt, mime_type=video_mime_type(fmt))}
         end_attempt(session.get(StageAttempt, attempt_id), "cancelled" if cancelled else "succeeded",
                     bytes_moved=size)
     if cancelled:
@@ -99,7 +127,7 @@ def run_download(rt, request_id: int, task_id: str | None = None) -> str:
     return "staged"
 
 
-def download(rt, url: str, key: str, cap: int, attempt_id: int) -> tuple[int, str]:
+def download(rt: Runtime, url: str, key: str, cap: int, attempt_id: int) -> tuple[int, str]:
     """Stream ``url`` into the store under ``key``; returns (bytes, format)."""
     with download_transfer(rt.settings, cap) as transfer:  # bounded in time and rate
         resp = safe_get(url, policy=rt.policy, stream=True, transfer=transfer,
@@ -163,7 +191,7 @@ def _too_large(size: int, cap: int, partial: bool = False) -> str:
     return f"The video is {got}; this provider accepts at most {mb:.0f} MB."
 
 
-def _progress_writer(rt, attempt_id: int):
+def _progress_writer(rt: Runtime, attempt_id: int):
     """Record bytes moved in the audit at most once a second (progress on long downloads)."""
     last = [0.0]
 
@@ -179,11 +207,11 @@ def _progress_writer(rt, attempt_id: int):
     return write
 
 
-def _finish(rt, request_id: int, attempt_id: int, *, reason: str, info: str, code: int) -> None:
+def _finish(rt: Runtime, request_id: int, attempt_id: int, *, reason: str, info: str, code: int) -> None:
     record_failure(rt, request_id, attempt_id, reason=reason, info=info, code=code)
     rt.store.delete(f"{_token(rt, request_id)}/source")
 
 
-def _token(rt, request_id: int) -> str:
+def _token(rt: Runtime, request_id: int) -> str:
     with rt.db.session() as session:
         return session.get(PushRequest, request_id).token

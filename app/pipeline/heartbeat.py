@@ -18,11 +18,14 @@ import logging
 import os
 import threading
 from contextlib import contextmanager
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from sqlalchemy import update
 
 from app.models import StageAttempt, utcnow
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +33,7 @@ log = logging.getLogger(__name__)
 class Heartbeats:
     """The attempts running in this process, and the thread that keeps them alive."""
 
-    def __init__(self, rt):
+    def __init__(self, rt: Runtime):
         self.rt = rt
         self._lock = threading.Lock()
         self._running: dict[int, int] = {}  # attempt id -> how many blocks hold it
@@ -81,7 +84,7 @@ class Heartbeats:
 
 
 @contextmanager
-def heartbeat(rt, attempt_id: int) -> Iterator[None]:
+def heartbeat(rt: Runtime, attempt_id: int) -> Iterator[None]:
     """Keep the attempt's heartbeat fresh (every ``PUSHWIRE_HEARTBEAT_INTERVAL`` seconds) until the block ends."""
     beats = rt.heartbeats
     beats.add(attempt_id)

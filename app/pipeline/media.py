@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import requests
 
 from app.net import TransferTimeout, UnsafeURLError, download_transfer, iter_bounded, safe_get
 from app.providers.errors import InvalidInput, TransientError
 from app.sniff import detect_image_format
 
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
-def download_image(rt, url: str, max_bytes: int) -> tuple[bytes, str]:
+
+def download_image(rt: Runtime, url: str, max_bytes: int) -> tuple[bytes, str]:
     """GET ``url`` through the SSRF-safe client; return (bytes, image format).
 
     Refuses (InvalidInput, permanent) private addresses, 4xx answers, files over
@@ -20,7 +25,7 @@ def download_image(rt, url: str, max_bytes: int) -> tuple[bytes, str]:
         return _download_image(rt, url, max_bytes, transfer)
 
 
-def _download_image(rt, url: str, max_bytes: int, transfer) -> tuple[bytes, str]:
+def _download_image(rt: Runtime, url: str, max_bytes: int, transfer) -> tuple[bytes, str]:
     try:
         resp = safe_get(url, policy=rt.policy, stream=True, transfer=transfer,
                         headers={"Accept-Encoding": "identity"})

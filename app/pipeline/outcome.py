@@ -12,6 +12,8 @@ Redis visibility timeout.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import datetime as dt
 import random
 
@@ -31,6 +33,9 @@ from app.states import (
     finish,
     move,
 )
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 
 class Retry(Exception):
@@ -53,7 +58,7 @@ NEVER_PARK = frozenset({"duplicate"})
 LONGEST_WAIT = dt.timedelta(days=31)
 
 
-def defer(rt, request_id: int, stage: str, retry: Retry) -> float:
+def defer(rt: Runtime, request_id: int, stage: str, retry: Retry) -> float:
     """How ``stage`` waits for ``retry``: returns the broker countdown of a short
     wait, or parks the request until it is due and raises ``Parked``. Short is
     ``PUSHWIRE_PARK_AFTER``, or the sweep interval if longer (a parked request is
@@ -68,7 +73,7 @@ def defer(rt, request_id: int, stage: str, retry: Retry) -> float:
     raise Parked(f"request {request_id} waits until {utcnow() + wait:%Y-%m-%d %H:%M:%S} UTC ({retry.reason})")
 
 
-def park(rt, request_id: int, stage: str, resume_at: dt.datetime, reason: str, info: str) -> bool:
+def park(rt: Runtime, request_id: int, stage: str, resume_at: dt.datetime, reason: str, info: str) -> bool:
     """Move the request to ``waiting`` until ``resume_at`` (one guarded UPDATE and
     its audit row); ``enqueued_at`` is cleared, so the sweeper claims it when due.
     False when the request ended or was cancelled meanwhile."""
@@ -135,7 +140,7 @@ def fail(session: Session, push: PushRequest, *, code: int, reason: str, info: s
            callback=bool(push.callback_url), error_code=code, error_reason=reason, error_info=info)
 
 
-def record_failure(rt, request_id: int, attempt_id: int, *, reason: str, info: str, code: int,
+def record_failure(rt: Runtime, request_id: int, attempt_id: int, *, reason: str, info: str, code: int,
                    unconfirmed: bool = False) -> None:
     """Close the attempt as failed and record the push's failure, in one transaction."""
     with rt.db.session() as session:
@@ -145,7 +150,7 @@ def record_failure(rt, request_id: int, attempt_id: int, *, reason: str, info: s
         fail(session, push, code=code, reason=reason, info=info, unconfirmed=unconfirmed)
 
 
-def retry_or_fail(rt, request_id: int, attempt_id: int, number: int, reason: str, info: str,
+def retry_or_fail(rt: Runtime, request_id: int, attempt_id: int, number: int, reason: str, info: str,
                   retry_after: float | None = None, code: int = 502) -> None:
     """Raise Retry for another attempt, or, when attempts are used up, record the failure and return."""
     s = rt.settings
@@ -160,7 +165,7 @@ def retry_or_fail(rt, request_id: int, attempt_id: int, number: int, reason: str
     raise Retry(delay, reason, info)
 
 
-def fail_unexpectedly(rt, request_id: int, task_name: str, exc: Exception) -> None:
+def fail_unexpectedly(rt: Runtime, request_id: int, task_name: str, exc: Exception) -> None:
     """Last resort after repeated unexpected errors: record an internal failure."""
     from app.states import FINAL_STATES
 

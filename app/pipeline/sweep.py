@@ -20,6 +20,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import datetime as dt
 import logging
 
@@ -29,10 +31,13 @@ from app.models import PushRequest, StageAttempt, utcnow
 from app.pipeline.download import needs_download
 from app.states import DELIVERING_CALLBACK, PROCESSING, QUEUED, STAGING, TRANSCODING, UPLOADING, WAITING
 
+if TYPE_CHECKING:
+    from app.runtime import Runtime
+
 log = logging.getLogger(__name__)
 
 
-def sweep(rt) -> dict:
+def sweep(rt: Runtime) -> dict:
     """One pass; returns counts for logs and tests."""
     counts = {"requeued": 0, "callbacks": 0}
     now = utcnow()
@@ -78,7 +83,7 @@ def look_ahead(settings) -> float:
     return min(max(settings.park_after, 2 * settings.sweep_interval), LONGEST_COUNTDOWN)
 
 
-def claim_due(rt, now: dt.datetime, ahead: float, limit: int = CLAIM_BATCH) -> list:
+def claim_due(rt: Runtime, now: dt.datetime, ahead: float, limit: int = CLAIM_BATCH) -> list:
     """Claim parked requests due by ``now + ahead`` (and claimed ones whose message
     was lost): returns rows (id, resume_stage, resume_at, callback_url)."""
     t = PushRequest.__table__
@@ -93,7 +98,7 @@ def claim_due(rt, now: dt.datetime, ahead: float, limit: int = CLAIM_BATCH) -> l
         return conn.execute(stmt).all()
 
 
-def resume_due(rt) -> int:
+def resume_due(rt: Runtime) -> int:
     """Claim and publish every parked request due within the look-ahead."""
     from app.broker.publish import publish_resume
 
@@ -127,7 +132,7 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
-def _prune_expired(rt, now: dt.datetime) -> int:
+def _prune_expired(rt: Runtime, now: dt.datetime) -> int:
     """Expired connect flows, connection tokens and magic links (issue 18: bounded tables)."""
     from app.connect.state import prune
 
@@ -138,7 +143,7 @@ def _prune_expired(rt, now: dt.datetime) -> int:
 IN_FLIGHT = (QUEUED, STAGING, TRANSCODING, UPLOADING, PROCESSING)
 
 
-def _requeue_stalled(rt, now: dt.datetime) -> int:
+def _requeue_stalled(rt: Runtime, now: dt.datetime) -> int:
     """Re-publish requests in flight with no sign of life since ``stall_after``."""
     quiet = now - dt.timedelta(seconds=rt.settings.stall_after)
     last_seen = (

@@ -33,6 +33,8 @@ from app.media.encode import command
 from app.media.probe import ProbeFailed, probe_video
 from app.media.specs import video_spec
 from app.models import PushRequest, StageAttempt, utcnow
+from app.pipeline.download import PROGRESS_KEY as STAGED_KEY
+from app.pipeline.download import Downloaded, downloaded
 from app.pipeline.heartbeat import heartbeat
 from app.pipeline.outcome import Retry, give_up_after_crashes, hold, record_failure, retry_or_fail
 from app.providers.errors import ProviderError
@@ -77,7 +79,7 @@ def run_transcode(rt, request_id: int, task_id: str | None = None, report=None) 
         if give_up_after_crashes(session, push, attempt, crashes, rt.settings.max_redeliveries):
             return "failed"
         attempt_id, number = attempt.id, attempt.attempt
-        token, key, fmt = push.token, push.staged_key, (push.progress or {}).get("format", "")
+        token, key, fmt = push.token, push.staged_key, downloaded(push.progress)["format"]
         identity_id = push.identity_id
     workdir = work_root(rt.settings) / token
     with heartbeat(rt, attempt_id), _terminate_raises():
@@ -248,7 +250,7 @@ def _done(rt, request_id: int, attempt_id: int, media: dict, replaced: tuple | N
         if replaced is not None:
             new_key, size, old_key = replaced
             push.staged_key, push.staged_bytes = new_key, size
-            progress.update(format="mpeg4", mime_type="video/mp4")
+            progress[STAGED_KEY] = Downloaded(format="mpeg4", mime_type="video/mp4")  # the file now staged
             moved = size
         push.progress = progress
         end_attempt(session.get(StageAttempt, attempt_id), "succeeded", bytes_moved=moved)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import datetime as dt
 import random
 import time
@@ -10,14 +12,14 @@ from dataclasses import replace
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
-from app.events import bind_settings, emit_upload
+from app.events import bind_runtime, emit_upload
 from app.faults import record_patiently
 from app.identities.tokens import needs_refresh, token_holder
 from app.limits import Limit
 from app.logs import bind_request
 from app.models import PushRequest, StageAttempt, utcnow
 from app.ops.metrics import BYTES_MOVED
-from app.pipeline.download import needs_download
+from app.pipeline.download import downloaded, needs_download
 from app.pipeline.heartbeat import heartbeat
 from app.pipeline.media import download_image
 from app.pipeline.outcome import (
@@ -48,8 +50,11 @@ from app.states import (
     transition,
 )
 
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
-def run_upload(rt, request_id: int, task_id: str | None = None) -> str:
+
+def run_upload(rt: Runtime, request_id: int, task_id: str | None = None) -> str:
     """Run the adapter for the request; returns what it did.
 
     Three transactions for a text post: open the attempt (request and identity
@@ -98,8 +103,9 @@ def run_upload(rt, request_id: int, task_id: str | None = None) -> str:
         )
         staged_media = None
         if staged:
-            staged_media = StagedMedia(rt.store, push.staged_key, push.staged_bytes,
-                                       push.progress.get("format", ""), push.progress.get("mime_type", "video/mp4"))
+            media = downloaded(push.progress)
+            staged_media = StagedMedia(rt.store, push.staged_key, push.staged_bytes, media["format"],
+                                       media["mime_type"])
         identity_id = identity.id
         # The common case needs no second read: the token is fresh.
         token = None if needs_refresh(identity) else rt.cipher.decrypt(identity.access_token_enc)
@@ -144,7 +150,7 @@ def run_upload(rt, request_id: int, task_id: str | None = None) -> str:
                 end_attempt(session.get(StageAttempt, attempt_id), "succeeded", bytes_moved=staged_media.size)
                 push.progress = ctx.progress
                 succeed(session, push, outcome.data, outcome.provider_ids)
-                emit_upload(bind_settings(session, rt.settings), push)
+                emit_upload(bind_runtime(session, rt), push)
 
     # Published: the created ids exist only in memory until this commits, so a
     # database outage now is waited out instead of leaving the push unconfirmed.
@@ -161,7 +167,7 @@ _END_ATTEMPT = (update(_ATTEMPTS).where(_ATTEMPTS.c.id == bindparam("_id"))
                 .values(outcome=bindparam("outcome"), ended_at=bindparam("ended_at")))
 
 
-def _throttle(rt, push) -> float:
+def _throttle(rt: Runtime, push) -> float:
     """Seconds to wait under the fleet-wide identity and provider limits (0: go)."""
     s = rt.settings
     wait = rt.limiter.hit(f"identity:{push.identity_id}", Limit.parse(s.identity_rate_limit))
@@ -170,7 +176,7 @@ def _throttle(rt, push) -> float:
     return wait + random.uniform(0, 1) if wait else 0.0
 
 
-def _wire_hooks(rt, ctx: PushContext, request_id: int, attempt_id: int, started_in: str,
+def _wire_hooks(rt: Runtime, ctx: PushContext, request_id: int, attempt_id: int, started_in: str,
                 provider: str = "") -> dict:
     """Let the adapter persist resumable progress and report bytes and processing;
     returns ``{"current": state}``, the request's state as this task moved it."""
@@ -220,7 +226,7 @@ def _wire_hooks(rt, ctx: PushContext, request_id: int, attempt_id: int, started_
 PICTURE_SOURCE_CAP = 5 * 1024 * 1024
 
 
-def _picture_for(rt, ctx: PushContext, provider: str, url: str, max_bytes: int) -> tuple[bytes, str]:
+def _picture_for(rt: Runtime, ctx: PushContext, provider: str, url: str, max_bytes: int) -> tuple[bytes, str]:
     """Download a picture and make it one the network takes (app.media.pictures);
     what was done is kept in the audit (``progress["media"]["pictures"]``)."""
     from app.media.pictures import inspect, prepare_picture
@@ -248,12 +254,12 @@ def _picture_for(rt, ctx: PushContext, provider: str, url: str, max_bytes: int) 
     return out, out_fmt
 
 
-def _has_outcome(rt, request_id: int) -> bool:
+def _has_outcome(rt: Runtime, request_id: int) -> bool:
     with rt.db.engine.connect() as conn:
         return conn.execute(select(_REQUESTS.c.outcome).where(_REQUESTS.c.id == request_id)).scalar() is not None
 
 
-def _drop_staged(rt, staged: StagedMedia | None) -> None:
+def _drop_staged(rt: Runtime, staged: StagedMedia | None) -> None:
     """Delete the staged file once the push has ended (a Retry never gets here)."""
     if staged is not None:
         staged.store.delete(staged.key)

@@ -17,6 +17,8 @@ is retried one push at a time, so a single bad row fails only its own request.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import logging
 import os
 import queue
@@ -27,6 +29,9 @@ from sqlalchemy import update
 from app.models import PushRequest
 from app.broker.publish import publish_chain
 from app.push.services import Accepted, create_requests
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +79,7 @@ class _Ticket:
 class Intake:
     """The gateway process's intake thread and its queue."""
 
-    def __init__(self, rt, max_batch: int):
+    def __init__(self, rt: Runtime, max_batch: int):
         self.rt = rt
         self.max_batch = max(1, max_batch)
         self._queue: queue.SimpleQueue[_Ticket] = queue.SimpleQueue()

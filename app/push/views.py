@@ -11,6 +11,8 @@ Example::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import time
 
 from flask import Blueprint, current_app, request
@@ -25,6 +27,9 @@ from app.push import services
 from app.push.endpoints import ENDPOINTS, Endpoint
 from app.push.intake import IntakeUnavailable
 from app.states import FINAL_STATES
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 bp = Blueprint("push", __name__)
 
@@ -52,7 +57,7 @@ def _make_view(endpoint: Endpoint):
         except IntegrityError:
             # A remembered caller whose identity (or site) was deleted since: the
             # foreign keys refused the row. Re-check with a fresh read: 401/404 then.
-            forget_push_caller(identity_token)
+            forget_push_caller(rt, identity_token)
             services.identity_for(authenticate_push(rt, identity_token, fresh=True), identity_token, endpoint.provider)
             raise
         if publish_at is not None:
@@ -64,7 +69,7 @@ def _make_view(endpoint: Endpoint):
     return view
 
 
-def _store(rt, caller, identity_id: int, endpoint: Endpoint, payload: dict, key: str | None, digest: str,
+def _store(rt: Runtime, caller, identity_id: int, endpoint: Endpoint, payload: dict, key: str | None, digest: str,
            staged: bool, callback: bool, publish_at=None) -> services.Accepted:
     """Write and publish the push: through the process's intake (group commit),
     or, with an Idempotency-Key, in a transaction of its own with the replay check."""
@@ -97,7 +102,7 @@ def _json_body():
     return body
 
 
-def _answer(rt, endpoint: Endpoint, push: services.Accepted | PushRequest, wait: bool):
+def _answer(rt: Runtime, endpoint: Endpoint, push: services.Accepted | PushRequest, wait: bool):
     """Videos answer at once; other pushes wait briefly for the worker's result."""
     if wait:
         try:
@@ -127,7 +132,7 @@ def _answer_scheduled(endpoint: Endpoint, push, publish_at):
     return success(data, code=202, info="Your request has been accepted and is scheduled")
 
 
-def _wait_final(rt, request_id: int, seconds: float) -> PushRequest:
+def _wait_final(rt: Runtime, request_id: int, seconds: float) -> PushRequest:
     deadline = time.monotonic() + seconds
     delay = 0.05
     while True:

@@ -22,16 +22,21 @@ identity's other videos are skipped for that run, everyone else's are checked.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import datetime as dt
 import logging
 
 from sqlalchemy import delete, exists, select
 
-from app.events import bind_settings, emit_comment, emit_delete
+from app.events import bind_runtime, emit_comment, emit_delete
 from app.identities.tokens import token_holder, with_tokens
 from app.models import Event, PushRequest, utcnow
 from app.providers.base import TokenHolder
 from app.providers.errors import AuthExpired, Misconfigured, ProviderError, ReconnectRequired
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +49,7 @@ def is_pushed_video(session, push: PushRequest) -> bool:
     return bool(session.scalar(select(exists().where(Event.request_id == push.id, Event.kind == "upload"))))
 
 
-def delete_pushed_video(rt, session, push: PushRequest) -> bool:
+def delete_pushed_video(rt: Runtime, session, push: PushRequest) -> bool:
     """Delete a finished video at the provider where possible, mark it deleted and
     emit the stream ``delete``. Returns whether the provider deleted it.
 
@@ -60,7 +65,7 @@ def delete_pushed_video(rt, session, push: PushRequest) -> bool:
                 push.kind, dict(push.provider_ids or {}), token))
         except NotFound:
             deleted = True
-    bind_settings(session, rt.settings)
+    bind_runtime(session, rt)
     emit_delete(session, push, "api")
     return deleted
 
@@ -85,13 +90,13 @@ def _locked(session, query):
     return query
 
 
-def expire_twitter_media(rt) -> int:
+def expire_twitter_media(rt: Runtime) -> int:
     """Emit ``delete`` once for X videos uploaded but never attached, older than the media TTL."""
     ttl = rt.settings.stream_twitter_media_ttl
     now = utcnow()
     count = 0
     with rt.db.session() as session:
-        bind_settings(session, rt.settings)
+        bind_runtime(session, rt)
         since = now - dt.timedelta(seconds=ttl + rt.settings.stream_watch_days * 86400)
         query = (
             select(PushRequest)
@@ -117,12 +122,12 @@ def _media_created(push: PushRequest) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
-def check_vanished(rt) -> int:
+def check_vanished(rt: Runtime) -> int:
     """Ask the provider whether each watched video still exists; ``False`` -> ``delete``."""
     count = 0
     holders: dict[int, TokenHolder | ProviderError] = {}
     with rt.db.session() as session:
-        bind_settings(session, rt.settings)
+        bind_runtime(session, rt)
         for push in _due(session, rt.settings, "exists_checked_at", rt.settings.stream_exists_interval):
             answer = _ask(rt, holders, push,
                           lambda adapter, token: adapter.exists(push.kind, dict(push.provider_ids), token))
@@ -132,12 +137,12 @@ def check_vanished(rt) -> int:
     return count
 
 
-def poll_comments(rt) -> int:
+def poll_comments(rt: Runtime) -> int:
     """Emit each new provider comment on watched videos once (remembered in ``progress``)."""
     count = 0
     holders: dict[int, TokenHolder | ProviderError] = {}
     with rt.db.session() as session:
-        bind_settings(session, rt.settings)
+        bind_runtime(session, rt)
         for push in _due(session, rt.settings, "comments_checked_at", rt.settings.stream_comment_interval):
             since = (push.progress or {}).get("comments_seen")
             comments = _ask(rt, holders, push, lambda adapter, token: adapter.list_comments(
@@ -170,7 +175,7 @@ def _stamp(push: PushRequest, key: str) -> None:
     push.progress = {**(push.progress or {}), key: utcnow().timestamp()}
 
 
-def _ask(rt, holders: dict, push: PushRequest, call):
+def _ask(rt: Runtime, holders: dict, push: PushRequest, call):
     """Run one provider call for ``push`` through its identity's TokenHolder (shared by
     the identity's videos in this run). Provider errors give None: a passing one is
     logged; one the token refresh raised (the user must reconnect, or the operator must
@@ -208,7 +213,7 @@ def _record(push: PushRequest, exc: ProviderError) -> None:
         "reason": exc.reason, "info": exc.info, "at": utcnow().timestamp()}}
 
 
-def prune_events(rt) -> int:
+def prune_events(rt: Runtime) -> int:
     """Delete events older than the retention period; returns how many."""
     cutoff = utcnow() - dt.timedelta(days=rt.settings.stream_retention_days)
     with rt.db.session() as session:

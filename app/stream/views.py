@@ -21,10 +21,9 @@ from __future__ import annotations
 
 import logging
 import math
-import socket
 import threading
+import socket
 import time
-from dataclasses import dataclass
 import select as _select
 
 from flask import Blueprint, Response, current_app, request
@@ -33,9 +32,8 @@ from sqlalchemy import select
 
 from app.crypto import hash_stream_key
 from app.models import Site
-from app.stream.feeds import open_feed
 from app.stream.hub import REPLACED, Connection, Hub
-from app.stream.limits import OpenStreams, open_limiter
+from app.stream.services import StreamServices
 from app.stream.render import FORMATS, KEEPALIVE, content_type, error_line, error_status
 from app.stream.replay import replay
 
@@ -46,16 +44,6 @@ EVENT_KINDS = frozenset({"upload", "delete", "comment"})
 IDLE_CHECK = 1.0  # seconds between checks that an idle stream's client is still there
 GONE = "client_gone"
 UNAVAILABLE_RETRY_AFTER = 5  # seconds, on error 1010 (Redis down)
-_services_lock = threading.Lock()
-
-
-@dataclass
-class StreamServices:
-    """This process's hub and limiter (built on the first stream request)."""
-
-    hub: Hub
-    limiter: object
-    open: OpenStreams
 
 
 @bp.route("/stream/api/", methods=["GET", "POST"])
@@ -67,7 +55,7 @@ def stream_api():
     render_fmt = fmt if fmt in FORMATS else "json"
     if not rt.settings.stream_enabled:
         return _error(1009, render_fmt)
-    services = _services(current_app._get_current_object(), rt)
+    services = rt.stream
     ip = _client_ip(rt.settings)
     banned = services.limiter.attempt(ip)
     if banned is not None:
@@ -226,18 +214,3 @@ def _client_ip(settings) -> str:
         if hops:
             return hops[-1]  # the address our own proxy saw; earlier hops are client-supplied
     return request.remote_addr or "unknown"
-
-
-def _services(app, rt) -> StreamServices:
-    services = app.extensions.get("pushwire_stream")
-    if services is None:
-        with _services_lock:
-            services = app.extensions.get("pushwire_stream")
-            if services is None:
-                services = StreamServices(
-                    hub=Hub(open_feed(rt.settings, rt.db), rt.settings.stream_queue_size),
-                    limiter=open_limiter(rt.settings),
-                    open=OpenStreams(rt.settings.stream_max_per_key, rt.settings.stream_max_per_ip),
-                )
-                app.extensions["pushwire_stream"] = services
-    return services

@@ -19,7 +19,7 @@ import requests
 
 from app.config import Settings
 from app.crypto import hash_stream_key
-from app.events import bind_settings, emit_event
+from app.events import bind_runtime, emit_event
 from app.migrate import upgrade
 from app.models import Site
 from app.runtime import Runtime
@@ -126,7 +126,7 @@ def produce(stream_rt):
 
     def emit(site_id: int, kind: str, body: dict) -> int:
         with stream_rt.db.session() as session:
-            bind_settings(session, stream_rt.settings)
+            bind_runtime(session, stream_rt)
             return emit_event(session, site_id, kind, body).id
 
     return emit

@@ -15,7 +15,7 @@ import logging
 
 import pytest
 
-from app.events import bind_settings, emit_upload
+from app.events import bind_runtime, emit_upload
 from app.models import Event, Identity, PushRequest, utcnow
 from app.runtime import Runtime
 from app.stream import producers
@@ -73,7 +73,7 @@ def _identity(rt, site_id: int, user: dict, expires_in: float = 3000) -> int:
 def _pushed(rt, site_id: int, identity_id: int, video_id: str) -> int:
     """A finished YouTube video push with its upload event, as the pipeline leaves it."""
     with rt.db.session() as session:
-        bind_settings(session, rt.settings)
+        bind_runtime(session, rt)
         push = PushRequest(site_id=site_id, identity_id=identity_id, provider="youtube", kind="video",
                            resource="r", payload={"title": "t"}, state="succeeded", outcome="succeeded",
                            result={"video_id": video_id}, provider_ids={"video_id": video_id},

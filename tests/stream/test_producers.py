@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from app.events import bind_settings, emit_upload
+from app.events import bind_runtime, emit_upload
 from app.models import Event, Identity, PushRequest, Site, utcnow
 from app.providers.base import ProviderAdapter
 from app.stream import producers
@@ -48,7 +48,7 @@ def registry(monkeypatch):
 def _pushed_video(rt, site_id: int, provider: str, video_id: str, **push_fields) -> int:
     """A finished video push with its upload event, as the pipeline leaves it."""
     with rt.db.session() as session:
-        bind_settings(session, rt.settings)
+        bind_runtime(session, rt)
         identity = Identity(site_id=site_id, provider=provider, provider_user_id=f"u-{video_id}",
                             access_token_enc=rt.cipher.encrypt("tok-" + video_id),
                             refresh_token_enc=rt.cipher.encrypt("r"), profile={"name": "alice & bob"})
