@@ -14,6 +14,7 @@ from app.providers.errors import (
 )
 from app.providers.twitter import TwitterAdapter
 from app.staging import open_store
+from sandbox.samples import padded_video
 from sandbox.twitter import create_app
 from tests.support.fakes import served
 
@@ -167,7 +168,7 @@ def test_redelivery_after_24_hours_uploads_again(adapter, fake, tmp_path):
     """A media id is good for 24 h after finalize: a redelivery after that (here: the
     status poll failed, the task came back a day later) uploads again."""
     user = fake.add_user("3003", "carol", expires_in=10**7)
-    data = MP4_HEAD + os.urandom(300_000)
+    data = padded_video(300_000, seed=3003)  # a real MP4: the fake judges codecs
     ctx = video_ctx(user, tmp_path, data)
     fake.faults.add("status", "503")
     with pytest.raises(TransientError):
@@ -184,7 +185,7 @@ def test_video_cap_is_xs_not_512_mb(adapter):
 
 
 def test_video_longer_than_the_account_may_post_is_a_clear_refusal(adapter, fake, user, tmp_path):
-    outcome = adapter.push(video_ctx(user, tmp_path, MP4_HEAD + os.urandom(100_000)))
+    outcome = adapter.push(video_ctx(user, tmp_path, padded_video(100_000, seed=1)))
     fake.set_video_duration(outcome.data["video_id"], 30 * 60)
     with pytest.raises(PermissionDenied) as err:
         adapter.push(ctx_for(user, "post", message="my long video", attachments=[outcome.data["video_id"]]))
