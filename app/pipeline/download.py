@@ -15,17 +15,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NotRequired, TypedDict
 
 import datetime as dt
-import time
 
 import requests
 
 from app.logs import bind_request
-from app.models import PushRequest, StageAttempt, utcnow
+from app.models import PushRequest, StageAttempt
 from app.net import TransferTimeout, UnsafeURLError, download_transfer, iter_bounded, safe_get
 from app.ops.metrics import BYTES_MOVED
 from app.media.specs import video_spec
 from app.pipeline.account import account_tier
-from app.pipeline.heartbeat import heartbeat
+from app.pipeline.heartbeat import bytes_writer, heartbeat
 from app.pipeline.outcome import Retry, give_up_after_crashes, hold, record_failure, retry_or_fail
 from app.pipeline.restage import download_failure
 from app.providers.errors import ProviderError
@@ -175,7 +174,7 @@ def download(rt: Runtime, url: str, key: str, cap: int, attempt_id: int) -> tupl
             _check_response(resp, cap)
             found: dict = {}
             chunks = _checked(iter_bounded(resp, transfer, DOWNLOAD_CHUNK), cap, found)
-            size = rt.store.write(key, chunks, on_progress=_progress_writer(rt, attempt_id))
+            size = rt.store.write(key, chunks, on_progress=bytes_writer(rt, attempt_id))
     if size == 0 or "format" not in found:
         raise SourceRefused("empty_video", "The video_url returned an empty file.")
     return size, found["format"]
@@ -232,22 +231,6 @@ def _too_large(size: int, cap: int, partial: bool = False) -> str:
     mb = cap / (1024 * 1024)
     got = f"more than {cap // (1024 * 1024)} MB" if partial else f"{size / (1024 * 1024):.1f} MB"
     return f"The video is {got}; this provider accepts at most {mb:.0f} MB."
-
-
-def _progress_writer(rt: Runtime, attempt_id: int):
-    """Record bytes moved in the audit at most once a second (progress on long downloads)."""
-    last = [0.0]
-
-    def write(total: int) -> None:
-        now = time.monotonic()
-        if now - last[0] < 1.0:
-            return
-        last[0] = now
-        with rt.db.session() as session:
-            row = session.get(StageAttempt, attempt_id)
-            row.bytes_moved, row.progress_at = total, utcnow()
-
-    return write
 
 
 def _finish(rt: Runtime, request_id: int, attempt_id: int, *, reason: str, info: str, code: int) -> None:

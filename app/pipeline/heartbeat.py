@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Iterator
 
@@ -92,3 +93,20 @@ def heartbeat(rt: Runtime, attempt_id: int) -> Iterator[None]:
         yield
     finally:
         beats.discard(attempt_id)
+
+
+def bytes_writer(rt: Runtime, attempt_id: int):
+    """``write(total)``: record the bytes an attempt has moved in its audit row, at most
+    once a second (progress on long downloads and uploads)."""
+    last = [0.0]
+
+    def write(total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] < 1.0:
+            return
+        last[0] = now
+        with rt.db.session() as session:
+            row = session.get(StageAttempt, attempt_id)
+            row.bytes_moved, row.progress_at = total, utcnow()
+
+    return write

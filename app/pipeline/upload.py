@@ -20,7 +20,7 @@ from app.logs import bind_request
 from app.models import PushRequest, StageAttempt, utcnow
 from app.ops.metrics import BYTES_MOVED
 from app.pipeline.download import downloaded, needs_download
-from app.pipeline.heartbeat import heartbeat
+from app.pipeline.heartbeat import bytes_writer, heartbeat
 from app.pipeline.media import download_image
 from app.pipeline.outcome import (
     SUCCEEDED_WHY,
@@ -187,7 +187,6 @@ def _wire_hooks(rt: Runtime, ctx: PushContext, request_id: int, attempt_id: int,
                 provider: str = "") -> dict:
     """Let the adapter persist resumable progress and report bytes and processing;
     returns ``{"current": state}``, the request's state as this task moved it."""
-    last = [0.0]
     state = {"current": started_in}
 
     def save_progress(progress: dict) -> None:
@@ -199,14 +198,7 @@ def _wire_hooks(rt: Runtime, ctx: PushContext, request_id: int, attempt_id: int,
 
         record_patiently(write)
 
-    def report_bytes(total: int) -> None:
-        now = time.monotonic()
-        if now - last[0] < 1.0:
-            return
-        last[0] = now
-        with rt.db.session() as session:
-            row = session.get(StageAttempt, attempt_id)
-            row.bytes_moved, row.progress_at = total, utcnow()
+    report_bytes = bytes_writer(rt, attempt_id)
 
     def mark_processing() -> None:
         with rt.db.session() as session:
