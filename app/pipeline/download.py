@@ -12,7 +12,7 @@ the whole download.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NotRequired, TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 import datetime as dt
 
@@ -22,12 +22,9 @@ from app.logs import bind_request
 from app.models import PushRequest, StageAttempt
 from app.net import TransferTimeout, UnsafeURLError, download_transfer, iter_bounded, safe_get
 from app.ops.metrics import BYTES_MOVED
-from app.media.specs import video_spec
-from app.pipeline.account import account_tier
 from app.pipeline.heartbeat import bytes_writer, heartbeat
 from app.pipeline.outcome import Retry, give_up_after_crashes, hold, record_failure, retry_or_fail
 from app.pipeline.restage import download_failure
-from app.providers.errors import ProviderError
 from app.sniff import SNIFF_BYTES, detect_video_format, video_mime_type
 from app.staging.base import StagingError
 from app.states import CANCELLED, QUEUED, STAGING, WAITING, DuplicateTask, begin_attempt, end_attempt, transition
@@ -47,9 +44,6 @@ class Downloaded(TypedDict):
 
     format: str  # one of app.sniff.VIDEO_FORMATS, read from the content
     mime_type: str
-    #: X: the posting account's tier as read for the size cap (``app.pipeline.account``);
-    #: the transcode step reuses it instead of asking X again.
-    account_tier: NotRequired[dict]
 
 
 #: This step's key in ``PushRequest.progress`` (adapters and the stream keep theirs apart).
@@ -97,19 +91,11 @@ def run_download(rt: Runtime, request_id: int, task_id: str | None = None) -> st
             return "failed"
         attempt_id, number = attempt.id, attempt.attempt
         url, key = push.payload["video_url"], f"{push.token}/source"
-        provider, identity_id = push.provider, push.identity_id
+        cap = rt.adapter(push.provider).max_video_bytes
         progress = dict(push.progress or {})  # a re-download (restage) fails as staged_media_missing
-    tier_note = None
     try:
         with heartbeat(rt, attempt_id):
-            cap, tier_note = _cap(rt, provider, identity_id)
             size, fmt = download(rt, url, key, cap, attempt_id)
-    except ProviderError as exc:  # reading the X account's tier (for its size cap)
-        if exc.transient:
-            retry_or_fail(rt, request_id, attempt_id, number, exc.reason, exc.info, code=exc.status)
-        else:
-            record_failure(rt, request_id, attempt_id, reason=exc.reason, info=exc.info, code=exc.status)
-        return "failed"
     except (SourceRefused, UnsafeURLError) as exc:
         reason = getattr(exc, "reason", "unsafe_url")
         code = getattr(exc, "code", 400)
@@ -133,10 +119,8 @@ def run_download(rt: Runtime, request_id: int, task_id: str | None = None) -> st
         cancelled = push.state == CANCELLED  # cancelled while downloading (a scheduled push, say)
         if not cancelled:
             push.staged_key, push.staged_bytes = key, size
-            record = Downloaded(format=fmt, mime_type=video_mime_type(fmt))
-            if tier_note is not None:
-                record["account_tier"] = tier_note
-            push.progress = {**(push.progress or {}), PROGRESS_KEY: record}
+            push.progress = {**(push.progress or {}),
+                             PROGRESS_KEY: Downloaded(format=fmt, mime_type=video_mime_type(fmt))}
         end_attempt(session.get(StageAttempt, attempt_id), "cancelled" if cancelled else "succeeded",
                     bytes_moved=size)
     if cancelled:
@@ -144,25 +128,6 @@ def run_download(rt: Runtime, request_id: int, task_id: str | None = None) -> st
         return "cancelled"
     BYTES_MOVED.labels(push.provider, AUDIT_NAME).inc(size)
     return "staged"
-
-
-class Cap(int):
-    """A size cap in bytes; ``who`` ("X lets this account post") when it is the posting
-    account's own limit, which the refusal then names."""
-
-    who: str | None = None
-
-
-def _cap(rt: Runtime, provider: str, identity_id: int) -> tuple[int, dict | None]:
-    """The push's size cap: the network's, or on X the posting account's (8 GB; 16 GB with
-    X Premium or a verified account), with the tier note read for it (None: not asked)."""
-    tier, note = account_tier(rt, provider, identity_id)
-    if note is None:
-        return rt.adapter(provider).max_video_bytes, None
-    spec = video_spec(provider, tier)
-    cap = Cap(spec.max_bytes)
-    cap.who = f"{spec.display} lets {spec.who or 'this account'} post"
-    return cap, note
 
 
 def download(rt: Runtime, url: str, key: str, cap: int, attempt_id: int) -> tuple[int, str]:
@@ -224,10 +189,6 @@ def _detect(head: bytes, found: dict) -> None:
 
 
 def _too_large(size: int, cap: int, partial: bool = False) -> str:
-    if getattr(cap, "who", None):  # an account's limit, in GB as the network states it
-        limit = f"{cap / 1024**3:.0f} GB"
-        return f"{cap.who} videos of at most {limit}; this one is " + (
-            f"more than {limit}." if partial else f"{size / 1024**3:.1f} GB.")
     mb = cap / (1024 * 1024)
     got = f"more than {cap // (1024 * 1024)} MB" if partial else f"{size / (1024 * 1024):.1f} MB"
     return f"The video is {got}; this provider accepts at most {mb:.0f} MB."

@@ -42,8 +42,7 @@ MAX_ALT_TEXT = 1000
 MAX_WEIGHTED_LENGTH = 280
 TWITTER_PROGRESS_KEYS = ("media_id", "media_key", "expires_at", "segments_done", "created", "chunk_size", "finalized")
 #: X's cap for a Post's video is the posting user's: 8 GB for every account, 16 GB
-#: with X Premium (``initialize`` takes up to 16 GiB). 8 GiB is what every account may post;
-#: the download step caps a push at its account's limit (``app.pipeline.download._cap``).
+#: with X Premium (``initialize`` takes up to 16 GiB). 8 GiB is what every account may post.
 VIDEO_CAP = 8 * 1024**3
 #: A media id is good this long after ``finalize``.
 FINALIZED_TTL = 86400
