@@ -27,6 +27,10 @@ def _procfile() -> dict[str, str]:
     return entries
 
 
+#: Flower refuses to start without credentials (README, security section).
+FLOWER_AUTH = "ops:procfile-test-password"
+
+
 def _ready(name: str, proc, log: Path, ports: dict) -> bool:
     text = log.read_text(errors="replace")
     if name == "release":
@@ -39,7 +43,8 @@ def _ready(name: str, proc, log: Path, ports: dict) -> bool:
             return False
     if name == "flower":
         try:
-            return requests.get(f"http://127.0.0.1:{ports['FLOWER_PORT']}/healthcheck", timeout=1).ok
+            return requests.get(f"http://127.0.0.1:{ports['FLOWER_PORT']}/healthcheck", timeout=1,
+                                auth=tuple(FLOWER_AUTH.split(":", 1))).ok
         except requests.RequestException:
             return False
     if name == "beat":
@@ -54,7 +59,7 @@ def test_each_procfile_process_starts(redis_stack, tmp_path):
             "flower"} <= set(entries)
     ports = {"PORT": str(free_port()), "FLOWER_PORT": str(free_port()), "STREAM_PORT": str(free_port())}
     env = {**redis_stack.env, **ports, "PATH": f"{BIN}:{os.environ['PATH']}",
-           "PUSHWIRE_DATA_DIR": str(tmp_path), "PUSHWIRE_FLOWER_BASIC_AUTH": "", "WEB_CONCURRENCY": "1",
+           "PUSHWIRE_DATA_DIR": str(tmp_path), "PUSHWIRE_FLOWER_BASIC_AUTH": FLOWER_AUTH, "WEB_CONCURRENCY": "1",
            "STAGING_CONCURRENCY": "1", "TRANSCODE_CONCURRENCY": "1", "UPLOAD_CONCURRENCY": "1", "CALLBACK_CONCURRENCY": "1"}
     procs = {}
     for name, command in entries.items():
