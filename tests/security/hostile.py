@@ -9,7 +9,7 @@ Paths (the query picks figures):
 * ``/drip-headers?every=S``  the status line, then the headers one byte every S seconds
 * ``/video-drip?every=S``    an MP4 signature, then one byte every S seconds
 * ``/video-steady?bytes=B&every=S``  an MP4 signature, then B bytes every S seconds, forever
-* ``/video?size=N``      a plain MP4-looking file of N bytes
+* ``/video?size=N``      a real MP4 (the sample clip, padded) of N bytes
 
 ``sent[path]`` counts body bytes written per path; ``requests`` keeps each
 request's headers; ``closed[path]`` the monotonic time each connection ended.
@@ -24,6 +24,7 @@ import threading
 import time
 from urllib.parse import parse_qs, urlsplit
 
+from sandbox.samples import padded_video
 from tests.support.origin import MP4_HEAD
 
 _ZEROS = bytes(1 << 16)
@@ -82,7 +83,8 @@ class _Handler(socketserver.BaseRequestHandler):
                     time.sleep(every)
             elif path == "/video":
                 size = int(query.get("size", 200_000))
-                body = (MP4_HEAD + bytes(size))[:size]
+                body = padded_video(size)  # a playable file: the transcode stage probes it
+                size = len(body)
                 sock.sendall(f"HTTP/1.1 200 OK\r\nContent-Length: {size}\r\n\r\n".encode() + body)
                 peer.count(path, size)
             else:
