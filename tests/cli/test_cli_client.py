@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -57,3 +58,26 @@ def test_failed_push_exits_nonzero_and_shows_the_reason(redis_stack, site, make_
 def test_api_errors_are_readable(redis_stack, site):
     out = run(redis_stack, site, "requests", "show", "no-such-token")
     assert out.returncode == 1 and "404 unknown_request" in out.stderr
+
+
+def test_publish_at_schedules_the_push_and_show_tells_when(redis_stack, site, make_identity, origin):
+    user = make_identity("twitter")
+    url = origin.add("cli-later.mp4", make_video(1 * MB, seed=52))
+    out = run(redis_stack, site, "push", "video", "--identity", user["identity"], "--provider", "twitter",
+              "--url", url, "--publish-at", "2099-03-01T09:30:00+01:00")
+    assert out.returncode == 1  # far beyond the scheduling horizon: refused in the envelope, nothing queued
+    assert "publish_at" in out.stderr and "request_token" not in out.stderr
+
+    moment = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=30)).replace(microsecond=0)
+    when = moment.astimezone(dt.timezone(dt.timedelta(hours=1))).isoformat()  # an offset, not UTC
+    utc = moment.isoformat().replace("+00:00", "Z")
+    out = run(redis_stack, site, "push", "video", "--identity", user["identity"], "--provider", "twitter",
+              "--url", url, "--publish-at", when)
+    assert out.returncode == 0, out.stderr
+    answer = json.loads(out.stdout)
+    assert answer["publish_at"] == utc
+    token = answer["request_token"]
+    shown = run(redis_stack, site, "requests", "show", token)
+    assert shown.returncode == 0, shown.stderr
+    assert f"publish_at: {utc}" in shown.stdout or f"publish_at: {moment.isoformat()}" in shown.stdout
+    assert "state: succeeded" not in shown.stdout
