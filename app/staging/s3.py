@@ -412,7 +412,11 @@ def _translate(exc: BaseException, what: str, key: str | None = None) -> Staging
         if key is not None and code in _MISSING_CODES:  # say where, and what S3 answered
             return StagedObjectMissing(key, f"staged object not found: {key!r} (S3 {what}: {code}, HTTP {status})")
         transient = status >= 500 or status in (408, 429) or code in _TRANSIENT_CODES
-        return StagingError(f"S3 {what} failed: {code or 'error'} (HTTP {status})", transient=transient)
+        hint = ""
+        if key is not None and status == 403:  # S3 hides a missing key behind 403 without s3:ListBucket
+            hint = (f" for {key!r}: the staging credentials lack s3:GetObject on it, or lack s3:ListBucket "
+                    "and the object does not exist (give them both, so a missing object reads as missing)")
+        return StagingError(f"S3 {what} failed: {code or 'error'} (HTTP {status}){hint}", transient=transient)
     transient = not isinstance(exc, _PERMANENT_BOTO_ERRORS)
     return StagingError(f"S3 {what} failed: {exc}", transient=transient)
 

@@ -401,3 +401,16 @@ def test_s3_object_removed_under_a_reader_is_missing(tmp_path, request, payload)
     with pytest.raises(StagedObjectMissing) as excinfo:
         next(store.iter_chunks("media/video.mp4", MIB))
     assert "NoSuchKey" in str(excinfo.value)
+
+
+def test_s3_access_denied_on_a_key_names_the_missing_permissions():
+    from botocore.exceptions import ClientError
+
+    from app.staging.s3 import _translate
+
+    denied = ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"},
+                          "ResponseMetadata": {"HTTPStatusCode": 403}}, "GetObject")
+    error = _translate(denied, "get", "tok/source")
+    assert not isinstance(error, StagedObjectMissing) and not error.transient
+    assert "s3:ListBucket" in str(error) and "s3:GetObject" in str(error) and "'tok/source'" in str(error)
+    assert "ListBucket" not in str(_translate(denied, "check"))  # not about one key: no guess
