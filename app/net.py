@@ -369,6 +369,11 @@ class Transfer:
     def remaining(self) -> float:
         return max(0.0, self.deadline - time.monotonic())
 
+    def extend(self, seconds: float) -> None:
+        """Move the total deadline ``seconds`` later (the transfer was allowed more bytes)."""
+        self.total += seconds
+        self.deadline += seconds
+
     def timeout(self, connect: float, read: float) -> tuple[float, float]:
         """A requests timeout tuple that never outlives the deadline."""
         left = max(0.001, self.remaining())
@@ -444,9 +449,14 @@ def download_transfer(settings, max_bytes: int, what: str = "the video_url") -> 
     ``PUSHWIRE_DOWNLOAD_DEADLINE_SPEED`` bytes per second, so a file of the
     largest allowed size served at that speed still fits.
     """
-    total = settings.download_deadline_base + max_bytes / max(1.0, settings.download_deadline_speed)
+    total = settings.download_deadline_base + download_seconds(settings, max_bytes)
     return Transfer(total, min_bytes=settings.download_min_bytes, window=settings.download_rate_window,
                     reason="source_too_slow", what=what)
+
+
+def download_seconds(settings, nbytes: int) -> float:
+    """The time ``nbytes`` more of a source download are given (``Transfer.extend``)."""
+    return nbytes / max(1.0, settings.download_deadline_speed)
 
 
 def read_at_most(resp: requests.Response, limit: int, transfer: Transfer | None = None) -> bytes:

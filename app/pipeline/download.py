@@ -12,19 +12,22 @@ the whole download.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Callable, TypedDict
 
 import datetime as dt
+import functools
 
 import requests
 
 from app.logs import bind_request
 from app.models import PushRequest, StageAttempt
-from app.net import TransferTimeout, UnsafeURLError, download_transfer, iter_bounded, safe_get
+from app.net import TransferTimeout, UnsafeURLError, download_seconds, download_transfer, iter_bounded, safe_get
 from app.ops.metrics import BYTES_MOVED
+from app.pipeline.account import account_cap
 from app.pipeline.heartbeat import bytes_writer, heartbeat
 from app.pipeline.outcome import Retry, give_up_after_crashes, hold, record_failure, retry_or_fail
 from app.pipeline.restage import download_failure
+from app.providers.errors import ProviderError
 from app.sniff import SNIFF_BYTES, detect_video_format, video_mime_type
 from app.staging.base import StagingError
 from app.states import CANCELLED, QUEUED, STAGING, WAITING, DuplicateTask, begin_attempt, end_attempt, transition
@@ -91,7 +94,7 @@ def run_download(rt: Runtime, request_id: int, task_id: str | None = None) -> st
             return "failed"
         attempt_id, number = attempt.id, attempt.attempt
         url, key = push.payload["video_url"], f"{push.token}/source"
-        cap = rt.adapter(push.provider).max_video_bytes
+        cap = size_cap(rt, push.provider, push.identity_id)
         progress = dict(push.progress or {})  # a re-download (restage) fails as staged_media_missing
     try:
         with heartbeat(rt, attempt_id):
@@ -102,6 +105,15 @@ def run_download(rt: Runtime, request_id: int, task_id: str | None = None) -> st
         info = exc.info if isinstance(exc, SourceRefused) else f"The video_url was refused: {exc}"
         reason, info = download_failure(progress, reason, info, rt)
         _finish(rt, request_id, attempt_id, reason=reason, info=info, code=code)
+        return "failed"
+    except ProviderError as exc:  # asking the network the account's own cap (a video past everyone's)
+        rt.store.delete(key)
+        reason, info = download_failure(progress, exc.reason, exc.info, rt)
+        if exc.transient:
+            retry_or_fail(rt, request_id, attempt_id, number, reason, info,
+                          retry_after=getattr(exc, "retry_after", None), code=exc.status)
+        else:
+            record_failure(rt, request_id, attempt_id, reason=reason, info=info, code=exc.status)
         return "failed"
     except TransferTimeout as exc:
         info = f"Downloading the video was given up: {exc} (see the README's security section)."
@@ -130,9 +142,52 @@ def run_download(rt: Runtime, request_id: int, task_id: str | None = None) -> st
     return "staged"
 
 
-def download(rt: Runtime, url: str, key: str, cap: int, attempt_id: int) -> tuple[int, str]:
+class SizeCap:
+    """A download's size cap in bytes (``limit``): what every account may post on the
+    network (``ProviderAdapter.max_video_bytes``). Where the cap follows the account
+    (``video_ceiling``), a video past it makes ``check`` ask the account's own cap
+    (``ask() -> (bytes, who)``), once, and go on up to that; no call otherwise.
+    ``who`` ("X lets this account post") is then named by a refusal."""
+
+    def __init__(self, limit: int, ceiling: int | None = None,
+                 ask: Callable[[], tuple[int, str]] | None = None):
+        self.limit = limit
+        self.ceiling = max(limit, ceiling or 0)
+        self._ask = ask if self.ceiling > limit else None
+        self.who = ""
+        #: Called with the bytes the account's cap added (the transfer gets time for them).
+        self.on_raise: Callable[[int], None] = lambda extra: None
+
+    def check(self, size: int, partial: bool = False) -> None:
+        """Raise SourceRefused (``video_too_large``) when ``size`` bytes (``partial``: a
+        count so far, no Content-Length) pass the cap; a ProviderError from ``ask``."""
+        if size <= self.limit:
+            return
+        if self._ask is not None and size <= self.ceiling:  # past the ceiling no account may post it
+            ask, self._ask = self._ask, None
+            limit, self.who = ask()
+            if limit > self.limit:
+                self.on_raise(limit - self.limit)
+                self.limit = limit
+            if size <= self.limit:
+                return
+        # Not asked: the ceiling is what the network takes from any account.
+        limit = self.ceiling if self._ask is not None else self.limit
+        raise SourceRefused("video_too_large", _too_large(size, limit, partial, self.who), 413)
+
+
+def size_cap(rt: Runtime, provider: str, identity_id: int) -> SizeCap:
+    adapter = rt.adapter(provider)
+    return SizeCap(adapter.max_video_bytes, adapter.video_ceiling,
+                   ask=functools.partial(account_cap, rt, provider, identity_id))
+
+
+def download(rt: Runtime, url: str, key: str, cap: int | SizeCap, attempt_id: int) -> tuple[int, str]:
     """Stream ``url`` into the store under ``key``; returns (bytes, format)."""
-    with download_transfer(rt.settings, cap) as transfer:  # bounded in time and rate
+    if not isinstance(cap, SizeCap):
+        cap = SizeCap(cap)
+    with download_transfer(rt.settings, cap.limit) as transfer:  # bounded in time and rate
+        cap.on_raise = lambda extra: transfer.extend(download_seconds(rt.settings, extra))
         resp = safe_get(url, policy=rt.policy, stream=True, transfer=transfer,
                         headers={"Accept-Encoding": "identity"})
         with resp:
@@ -145,7 +200,7 @@ def download(rt: Runtime, url: str, key: str, cap: int, attempt_id: int) -> tupl
     return size, found["format"]
 
 
-def _check_response(resp: requests.Response, cap: int) -> None:
+def _check_response(resp: requests.Response, cap: SizeCap) -> None:
     if resp.status_code in (408, 429) or resp.status_code >= 500:
         raise requests.HTTPError(f"the origin answered HTTP {resp.status_code}")
     if resp.status_code >= 400:
@@ -154,11 +209,11 @@ def _check_response(resp: requests.Response, cap: int) -> None:
             f"The video_url answered HTTP {resp.status_code}; make sure the URL is public and correct.",
         )
     length = resp.headers.get("Content-Length")
-    if length and length.isdigit() and int(length) > cap:
-        raise SourceRefused("video_too_large", _too_large(int(length), cap), 413)
+    if length and length.isdigit():
+        cap.check(int(length))
 
 
-def _checked(chunks, cap: int, found: dict):
+def _checked(chunks, cap: SizeCap, found: dict):
     """Pass chunks through while checking the container signature and the size cap."""
     head = b""
     total = 0
@@ -166,8 +221,8 @@ def _checked(chunks, cap: int, found: dict):
         if not chunk:
             continue
         total += len(chunk)
-        if total > cap:
-            raise SourceRefused("video_too_large", _too_large(total, cap, partial=True), 413)
+        if total > cap.limit:
+            cap.check(total, partial=True)
         if "format" not in found:
             head += chunk[: SNIFF_BYTES - len(head)]
             if len(head) >= SNIFF_BYTES or total >= SNIFF_BYTES:
@@ -188,7 +243,12 @@ def _detect(head: bytes, found: dict) -> None:
     found["format"] = fmt
 
 
-def _too_large(size: int, cap: int, partial: bool = False) -> str:
+def _too_large(size: int, cap: int, partial: bool = False, who: str = "") -> str:
+    if who:  # the account's own limit, in GB as the network states it
+        unit, name = (1024**3, "GB") if cap >= 1024**3 else (1024**2, "MB")
+        limit = f"{cap / unit:.0f} {name}"
+        return f"{who} videos of at most {limit}; this one is " + (
+            f"more than {limit}." if partial else f"{size / unit:.1f} {name}.")
     mb = cap / (1024 * 1024)
     got = f"more than {cap // (1024 * 1024)} MB" if partial else f"{size / (1024 * 1024):.1f} MB"
     return f"The video is {got}; this provider accepts at most {mb:.0f} MB."

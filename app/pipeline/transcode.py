@@ -33,6 +33,7 @@ from app.media.encode import command
 from app.media.probe import ProbeFailed, probe_video
 from app.media.specs import video_spec
 from app.models import PushRequest, StageAttempt, utcnow
+from app.pipeline.account import account_tier
 from app.pipeline.download import PROGRESS_KEY as STAGED_KEY
 from app.pipeline.download import Downloaded, downloaded
 from app.pipeline.heartbeat import heartbeat
@@ -107,7 +108,7 @@ def run_transcode(rt, request_id: int, task_id: str | None = None, report=None) 
 
 def _prepare(rt, request_id, attempt_id, number, provider, identity_id, token, key, fmt, workdir: Path,
              report) -> str:
-    tier, tier_note = _tier(rt, provider, identity_id)
+    tier, tier_note = account_tier(rt, provider, identity_id)
     spec = video_spec(provider, tier)
     source = _local_copy(rt, key, workdir)
     with open(source, "rb") as fh:
@@ -169,38 +170,6 @@ def _prepare(rt, request_id, attempt_id, number, provider, identity_id, token, k
     with open(out, "rb") as fh:
         size = rt.store.write(new_key, iter(lambda: fh.read(s.staging_chunk_size), b""))
     return _done(rt, request_id, attempt_id, media, (new_key, size, key))
-
-
-def _tier(rt, provider: str, identity_id: int) -> tuple[str, dict | None]:
-    """X limits follow the posting account: read its tier from X (default when X does not say)."""
-    if provider != "twitter":
-        return "default", None
-    from app.identities.tokens import access_token
-
-    from app.providers.errors import AuthExpired
-
-    adapter = rt.adapter(provider)
-    if not hasattr(adapter, "account_tier"):  # an adapter that cannot tell (a scripted stand-in)
-        return "default", None
-    token = access_token(rt, identity_id)
-    try:
-        try:
-            fields = adapter.account_tier(token)
-        except AuthExpired:  # refresh once, as the upload does
-            token = access_token(rt, identity_id, force_refresh=True, rejected=token)
-            fields = adapter.account_tier(token)
-    except ProviderError as exc:
-        if exc.transient:
-            raise  # retried
-        # X would not say (a token without users.read, ...): the default limits are the safe ones.
-        return "default", {"tier": "default", "unknown": exc.info}
-    tier = "premium" if _is_premium(fields) else "default"
-    return tier, {"tier": tier, **fields}
-
-
-def _is_premium(fields: dict) -> bool:
-    return (fields.get("subscription_type") in ("Premium", "PremiumPlus")
-            or fields.get("verified_type") in ("blue", "business", "government"))
 
 
 def _local_copy(rt, key: str, workdir: Path) -> Path:

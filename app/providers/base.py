@@ -193,8 +193,13 @@ class ProviderAdapter:
     name: ClassVar[str]
     #: Kinds whose media must be downloaded to staging before upload.
     staged_kinds: ClassVar[frozenset[str]] = frozenset()
-    #: Size cap in bytes for staged videos, per provider.
+    #: Size cap in bytes for staged videos, per provider: what every account may post.
     max_video_bytes: ClassVar[int] = 2 * 1024**3
+    #: Where the cap follows the posting account (X: 16 GiB with Premium), the largest
+    #: any account has; None: ``max_video_bytes`` is everyone's. The download then caps
+    #: at this ceiling and, only for a video past ``max_video_bytes``, asks the account's
+    #: own cap (``account_tier``, see ``app.pipeline.account``).
+    video_ceiling: ClassVar[int | None] = None
 
     def __init__(self, base_url: str, *, client_id: str = "", client_secret: str = "",
                  session: requests.Session | None = None, timeout: float = 60.0):

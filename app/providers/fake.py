@@ -26,10 +26,12 @@ class FakeAdapter(ProviderAdapter):
     name: ClassVar[str] = "fake"
     staged_kinds: ClassVar[frozenset[str]] = frozenset({"video"})
 
-    def __init__(self, script: Iterable[Step] = (), *, max_video_bytes: int = 64 * 1024 * 1024):
+    def __init__(self, script: Iterable[Step] = (), *, max_video_bytes: int = 64 * 1024 * 1024,
+                 video_ceiling: int | None = None):
         super().__init__("http://fake.invalid")
         self.script: list[Step] = list(script)
         self.max_video_bytes = max_video_bytes
+        self.video_ceiling = video_ceiling
         self.calls: list[PushContext] = []  # every push, in order
         self.published: list[str] = []  # every id a publish step created
         self.refreshed: list[str] = []  # refresh tokens spent

@@ -44,6 +44,8 @@ TWITTER_PROGRESS_KEYS = ("media_id", "media_key", "expires_at", "segments_done",
 #: X's cap for a Post's video is the posting user's: 8 GB for every account, 16 GB
 #: with X Premium (``initialize`` takes up to 16 GiB). 8 GiB is what every account may post.
 VIDEO_CAP = 8 * 1024**3
+#: X Premium's cap: asked of X (``account_tier``) only for a video past ``VIDEO_CAP``.
+VIDEO_CEILING = 16 * 1024**3
 #: A media id is good this long after ``finalize``.
 FINALIZED_TTL = 86400
 #: How long to wait on a ``usage-capped`` 429 that names no reset (a monthly plan cap).
@@ -68,6 +70,7 @@ class TwitterAdapter(ProviderAdapter):
     name = "twitter"
     staged_kinds = frozenset({"video"})
     max_video_bytes = VIDEO_CAP
+    video_ceiling = VIDEO_CEILING
 
     def __init__(self, *args, chunk_size: int = 4 * 1024 * 1024, **kwargs):
         super().__init__(*args, **kwargs)

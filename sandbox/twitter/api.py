@@ -5,7 +5,7 @@ endpoint, authenticate the Bearer user token, count the per-user rate bucket, ru
 the rule function, and put ``x-rate-limit-*`` headers on the answer.
 
 Fault endpoints: token, initialize, append, finalize, status, image, metadata, tweets,
-delete, lookup. The command style (``POST /2/media/upload`` with ``command=INIT|APPEND|
+delete, lookup, me (``GET /2/users/me``). The command style (``POST /2/media/upload`` with ``command=INIT|APPEND|
 FINALIZE``) uses the initialize/append/finalize fault names and the ``upload`` bucket.
 """
 

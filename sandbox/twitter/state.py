@@ -44,7 +44,7 @@ DAY = 86400
 DEFAULT_DAILY_LIMITS = {"tweets": (10_000, 10_000)}
 
 FAULT_ENDPOINTS = frozenset(
-    {"token", "initialize", "append", "finalize", "status", "image", "tweets", "delete", "lookup", "metadata"}
+    {"token", "initialize", "append", "finalize", "status", "image", "tweets", "delete", "lookup", "metadata", "me"}
 )
 
 

@@ -108,7 +108,7 @@ def test_failures_have_clear_reasons_in_status_and_callback(case, reason, client
     if case == "not_video":
         url = origin.add("notes.mp4", b"<html>this is not a video</html>" * 100)
     elif case == "too_large":
-        url = origin.add_declared("huge.mp4", 9 * 1024 * MB)  # over X's 8 GB (512 MB is no longer the cap)
+        url = origin.add_declared("huge.mp4", 9 * 1024 * MB)  # over X's 8 GB for a default account
     elif case == "unreachable":
         url = "http://127.0.0.1:9/video.mp4"
     elif case == "private":
@@ -123,6 +123,8 @@ def test_failures_have_clear_reasons_in_status_and_callback(case, reason, client
     assert final["state"] == "failed"
     assert final["error"]["reason"] == reason, json.dumps(final, indent=1)
     assert len(final["error"]["info"]) > 20
+    if case == "too_large":  # past 8 GiB X is asked for the account's cap, and the refusal names it
+        assert final["error"]["info"] == "X lets this account post videos of at most 8 GB; this one is 9.0 GB."
 
     payload = Webhook(site["signing_secret"]).verify(_callback_for(receiver, token)["body"],
                                                      _callback_for(receiver, token)["headers"])

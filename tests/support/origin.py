@@ -25,12 +25,19 @@ class Origin:
     def __init__(self):
         self.files: dict[str, bytes] = {}
         self.fake_lengths: dict[str, int] = {}
+        self.unsized: set[str] = set()  # served without a Content-Length (until the connection closes)
         self.status: dict[str, int] = {}
         self.handle = serve(self.app)
         self.url = self.handle.url
 
     def add(self, name: str, data: bytes) -> str:
         self.files[name] = data
+        return f"{self.url}/{name}"
+
+    def add_unsized(self, name: str, data: bytes) -> str:
+        """A file served without a Content-Length: its size is known only as it streams."""
+        self.files[name] = data
+        self.unsized.add(name)
         return f"{self.url}/{name}"
 
     def add_declared(self, name: str, declared_length: int) -> str:
@@ -53,7 +60,8 @@ class Origin:
             return Response("not found", status=404)(environ, start_response)
         data = self.files[name]
         chunks = (data[i:i + 65536] for i in range(0, len(data), 65536))
-        resp = Response(chunks, headers={"Content-Length": str(len(data))}, content_type="video/mp4")
+        headers = {} if name in self.unsized else {"Content-Length": str(len(data))}
+        resp = Response(chunks, headers=headers, content_type="video/mp4")
         return resp(environ, start_response)
 
     def stop(self):
