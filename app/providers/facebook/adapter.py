@@ -17,7 +17,7 @@ import time
 from app.providers.base import ProviderAdapter, PushContext, PushOutcome, TokenSet, publish_once, publish_started
 from app.providers.errors import InvalidInput, NotFound, PermissionDenied, ReconnectRequired
 from app.providers.facebook import video
-from app.providers.facebook.graph import translate
+from app.providers.facebook.errors import translate
 
 MAX_PHOTO = 4 * 1024 * 1024  # Facebook: photos under 4 MB
 DOWNLOAD_CAP = 5 * 1024 * 1024  # the contract's picture limit
