@@ -16,13 +16,13 @@ from app.providers.errors import (
     AuthExpired,
     InvalidInput,
     Misconfigured,
-    NotFound,
     PermissionDenied,
     ProcessingFailed,
     ProviderError,
     RateLimited,
     TransientError,
 )
+from app.providers.http import classify, ladder, retry_after
 from app.providers.tokens import report_config_error
 
 #: A 429 that does not name the daily limit clears within minutes: exponential backoff.
@@ -45,38 +45,35 @@ def translate(resp: requests.Response, kind: str | None = None) -> ProviderError
     status, code = resp.status_code, str(body.get("code") or "")
     message = str(body.get("message") or body.get("error_description") or resp.reason or "error")
     details = {"status": status, "code": code, "serviceErrorCode": body.get("serviceErrorCode"), "message": message}
-    if status == 429:
-        if DAILY_LIMIT.search(message):
-            return RateLimited(
-                f"LinkedIn's daily limit for this app or member is reached ({message}); the post waits until it "
-                "resets at 00:00 UTC.", retry_after=_retry_after(resp), reason="daily_limit_reached", details=details)
-        return RateLimited(f"LinkedIn is throttling requests ({message}); the post is retried with backoff.",
-                           retry_after=_header_retry_after(resp), details=details)
-    if status >= 500:
-        return TransientError(f"LinkedIn answered {status} ({message}); retrying.", details=details)
-    if status == 426 or code == "NONEXISTENT_VERSION":
+    rung = classify(status)
+    if rung is RateLimited and DAILY_LIMIT.search(message):
+        wait = retry_after(resp)  # rarely sent: else until the daily reset
+        return RateLimited(
+            f"LinkedIn's daily limit for this app or member is reached ({message}); the post waits until it "
+            "resets at 00:00 UTC.", retry_after=seconds_until_utc_midnight() if wait is None else wait,
+            reason="daily_limit_reached", details=details)
+    if not issubclass(rung, TransientError) and (status == 426 or code == "NONEXISTENT_VERSION"):
         version = resp.request.headers.get("LinkedIn-Version", "?") if resp.request is not None else "?"
         info = (f"LinkedIn does not serve API version {version} (426 NONEXISTENT_VERSION: sunset, or a month "
                 "LinkedIn never published). The operator must set PUSHWIRE_LINKEDIN_VERSION to a live version "
                 "from LinkedIn's versioning page.")
         report_config_error("linkedin", "linkedin_version_sunset", version, info)
         return Misconfigured(info, reason="linkedin_version_sunset", details=details)
-    if status == 401:
-        return AuthExpired(f"LinkedIn refused the access token ({code or message}).", details=details)
-    if status == 403:
+    if rung is PermissionDenied:
         return _forbidden(message, kind, details)
-    if status == 404:
-        return NotFound(f"LinkedIn does not know this object: {message}", details=details)
-    if "duplicate" in message.lower() or code == "DUPLICATE_POST":
-        return InvalidInput(f"LinkedIn refused the post as a duplicate ({message}); change the text and push again.",
-                            reason="duplicate_post", details=details)
-    if code == "MEDIA_NOT_READY" or ("not yet available" in message.lower() and "PROCESSING_FAILED" not in message):
-        return InvalidInput(f"LinkedIn has not finished processing the picture ({message}).",
-                            reason="picture_not_ready", details=details)
-    if "PROCESSING_FAILED" in message:
-        return ProcessingFailed(f"LinkedIn could not process the picture: {message}. Try another image file.",
-                                reason="picture_processing_failed", details=details)
-    return InvalidInput(f"LinkedIn rejected the request: {message}", details=details)
+    if rung is InvalidInput:
+        if "duplicate" in message.lower() or code == "DUPLICATE_POST":
+            return InvalidInput(f"LinkedIn refused the post as a duplicate ({message}); change the text and push "
+                                "again.", reason="duplicate_post", details=details)
+        if code == "MEDIA_NOT_READY" or ("not yet available" in message.lower() and "PROCESSING_FAILED" not in message):
+            return InvalidInput(f"LinkedIn has not finished processing the picture ({message}).",
+                                reason="picture_not_ready", details=details)
+        if "PROCESSING_FAILED" in message:
+            return ProcessingFailed(f"LinkedIn could not process the picture: {message}. Try another image file.",
+                                    reason="picture_processing_failed", details=details)
+    return ladder(resp, "LinkedIn", message, details=details, info={
+        RateLimited: f"LinkedIn is throttling requests ({message}); the post is retried with backoff.",
+        AuthExpired: f"LinkedIn refused the access token ({code or message})."})
 
 
 def _forbidden(message: str, kind: str | None, details: dict) -> PermissionDenied:
@@ -92,21 +89,3 @@ def _forbidden(message: str, kind: str | None, details: dict) -> PermissionDenie
         f"LinkedIn refused the request ({message}); reconnect the account granting the w_member_social permission.",
         details=details,
     )
-
-
-def _header_retry_after(resp: requests.Response) -> float | None:
-    try:
-        return max(0.0, float(resp.headers["retry-after"]))
-    except (KeyError, ValueError):
-        return None
-
-
-def _retry_after(resp: requests.Response) -> float:
-    """``Retry-After`` when sent (it rarely is), else until the daily reset at 00:00 UTC."""
-    value = resp.headers.get("retry-after")
-    if value:
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            pass
-    return seconds_until_utc_midnight()

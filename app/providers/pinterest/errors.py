@@ -10,16 +10,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from app.providers.errors import (
-    AuthExpired,
-    InvalidInput,
-    Misconfigured,
-    NotFound,
-    PermissionDenied,
-    ProviderError,
-    RateLimited,
-    TransientError,
-)
+from app.providers.errors import InvalidInput, Misconfigured, NotFound, PermissionDenied, ProviderError
+from app.providers.http import ladder
 from app.providers.tokens import report_config_error
 
 
@@ -40,13 +32,6 @@ def translate(resp: requests.Response, missing: str = "object") -> ProviderError
     names what a 404 means for this call (``board`` on Pin creation)."""
     status, message = resp.status_code, error_message(resp)
     details = {"status": status, **error_body(resp)}
-    if status == 429:
-        return RateLimited(f"Pinterest rate limit reached ({message}); the push waits and retries.",
-                           retry_after=_retry_after(resp), details=details)
-    if status >= 500:
-        return TransientError(f"Pinterest answered {status} ({message}); retrying.", details=details)
-    if status == 401:
-        return AuthExpired("Pinterest refused the access token (expired or revoked).", details=details)
     if status == 403 and _trial_access(resp):
         info = ("This Pinterest app has Trial access, which may not create Pins on the production API "
                 f"({message}). The operator must either use the API sandbox (PUSHWIRE_PINTEREST_API_URL="
@@ -54,18 +39,17 @@ def translate(resp: requests.Response, missing: str = "object") -> ProviderError
                 "Standard access for the app in Pinterest's developer portal.")
         report_config_error("pinterest", "pinterest_trial_access", urlsplit(resp.url or "").netloc, info)
         return Misconfigured(info, reason="pinterest_trial_access", details=details)
-    if status == 403:
-        return PermissionDenied(
-            f"Pinterest refused the request: {message} Check that the account granted the "
-            "boards:read, boards:write, pins:read and pins:write scopes.", details=details)
-    if status == 404:
-        if missing == "board":
-            return NotFound(f"Pinterest has no board with this id for this account ({message}); "
-                            "use the numeric id of one of the user's boards.", reason="board_not_found",
-                            details=details)
-        return NotFound(f"Pinterest does not know this {missing}: {message}", reason=f"{missing}_not_found",
-                        details=details)
-    return InvalidInput(f"Pinterest rejected the Pin: {message}", details=details)
+    if missing == "board":
+        not_found = (f"Pinterest has no board with this id for this account ({message}); "
+                     "use the numeric id of one of the user's boards.")
+    else:
+        not_found = f"Pinterest does not know this {missing}: {message}"
+    return ladder(resp, "Pinterest", message, details=details, info={
+        PermissionDenied: f"Pinterest refused the request: {message} Check that the account granted the "
+                          "boards:read, boards:write, pins:read and pins:write scopes.",
+        NotFound: not_found,
+        InvalidInput: f"Pinterest rejected the Pin: {message}",
+    }, reason={NotFound: f"{missing}_not_found"})
 
 
 def _trial_access(resp: requests.Response) -> bool:
@@ -73,11 +57,3 @@ def _trial_access(resp: requests.Response) -> bool:
     body = error_body(resp)
     text = str(body.get("message", "")).lower()
     return body.get("code") == 29 and ("trial access" in text or "api sandbox" in text)
-
-
-def _retry_after(resp: requests.Response) -> float | None:
-    """Pinterest documents no Retry-After; honour one if sent, else exponential backoff."""
-    try:
-        return max(0.0, float(resp.headers["retry-after"]))
-    except (KeyError, ValueError):
-        return None

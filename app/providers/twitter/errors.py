@@ -12,16 +12,8 @@ import time
 
 import requests
 
-from app.providers.errors import (
-    AuthExpired,
-    InvalidInput,
-    NotFound,
-    PermissionDenied,
-    ProviderError,
-    RateLimited,
-    ReconnectRequired,
-    TransientError,
-)
+from app.providers.errors import InvalidInput, PermissionDenied, ProviderError, RateLimited, ReconnectRequired
+from app.providers.http import classify, ladder, retry_after
 
 #: How long to wait on a ``usage-capped`` 429 that names no reset (a monthly plan cap).
 USAGE_CAP_WAIT = 24 * 3600
@@ -43,12 +35,8 @@ def translate(resp: requests.Response, media: bool = False) -> ProviderError:
     ptype = str(body.get("type", ""))
     status = resp.status_code
     details = {"status": status, "title": body.get("title"), "detail": body.get("detail"), "type": ptype}
-    if status == 429:
-        return _rate_limited(resp, ptype, details)
-    if status >= 500:
-        return TransientError(f"X answered {status} ({detail}); retrying.", details=details)
-    if status == 401:
-        return AuthExpired("X refused the access token (expired or revoked).", details=details)
+    if status == 429 and (limit := _daily_or_capped(resp, ptype, details)):
+        return limit
     if status == 403:
         found = LONG_VIDEO.search(str(detail))
         if found:
@@ -61,17 +49,19 @@ def translate(resp: requests.Response, media: bool = False) -> ProviderError:
                 f"X refused the media upload ({detail}): this account's connection does not grant Pushwire the "
                 "media.write permission (it was connected before Pushwire asked for it, or it was withdrawn). "
                 "The user must reconnect their X account.", details=details)
-        return PermissionDenied(f"X refused the request: {detail}", details=details)
-    if status == 404:
-        return NotFound(f"X does not know this object: {detail}", details=details)
     messages = " ".join(str(e.get("message", "")) for e in body.get("errors", []) if isinstance(e, dict))
-    return InvalidInput(f"X rejected the request: {messages or detail}", details={**details, "errors": messages})
+    if classify(status) is InvalidInput:
+        details = {**details, "errors": messages}
+    return ladder(resp, "X", detail, details=details, wait=_window_wait(resp), info={
+        RateLimited: "X rate limit reached; the upload waits until the limit resets.",
+        InvalidInput: f"X rejected the request: {messages or detail}"})
 
 
-def _rate_limited(resp: requests.Response, ptype: str, details: dict) -> RateLimited:
-    """A 429: the 15-minute window, a 24-hour user or app limit, or the plan's usage cap.
-    Only the first clears at ``x-rate-limit-reset``; the others say so in their own
-    headers (``x-user-limit-24hour-*``, ``x-app-limit-24hour-*``) or not at all."""
+def _daily_or_capped(resp: requests.Response, ptype: str, details: dict) -> RateLimited | None:
+    """A 429 is the 15-minute window (None: the ladder's), a 24-hour user or app limit,
+    or the plan's usage cap. Only the first clears at ``x-rate-limit-reset``; the others
+    say so in their own headers (``x-user-limit-24hour-*``, ``x-app-limit-24hour-*``) or
+    not at all."""
     headers = resp.headers
     for scope, who in (("user", "this X account's"), ("app", "Pushwire's X app's")):
         if headers.get(f"x-{scope}-limit-24hour-remaining") == "0":
@@ -86,8 +76,7 @@ def _rate_limited(resp: requests.Response, ptype: str, details: dict) -> RateLim
             f"X's usage cap for Pushwire's app (its API plan) is reached; waiting for the 15-minute window would "
             f"not help, so the push waits{_at(wait)} and tries again. The operator can raise the plan's cap.",
             retry_after=wait, reason="usage_capped", details=details)
-    return RateLimited("X rate limit reached; the upload waits until the limit resets.",
-                       retry_after=_retry_after(resp), details=details)
+    return None
 
 
 def _until(epoch: str | None) -> float | None:
@@ -103,18 +92,7 @@ def _at(wait: float | None) -> str:
     return " (" + time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(time.time() + wait)) + ")"
 
 
-def _retry_after(resp: requests.Response) -> float | None:
+def _window_wait(resp: requests.Response) -> float | None:
     """Seconds to wait: ``Retry-After`` if present, else until ``x-rate-limit-reset``."""
-    value = resp.headers.get("retry-after")
-    if value:
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            pass
-    reset = resp.headers.get("x-rate-limit-reset")
-    if reset:
-        try:
-            return max(0.0, float(reset) - time.time())
-        except ValueError:
-            pass
-    return None
+    wait = retry_after(resp)
+    return wait if wait is not None else _until(resp.headers.get("x-rate-limit-reset"))
