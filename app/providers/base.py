@@ -188,7 +188,9 @@ class PushOutcome:
 
 
 class ProviderAdapter:
-    """Speaks one network's protocol. Subclasses set ``name`` and implement ``push``."""
+    """Speaks one network's protocol. Subclasses set ``name`` and implement ``push``;
+    deleting, existence checks and comments are optional capabilities, mixins in
+    ``app.providers.capabilities``."""
 
     name: ClassVar[str]
     #: Kinds whose media must be downloaded to staging before upload.
@@ -241,19 +243,6 @@ class ProviderAdapter:
     def token_refused(self, resp: requests.Response) -> bool:
         """Whether an answer means "this access token is expired or revoked" (refresh and resend)."""
         return resp.status_code == 401
-
-    def delete(self, kind: str, provider_ids: dict, access_token: str) -> bool:
-        """Delete a pushed object at the provider; False when the provider offers no way."""
-        return False
-
-    def exists(self, kind: str, provider_ids: dict, access_token: str) -> bool | None:
-        """Whether a pushed object still exists at the provider (None: cannot tell)."""
-        return None
-
-    def list_comments(self, kind: str, provider_ids: dict, access_token: str, since: str | None = None) -> list[dict]:
-        """New comments on a pushed video, oldest first, each
-        ``{"id", "text", "created_at", "author": {"name", "profile_image_url", ...}}``."""
-        return []
 
     def refresh(self, refresh_token: str) -> TokenSet:
         """Exchange a refresh token; providers without a refresh grant raise ReconnectRequired."""

@@ -1,6 +1,6 @@
 """Adapters of one shape (issue 12 item 6): one package per network with ``adapter.py`` and
 ``errors.py`` (``translate``), one Retry-After parser and one status ladder shared by the
-five translations, optional capabilities as mixins."""
+five translations, optional capabilities as mixins (``app.providers.capabilities``)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from app.providers import REGISTRY, adapter_class
+from app.providers.base import ProviderAdapter
+from app.providers.capabilities import ChecksExistence, Deletes, ListsComments, capabilities
 from app.providers.errors import (
     AuthExpired,
     InvalidInput,
@@ -23,6 +25,7 @@ from app.providers.errors import (
     RateLimited,
     TransientError,
 )
+from app.providers.fake import FakeAdapter
 from app.providers.http import classify, ladder, retry_after
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -125,3 +128,36 @@ def test_ladder_takes_a_network_s_sentence_reason_status_and_wait():
     assert ladder(response(429, headers={"Retry-After": "3"}), "Acme", "m").retry_after == 3.0
     assert ladder(response(429, headers={"Retry-After": "3"}), "Acme", "m", wait=60.0).retry_after == 60.0
     assert ladder(response(429), "Acme", "m", wait=None).retry_after is None
+
+
+# -- optional capabilities --------------------------------------------------------------------
+#: What each network lets Pushwire do besides pushing (docs/providers.md per network).
+CAPABILITIES = {
+    "facebook": {"delete", "exists", "comments"},
+    "youtube": {"delete", "exists", "comments"},
+    "linkedin": {"delete", "exists"},
+    "pinterest": {"delete", "exists"},
+    "twitter": {"delete"},  # posts (uploaded media expires by itself after 24 h)
+}
+METHODS = {Deletes: "delete", ChecksExistence: "exists", ListsComments: "list_comments"}
+
+
+def test_the_registry_and_the_capability_table_name_the_same_networks():
+    assert set(CAPABILITIES) == set(REGISTRY)
+
+
+@pytest.mark.parametrize("network", sorted(REGISTRY))
+def test_each_network_has_the_capabilities_it_offers_and_implements_them(network):
+    cls = adapter_class(network)
+    assert capabilities(cls) == CAPABILITIES[network]
+    for mixin, method in METHODS.items():
+        if issubclass(cls, mixin):  # implemented by the adapter, not the mixin's placeholder
+            assert getattr(cls, method) is not getattr(mixin, method), (network, method)
+        else:
+            assert not hasattr(cls, method), (network, method)
+
+
+def test_the_base_class_has_no_optional_hooks_and_the_fake_adapter_none_of_them():
+    for method in METHODS.values():
+        assert not hasattr(ProviderAdapter, method)
+    assert capabilities(FakeAdapter()) == frozenset()

@@ -18,6 +18,7 @@ from urllib.parse import quote
 import requests
 
 from app.providers.base import ProviderAdapter, PushContext, PushOutcome, TokenSet, publish_once, publish_started
+from app.providers.capabilities import Deletes, ChecksExistence
 from app.providers.errors import InvalidInput, OutcomeUnknown, ProcessingFailed, TransientError
 from app.providers.linkedin.errors import translate
 from app.providers.tokens import refresh_grant
@@ -60,7 +61,7 @@ def _escape(piece: str) -> str:
     )
 
 
-class LinkedInAdapter(ProviderAdapter):
+class LinkedInAdapter(ProviderAdapter, Deletes, ChecksExistence):
     name = "linkedin"
 
     def __init__(self, *args, oauth_url: str = "https://www.linkedin.com", version: str = "202608", **kwargs):

@@ -21,6 +21,7 @@ from typing import Iterator
 import requests
 
 from app.providers.base import ProviderAdapter, PushContext, PushOutcome, TokenSet, publish_once, publish_started
+from app.providers.capabilities import Deletes, ChecksExistence
 from app.providers.errors import InvalidInput, OutcomeUnknown, ProcessingFailed, TransientError
 from app.providers.pinterest.errors import error_body, translate
 from app.providers.tokens import refresh_grant
@@ -31,7 +32,7 @@ UPLOAD_CHUNK = 1024 * 1024
 PIN_URL = "https://www.pinterest.com/pin/{}/"
 
 
-class PinterestAdapter(ProviderAdapter):
+class PinterestAdapter(ProviderAdapter, Deletes, ChecksExistence):
     name = "pinterest"
     staged_kinds = frozenset({"pin"})
     max_video_bytes = 2 * 1024**3
