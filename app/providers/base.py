@@ -8,6 +8,7 @@ from typing import Any, Callable, ClassVar
 
 import requests
 
+from app.providers.capabilities import require_mixins
 from app.providers.errors import (
     AuthExpired,
     InvalidInput,
@@ -197,6 +198,10 @@ class ProviderAdapter:
     staged_kinds: ClassVar[frozenset[str]] = frozenset()
     #: Size cap in bytes for staged videos, per provider.
     max_video_bytes: ClassVar[int] = 2 * 1024**3
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        require_mixins(cls)
 
     def __init__(self, base_url: str, *, client_id: str = "", client_secret: str = "",
                  session: requests.Session | None = None, timeout: float = 60.0):

@@ -56,6 +56,19 @@ class ListsComments(Capability):
         raise NotImplementedError
 
 
+#: Each mixin and the method it stands for.
+METHODS = {Deletes: "delete", ChecksExistence: "exists", ListsComments: "list_comments"}
+
+
+def require_mixins(cls: type) -> None:
+    """Refuse an adapter class that defines a capability's method without its mixin:
+    callers would never call it (``ProviderAdapter.__init_subclass__`` runs this)."""
+    for mixin, method in METHODS.items():
+        if hasattr(cls, method) and not issubclass(cls, mixin):
+            raise TypeError(f"{cls.__name__}.{method} is never called without the {mixin.__name__} mixin "
+                            f"(app.providers.capabilities): add it to the class's bases.")
+
+
 def capabilities(adapter) -> frozenset[str]:
     """The capability names of an adapter (instance or class)."""
     cls = adapter if isinstance(adapter, type) else type(adapter)

@@ -16,7 +16,7 @@ from requests.structures import CaseInsensitiveDict
 
 from app.providers import REGISTRY, adapter_class
 from app.providers.base import ProviderAdapter
-from app.providers.capabilities import ChecksExistence, Deletes, ListsComments, capabilities
+from app.providers.capabilities import METHODS, ListsComments, capabilities
 from app.providers.errors import (
     AuthExpired,
     InvalidInput,
@@ -139,7 +139,6 @@ CAPABILITIES = {
     "pinterest": {"delete", "exists"},
     "twitter": {"delete"},  # posts (uploaded media expires by itself after 24 h)
 }
-METHODS = {Deletes: "delete", ChecksExistence: "exists", ListsComments: "list_comments"}
 
 
 def test_the_registry_and_the_capability_table_name_the_same_networks():
@@ -161,3 +160,17 @@ def test_the_base_class_has_no_optional_hooks_and_the_fake_adapter_none_of_them(
     for method in METHODS.values():
         assert not hasattr(ProviderAdapter, method)
     assert capabilities(FakeAdapter()) == frozenset()
+
+
+def test_a_capability_method_without_its_mixin_is_refused_at_class_creation():
+    """A hook no caller would ever call (they check the mixin) fails loudly instead."""
+    with pytest.raises(TypeError, match="ListsComments mixin"):
+        class Silent(ProviderAdapter):
+            def list_comments(self, kind, provider_ids, access_token, since=None):
+                return []
+
+    class Heard(ProviderAdapter, ListsComments):
+        def list_comments(self, kind, provider_ids, access_token, since=None):
+            return []
+
+    assert capabilities(Heard) == {"comments"}
