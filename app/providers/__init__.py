@@ -1,4 +1,4 @@
-"""Provider adapters: one module per network, all listed in ``REGISTRY``.
+"""Provider adapters: one package per network, all listed in ``REGISTRY``.
 
 Entries are import paths so that loading one adapter never imports the others.
 """

@@ -8,6 +8,7 @@ from typing import Any, Callable, ClassVar
 
 import requests
 
+from app.providers.capabilities import require_mixins
 from app.providers.errors import (
     AuthExpired,
     InvalidInput,
@@ -188,7 +189,9 @@ class PushOutcome:
 
 
 class ProviderAdapter:
-    """Speaks one network's protocol. Subclasses set ``name`` and implement ``push``."""
+    """Speaks one network's protocol. Subclasses set ``name`` and implement ``push``;
+    deleting, existence checks and comments are optional capabilities, mixins in
+    ``app.providers.capabilities``."""
 
     name: ClassVar[str]
     #: Kinds whose media must be downloaded to staging before upload.
@@ -200,6 +203,10 @@ class ProviderAdapter:
     #: at this ceiling and, only for a video past ``max_video_bytes``, asks the account's
     #: own cap (``account_tier``, see ``app.pipeline.account``).
     video_ceiling: ClassVar[int | None] = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        require_mixins(cls)
 
     def __init__(self, base_url: str, *, client_id: str = "", client_secret: str = "",
                  session: requests.Session | None = None, timeout: float = 60.0):
@@ -246,19 +253,6 @@ class ProviderAdapter:
     def token_refused(self, resp: requests.Response) -> bool:
         """Whether an answer means "this access token is expired or revoked" (refresh and resend)."""
         return resp.status_code == 401
-
-    def delete(self, kind: str, provider_ids: dict, access_token: str) -> bool:
-        """Delete a pushed object at the provider; False when the provider offers no way."""
-        return False
-
-    def exists(self, kind: str, provider_ids: dict, access_token: str) -> bool | None:
-        """Whether a pushed object still exists at the provider (None: cannot tell)."""
-        return None
-
-    def list_comments(self, kind: str, provider_ids: dict, access_token: str, since: str | None = None) -> list[dict]:
-        """New comments on a pushed video, oldest first, each
-        ``{"id", "text", "created_at", "author": {"name", "profile_image_url", ...}}``."""
-        return []
 
     def refresh(self, refresh_token: str) -> TokenSet:
         """Exchange a refresh token; providers without a refresh grant raise ReconnectRequired."""

@@ -11,6 +11,10 @@ once). A "pushed video" is a push that emitted an ``upload`` event.
 * ``poll_comments(rt)``: ``adapter.list_comments(...)`` -> one ``comment`` each.
 * ``prune_events(rt)``: forget events older than the retention period.
 
+Deleting, ``exists`` and ``list_comments`` are optional capabilities
+(``app.providers.capabilities``): a network without one is not asked (nor its
+token loaded); its videos are stamped as checked all the same.
+
 Every provider call gets its token from a ``TokenHolder`` (one per identity and
 run, as a push's calls do): a token near expiry is refreshed before the call,
 and a call the provider refuses (AuthExpired: 401) gets the token refreshed and
@@ -33,6 +37,7 @@ from app.events import bind_runtime, emit_comment, emit_delete
 from app.identities.tokens import token_holder, with_tokens
 from app.models import Event, PushRequest, utcnow
 from app.providers.base import TokenHolder
+from app.providers.capabilities import ChecksExistence, Deletes, ListsComments
 from app.providers.errors import AuthExpired, Misconfigured, ProviderError, ReconnectRequired
 
 if TYPE_CHECKING:
@@ -58,8 +63,8 @@ def delete_pushed_video(rt: Runtime, session, push: PushRequest) -> bool:
     from app.providers.errors import NotFound
 
     deleted = False
-    if push.identity_id is not None and not (push.result or {}).get("deleted_at"):
-        adapter = rt.adapter(push.provider)
+    adapter = rt.adapter(push.provider)
+    if isinstance(adapter, Deletes) and push.identity_id is not None and not (push.result or {}).get("deleted_at"):
         try:
             deleted = with_tokens(token_holder(rt, push.identity_id), lambda token: adapter.delete(
                 push.kind, dict(push.provider_ids or {}), token))
@@ -129,7 +134,7 @@ def check_vanished(rt: Runtime) -> int:
     with rt.db.session() as session:
         bind_runtime(session, rt)
         for push in _due(session, rt.settings, "exists_checked_at", rt.settings.stream_exists_interval):
-            answer = _ask(rt, holders, push,
+            answer = _ask(rt, holders, push, ChecksExistence,
                           lambda adapter, token: adapter.exists(push.kind, dict(push.provider_ids), token))
             _stamp(push, "exists_checked_at")
             if answer is False and emit_delete(session, push, "vanished"):
@@ -145,7 +150,7 @@ def poll_comments(rt: Runtime) -> int:
         bind_runtime(session, rt)
         for push in _due(session, rt.settings, "comments_checked_at", rt.settings.stream_comment_interval):
             since = (push.progress or {}).get("comments_seen")
-            comments = _ask(rt, holders, push, lambda adapter, token: adapter.list_comments(
+            comments = _ask(rt, holders, push, ListsComments, lambda adapter, token: adapter.list_comments(
                 push.kind, dict(push.provider_ids), token, since))
             progress = dict(push.progress or {})  # as _ask left it (a check error recorded or cleared)
             seen = list(progress.get("comment_ids") or [])
@@ -175,12 +180,16 @@ def _stamp(push: PushRequest, key: str) -> None:
     push.progress = {**(push.progress or {}), key: utcnow().timestamp()}
 
 
-def _ask(rt: Runtime, holders: dict, push: PushRequest, call):
+def _ask(rt: Runtime, holders: dict, push: PushRequest, capability: type, call):
     """Run one provider call for ``push`` through its identity's TokenHolder (shared by
-    the identity's videos in this run). Provider errors give None: a passing one is
+    the identity's videos in this run); None, without a call, when the network lacks
+    the ``capability`` the call needs. Provider errors give None: a passing one is
     logged; one the token refresh raised (the user must reconnect, or the operator must
     fix the app) is logged as a warning, recorded on the push, and the identity's
     other videos are skipped in this run, not the other identities'."""
+    adapter = rt.adapter(push.provider)
+    if not isinstance(adapter, capability):
+        return None
     holder = holders.get(push.identity_id)
     if holder is None:
         holder = holders[push.identity_id] = token_holder(rt, push.identity_id)
@@ -188,7 +197,7 @@ def _ask(rt: Runtime, holders: dict, push: PushRequest, call):
         _record(push, holder)
         return None
     try:
-        answer = with_tokens(holder, lambda token: call(rt.adapter(push.provider), token))
+        answer = with_tokens(holder, lambda token: call(adapter, token))
     except (ReconnectRequired, Misconfigured, AuthExpired) as exc:
         if isinstance(exc, AuthExpired) and not holder.refreshes:  # nothing to refresh with: as any error
             log.info("stream check of request %s skipped: %s (%s)", push.id, exc.reason, exc.info)

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from app.config import Settings
+from app.providers.capabilities import ListsComments
 from app.providers.twitter import TwitterAdapter
 from app.runtime import Runtime
 from app.stream import producers
@@ -17,7 +18,7 @@ from tests.stream.support import StreamReader
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
 
-class TwitterWithComments(TwitterAdapter):
+class TwitterWithComments(TwitterAdapter, ListsComments):
     """X has no comment API for media; this stands in to drive the comment beat task."""
 
     comments: dict[str, list[dict]] = {}

@@ -220,3 +220,33 @@ def test_the_delete_endpoint_refreshes_a_refused_token(rt, fake, new_site):
         assert producers.delete_pushed_video(rt, session, session.get(PushRequest, push_id)) is True
     assert video_id not in fake.videos
     assert _refreshes(fake) == 1
+
+
+def test_a_network_without_the_capability_is_not_asked_nor_its_token_loaded(rt, fake, new_site):
+    """Deleting, ``exists`` and ``list_comments`` are capabilities (mixins): for an adapter
+    without them (here the scripted FakeAdapter standing for YouTube) the beat checks stamp
+    the video as checked without a call, and the DELETE endpoint deletes nothing, all
+    without loading the identity's expired token. (Before: base-class no-ops, called after
+    the token was refreshed for nothing.)"""
+    from app.providers.capabilities import capabilities
+    from app.providers.fake import FakeAdapter
+
+    adapter = FakeAdapter()
+    assert capabilities(adapter) == frozenset()
+    local = Runtime(rt.settings, adapters={"youtube": adapter})
+    try:
+        site_id, _ = new_site()
+        user = fake.add_user()
+        identity_id = _identity(local, site_id, user, expires_in=-60)  # expired: any use refreshes it
+        push_id = _pushed(local, site_id, identity_id, fake.add_video(user["channel_id"]))
+        producers.check_vanished(local)
+        producers.poll_comments(local)
+        progress = _progress(local, push_id)
+        assert progress["exists_checked_at"] and progress["comments_checked_at"]
+        assert "stream_check_error" not in progress
+        with local.db.session() as session:
+            assert producers.delete_pushed_video(local, session, session.get(PushRequest, push_id)) is False
+        assert adapter.refreshed == [] and _refreshes(fake) == 0
+        [event] = _events(local, push_id, "delete")  # the endpoint's delete event, as before
+    finally:
+        local.db.engine.dispose()

@@ -13,13 +13,14 @@ import pytest
 from app.events import bind_runtime, emit_upload
 from app.models import Event, Identity, PushRequest, Site, utcnow
 from app.providers.base import ProviderAdapter
+from app.providers.capabilities import ChecksExistence, ListsComments
 from app.stream import producers
 from tests.stream.support import StreamReader
 
 pytestmark = pytest.mark.timeout(60)
 
 
-class StreamTestAdapter(ProviderAdapter):
+class StreamTestAdapter(ProviderAdapter, ChecksExistence, ListsComments):
     name = "streamtest"
     comments: dict[str, list[dict]] = {}
     gone: set[str] = set()

@@ -22,8 +22,10 @@ from app.migrate import upgrade
 from app.models import Identity, PushRequest, Site, utcnow
 from app.pipeline.outcome import LONGEST_WAIT, Parked, Retry, defer, retry_or_fail
 from app.pipeline.sweep import claim_due, look_ahead
-from app.providers.facebook import graph
-from app.providers import linkedin, pinterest, twitter
+from app.providers.facebook import errors as facebook
+from app.providers.linkedin import errors as linkedin
+from app.providers.pinterest import errors as pinterest
+from app.providers.twitter import errors as twitter
 from app.providers.youtube import errors as youtube
 from app.runtime import Runtime
 from app.states import QUEUED, UPLOADING, WAITING, begin_attempt, transition
@@ -54,23 +56,23 @@ def _yt(reason: str, status: int = 403) -> requests.Response:
 #: provider -> the longest waits its API can ask for, as the adapter reads them.
 LONGEST = {
     # X: a usage cap or 24-hour user limit resets up to a day ahead; Retry-After may say anything.
-    "twitter": [lambda: twitter.translate_error(response(429, {"title": "Too Many Requests",
+    "twitter": [lambda: twitter.translate(response(429, {"title": "Too Many Requests",
                 "type": "https://api.twitter.com/2/problems/usage-capped"},
                 {"x-rate-limit-reset": str(int(time.time() + DAY))})),
-                lambda: twitter.translate_error(response(429, {}, {"retry-after": str(10 ** 9)}))],
+                lambda: twitter.translate(response(429, {}, {"retry-after": str(10 ** 9)}))],
     # LinkedIn: the daily limit until 00:00 UTC (no header), or whatever Retry-After says.
-    "linkedin": [lambda: linkedin.translate_error(response(429, {"status": 429, "message": "daily limit"})),
-                 lambda: linkedin.translate_error(response(429, {"status": 429}, {"retry-after": str(7 * DAY)}))],
+    "linkedin": [lambda: linkedin.translate(response(429, {"status": 429, "message": "daily limit"})),
+                 lambda: linkedin.translate(response(429, {"status": 429}, {"retry-after": str(7 * DAY)}))],
     # Facebook: estimated_time_to_regain_access in minutes (a day, here), or Retry-After.
-    "facebook": [lambda: graph.translate(_fb(1440), "page/post"),
-                 lambda: graph.translate(response(400, {"error": {"code": 4, "message": "app limit"}},
+    "facebook": [lambda: facebook.translate(_fb(1440), "page/post"),
+                 lambda: facebook.translate(response(400, {"error": {"code": 4, "message": "app limit"}},
                                                   {"Retry-After": str(30 * DAY)}), "page/post")],
     # YouTube: quotaExceeded until midnight Pacific (up to 24 h).
     "youtube": [lambda: youtube.translate(_yt("quotaExceeded")),
                 lambda: youtube.translate(response(429, {"error": {"message": "slow down"}},
                                                    {"Retry-After": str(2 * DAY)}))],
     # Pinterest documents none; honour any Retry-After it sends.
-    "pinterest": [lambda: pinterest.translate_error(response(429, {"code": 8, "message": "limit"},
+    "pinterest": [lambda: pinterest.translate(response(429, {"code": 8, "message": "limit"},
                                                             {"retry-after": str(10 * DAY)}))],
 }
 
@@ -154,7 +156,7 @@ def test_longest_retry_after_of_each_provider_parks_instead_of_a_countdown(rt, p
 
 
 def test_short_waits_stay_countdowns_within_the_bound(rt):
-    exc = twitter.translate_error(response(429, {}, {"x-rate-limit-reset": str(int(time.time() + 20))}))
+    exc = twitter.translate(response(429, {}, {"x-rate-limit-reset": str(int(time.time() + 20))}))
     countdown = _wait_of(rt, new_push(rt), exc)
     assert countdown is not None and 15 <= countdown <= rt.settings.park_after <= LONGEST_COUNTDOWN
 
@@ -162,7 +164,7 @@ def test_short_waits_stay_countdowns_within_the_bound(rt):
 def test_every_wait_is_either_parked_or_a_countdown_below_the_bound(rt):
     for seconds in (0, 1, 30, 59, 60, 61, 600, 3599, 3600, 3601, 86400, 10 ** 9):
         request_id = new_push(rt)
-        countdown = _wait_of(rt, request_id, twitter.translate_error(
+        countdown = _wait_of(rt, request_id, twitter.translate(
             response(429, {}, {"retry-after": str(seconds)})))
         assert countdown is None or countdown <= LONGEST_COUNTDOWN
 

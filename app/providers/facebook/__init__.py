@@ -1,6 +1,6 @@
 """Facebook Graph API adapter (Pages; the retired user-feed and group targets fail clearly).
 
-``FacebookAdapter`` lives in ``adapter.py``; error translation in ``graph.py``;
+``FacebookAdapter`` lives in ``adapter.py``; error translation in ``errors.py``;
 the chunked ``upload_phase`` video upload in ``video.py``.
 """
 

@@ -15,9 +15,10 @@ import json
 import time
 
 from app.providers.base import ProviderAdapter, PushContext, PushOutcome, TokenSet, publish_once, publish_started
+from app.providers.capabilities import Deletes, ChecksExistence, ListsComments
 from app.providers.errors import InvalidInput, NotFound, PermissionDenied, ReconnectRequired
 from app.providers.facebook import video
-from app.providers.facebook.graph import translate
+from app.providers.facebook.errors import translate
 
 MAX_PHOTO = 4 * 1024 * 1024  # Facebook: photos under 4 MB
 DOWNLOAD_CAP = 5 * 1024 * 1024  # the contract's picture limit
@@ -25,7 +26,7 @@ PHOTO_TYPES = {"jpeg": ("picture.jpg", "image/jpeg"), "png": ("picture.png", "im
 WEB = "https://www.facebook.com"
 
 
-class FacebookAdapter(ProviderAdapter):
+class FacebookAdapter(ProviderAdapter, Deletes, ChecksExistence, ListsComments):
     name = "facebook"
     staged_kinds = frozenset({"video", "group/video", "page/video"})
     max_video_bytes = 2 * 1024**3

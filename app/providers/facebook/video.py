@@ -15,7 +15,7 @@ import time
 
 from app.providers.base import PushContext, PushOutcome
 from app.providers.errors import InvalidInput, OutcomeUnknown, ProcessingFailed, TransientError
-from app.providers.facebook.graph import RESYNC_SUBCODE
+from app.providers.facebook.errors import RESYNC_SUBCODE
 
 WEB = "https://www.facebook.com"
 MAX_RESYNCS = 5

@@ -16,6 +16,7 @@ import time
 import requests
 
 from app.providers.base import ProviderAdapter, PushContext, PushOutcome, TokenSet, publish_once
+from app.providers.capabilities import Deletes, ChecksExistence, ListsComments
 from app.providers.errors import (
     InvalidInput,
     OutcomeUnknown,
@@ -36,7 +37,7 @@ PLAYLIST_URL = "https://www.youtube.com/playlist?list={}"
 CHANNEL_URL = "https://www.youtube.com/channel/{}"
 
 
-class YouTubeAdapter(ProviderAdapter):
+class YouTubeAdapter(ProviderAdapter, Deletes, ChecksExistence, ListsComments):
     name = "youtube"
     staged_kinds = frozenset({"video"})
     #: videos.insert ``maxSize`` in the youtube/v3 discovery document: 256 GiB.

@@ -14,15 +14,8 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from app.providers.errors import (
-    AuthExpired,
-    InvalidInput,
-    NotFound,
-    PermissionDenied,
-    ProviderError,
-    RateLimited,
-    TransientError,
-)
+from app.providers.errors import InvalidInput, NotFound, PermissionDenied, ProviderError, RateLimited
+from app.providers.http import ladder
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 UPLOAD_LIMIT_WAIT = 24 * 3600.0
@@ -91,23 +84,13 @@ def translate(resp: requests.Response, what: str = "the request") -> ProviderErr
         return RateLimited(f"This YouTube channel reached its daily upload limit; Pushwire will upload again "
                            f"after {when:%Y-%m-%d %H:%M} UTC (24 hours).", retry_after=UPLOAD_LIMIT_WAIT,
                            reason="upload_limit_exceeded", details={**details, "retry_at": when.isoformat()})
-    if reason in ("rateLimitExceeded", "userRateLimitExceeded") or status == 429:
-        return RateLimited("YouTube is rate limiting this project; the request will be retried.",
-                           retry_after=_retry_after(resp), reason="rate_limited", details=details)
-    if status >= 500:
-        return TransientError(f"YouTube answered {status} ({message or 'server error'}); retrying.", details=details)
-    if status == 401 or reason == "authError":
-        return AuthExpired("YouTube refused the access token (expired or revoked).", details=details)
-    if status == 404 or reason in ("playlistNotFound", "videoNotFound"):
-        return NotFound(info, reason=code or "not_found", details=details)
-    if status == 403:
-        return PermissionDenied(info, reason=code or "permission_denied", details=details)
-    return InvalidInput(info, reason=code or "rejected_by_provider", details=details)
-
-
-def _retry_after(resp: requests.Response) -> float | None:
-    """Google documents no Retry-After; honour one if it appears."""
-    try:
-        return max(0.0, float(resp.headers["Retry-After"]))
-    except (KeyError, ValueError):
-        return None
+    if reason in ("rateLimitExceeded", "userRateLimitExceeded"):
+        status = 429
+    elif status != 429 and status < 500 and reason == "authError":  # the reason outranks the status
+        status = 401
+    elif status not in (401, 429) and status < 500 and reason in ("playlistNotFound", "videoNotFound"):
+        status = 404
+    return ladder(resp, "YouTube", message or "server error", details=details, status=status, info={
+        RateLimited: "YouTube is rate limiting this project; the request will be retried.",
+        NotFound: info, PermissionDenied: info, InvalidInput: info,
+    }, reason={NotFound: code, PermissionDenied: code, InvalidInput: code})

@@ -22,6 +22,7 @@ from app.providers.errors import (
     ReconnectRequired,
     TransientError,
 )
+from app.providers.http import ladder, retry_after
 
 THROTTLE_CODES = frozenset({4, 17, 32, 341, 613})
 TRANSIENT_SUBCODES = frozenset({1363030, 1363019, 1363047})
@@ -60,15 +61,19 @@ def translate(resp: requests.Response, kind: str, publish: bool = False) -> Prov
             details=details)
     if code in THROTTLE_CODES or (code is not None and 80000 <= code < 80100) or sub == 1390008:
         return RateLimited(f"Facebook is throttling this app or Page ({message}); waiting before retrying.",
-                           retry_after=retry_after(resp), details=details)
+                           retry_after=throttle_wait(resp), details=details)
     if sub == RESYNC_SUBCODE:  # before is_transient: it carries the offsets to resume from
         return InvalidInput(f"Facebook expected another upload offset: {message}",
                             reason="facebook_upload_offset_mismatch", details=details)
     if resp.status_code >= 500 and publish:
         return OutcomeUnknown(f"Facebook answered {resp.status_code} to the publish step ({message}); "
                               "it may or may not have been published.", details=details)
-    if code in (1, 2) or err.get("is_transient") or sub in TRANSIENT_SUBCODES or (not err and resp.status_code >= 500):
+    if code in (1, 2) or err.get("is_transient") or sub in TRANSIENT_SUBCODES:
         return TransientError(f"Facebook had a temporary problem ({message}); retrying.", details=details)
+    if not err:  # no Graph error (something in between answered): the HTTP status is all there is
+        return ladder(resp, "Facebook", message, details=details, wait=throttle_wait(resp), info={
+            TransientError: f"Facebook had a temporary problem ({message}); retrying.",
+            RateLimited: f"Facebook is throttling this app or Page ({message}); waiting before retrying."})
     return _permanent(code, sub, message, kind, details)
 
 
@@ -106,15 +111,12 @@ def _permanent(code, sub, message: str, kind: str, details: dict) -> ProviderErr
     return InvalidInput(f"Facebook rejected the request: {message}", details=details)
 
 
-def retry_after(resp: requests.Response) -> float:
+def throttle_wait(resp: requests.Response) -> float:
     """Seconds to wait: ``Retry-After`` if sent, else the largest
     ``estimated_time_to_regain_access`` (minutes) in the BUC usage header."""
-    value = resp.headers.get("Retry-After")
-    if value:
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            pass
+    wait = retry_after(resp)
+    if wait is not None:
+        return wait
     minutes = 0.0
     for header in ("X-Business-Use-Case-Usage", "X-Ad-Account-Usage"):
         try:

@@ -13,25 +13,16 @@ from __future__ import annotations
 
 import email.utils
 import math
-import re
 import time
 
 import requests
 from twitter_text import parse_tweet
 
 from app.providers.base import ProviderAdapter, PushContext, PushOutcome, TokenSet, publish_once
-from app.providers.errors import (
-    AuthExpired,
-    InvalidInput,
-    NotFound,
-    PermissionDenied,
-    ProcessingFailed,
-    ProviderError,
-    RateLimited,
-    ReconnectRequired,
-    TransientError,
-)
+from app.providers.capabilities import Deletes
+from app.providers.errors import InvalidInput, ProcessingFailed, TransientError
 from app.providers.tokens import refresh_grant
+from app.providers.twitter.errors import translate
 
 MAX_IMAGE = 5 * 1024 * 1024
 MAX_GIF = 15 * 1024 * 1024  # animated GIFs, chunked with media_category=tweet_gif
@@ -48,9 +39,6 @@ VIDEO_CAP = 8 * 1024**3
 VIDEO_CEILING = 16 * 1024**3
 #: A media id is good this long after ``finalize``.
 FINALIZED_TTL = 86400
-#: How long to wait on a ``usage-capped`` 429 that names no reset (a monthly plan cap).
-USAGE_CAP_WAIT = 24 * 3600
-LONG_VIDEO = re.compile(r"not allowed to post a video longer than (\d+) minutes", re.IGNORECASE)
 
 
 def weighted_length(text: str) -> int:
@@ -66,7 +54,7 @@ def is_animated_gif(data: bytes) -> bool:
     return data[:6] in (b"GIF87a", b"GIF89a") and data.count(b"\x21\xf9\x04") > 1
 
 
-class TwitterAdapter(ProviderAdapter):
+class TwitterAdapter(ProviderAdapter, Deletes):
     name = "twitter"
     staged_kinds = frozenset({"video"})
     max_video_bytes = VIDEO_CAP
@@ -87,7 +75,7 @@ class TwitterAdapter(ProviderAdapter):
         """OAuth 2 refresh grant; a confidential client uses Basic auth, a public one sends client_id."""
         confidential = bool(self.client_secret)
         return refresh_grant(
-            self, self.base_url + "/2/oauth2/token", refresh_token, display="X", translate=translate_error,
+            self, self.base_url + "/2/oauth2/token", refresh_token, display="X", translate=translate,
             basic_auth=confidential, **({} if confidential else {"client_id": self.client_id}),
         )
 
@@ -315,102 +303,10 @@ class TwitterAdapter(ProviderAdapter):
         """Translate an X error response into our exception tree (``media``: a media call)."""
         if resp.status_code < 400:
             return
-        raise translate_error(resp, media=media)
-
-
-def translate_error(resp: requests.Response, media: bool = False) -> ProviderError:
-    """Map X's problem JSON and status codes onto ProviderError subclasses.
-
-    ``media``: the call was a media call, where a 403 means the token lacks
-    ``media.write`` (granted before Pushwire asked for it): the user must reconnect.
-    """
-    try:
-        body = resp.json()
-    except ValueError:
-        body = {}
-    body = body if isinstance(body, dict) else {}
-    detail = body.get("detail") or body.get("title") or resp.reason or "error"
-    ptype = str(body.get("type", ""))
-    status = resp.status_code
-    details = {"status": status, "title": body.get("title"), "detail": body.get("detail"), "type": ptype}
-    if status == 429:
-        return _rate_limited(resp, ptype, details)
-    if status >= 500:
-        return TransientError(f"X answered {status} ({detail}); retrying.", details=details)
-    if status == 401:
-        return AuthExpired("X refused the access token (expired or revoked).", details=details)
-    if status == 403:
-        found = LONG_VIDEO.search(str(detail))
-        if found:
-            return PermissionDenied(
-                f"X refused the post: this account may not post videos longer than {found.group(1)} minutes "
-                "(accounts without X Premium: 20 minutes; with Premium: 125). Trim the video and push it again.",
-                reason="video_too_long_for_account", details=details)
-        if media and "unsupported-authentication" not in ptype:
-            return ReconnectRequired(
-                f"X refused the media upload ({detail}): this account's connection does not grant Pushwire the "
-                "media.write permission (it was connected before Pushwire asked for it, or it was withdrawn). "
-                "The user must reconnect their X account.", details=details)
-        return PermissionDenied(f"X refused the request: {detail}", details=details)
-    if status == 404:
-        return NotFound(f"X does not know this object: {detail}", details=details)
-    messages = " ".join(str(e.get("message", "")) for e in body.get("errors", []) if isinstance(e, dict))
-    return InvalidInput(f"X rejected the request: {messages or detail}", details={**details, "errors": messages})
-
-
-def _rate_limited(resp: requests.Response, ptype: str, details: dict) -> RateLimited:
-    """A 429: the 15-minute window, a 24-hour user or app limit, or the plan's usage cap.
-    Only the first clears at ``x-rate-limit-reset``; the others say so in their own
-    headers (``x-user-limit-24hour-*``, ``x-app-limit-24hour-*``) or not at all."""
-    headers = resp.headers
-    for scope, who in (("user", "this X account's"), ("app", "Pushwire's X app's")):
-        if headers.get(f"x-{scope}-limit-24hour-remaining") == "0":
-            wait = _until(headers.get(f"x-{scope}-limit-24hour-reset"))
-            return RateLimited(
-                f"X's 24-hour limit for {who} posts is reached; the push waits until it resets"
-                f"{_at(wait)}.", retry_after=wait, reason="daily_limit_reached",
-                details={**details, "limit": headers.get(f"x-{scope}-limit-24hour-limit"), "scope": scope})
-    if "usage-capped" in ptype:
-        wait = _until(headers.get("x-app-limit-24hour-reset")) or USAGE_CAP_WAIT
-        return RateLimited(
-            f"X's usage cap for Pushwire's app (its API plan) is reached; waiting for the 15-minute window would "
-            f"not help, so the push waits{_at(wait)} and tries again. The operator can raise the plan's cap.",
-            retry_after=wait, reason="usage_capped", details=details)
-    return RateLimited("X rate limit reached; the upload waits until the limit resets.",
-                       retry_after=_retry_after(resp), details=details)
-
-
-def _until(epoch: str | None) -> float | None:
-    try:
-        return max(0.0, float(epoch) - time.time()) if epoch else None
-    except ValueError:
-        return None
-
-
-def _at(wait: float | None) -> str:
-    if not wait:
-        return ""
-    return " (" + time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(time.time() + wait)) + ")"
+        raise translate(resp, media=media)
 
 
 def _media_expired(exc: InvalidInput) -> bool:
     """X's answer for a media id it no longer keeps (24 h after finalize)."""
     text = f"{exc.info} {exc.details.get('errors', '')}".lower()
     return "expired" in text or "was not found" in text
-
-
-def _retry_after(resp: requests.Response) -> float | None:
-    """Seconds to wait: ``Retry-After`` if present, else until ``x-rate-limit-reset``."""
-    value = resp.headers.get("retry-after")
-    if value:
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            pass
-    reset = resp.headers.get("x-rate-limit-reset")
-    if reset:
-        try:
-            return max(0.0, float(reset) - time.time())
-        except ValueError:
-            pass
-    return None

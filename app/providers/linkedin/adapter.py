@@ -18,19 +18,10 @@ from urllib.parse import quote
 import requests
 
 from app.providers.base import ProviderAdapter, PushContext, PushOutcome, TokenSet, publish_once, publish_started
-from app.providers.errors import (
-    AuthExpired,
-    InvalidInput,
-    Misconfigured,
-    NotFound,
-    OutcomeUnknown,
-    PermissionDenied,
-    ProcessingFailed,
-    ProviderError,
-    RateLimited,
-    TransientError,
-)
-from app.providers.tokens import refresh_grant, report_config_error
+from app.providers.capabilities import Deletes, ChecksExistence
+from app.providers.errors import InvalidInput, OutcomeUnknown, ProcessingFailed, TransientError
+from app.providers.linkedin.errors import translate
+from app.providers.tokens import refresh_grant
 
 MAX_PICTURE_BYTES = 5 * 1024 * 1024
 #: Formats the Images API takes (reference §3.3); others are refused before any call.
@@ -48,8 +39,6 @@ IMAGE_POLLS = (0.25, 0.5, 1, 2, 3, 5, 5, 5, 5, 5, 10, 10)
 #: retried on LinkedIn's "not yet available" answer after each of these waits.
 IMAGE_GRACE = 1.0
 POST_RETRIES = (2, 5, 10, 20)
-#: A 429 that does not name the daily limit clears within minutes: exponential backoff.
-DAILY_LIMIT = re.compile(r"\bDAY\b|daily", re.IGNORECASE)
 
 
 
@@ -72,13 +61,7 @@ def _escape(piece: str) -> str:
     )
 
 
-def seconds_until_utc_midnight(now: float | None = None) -> float:
-    """LinkedIn's limits are daily and reset at 00:00 UTC."""
-    now = time.time() if now is None else now
-    return float(86400 - int(now) % 86400)
-
-
-class LinkedInAdapter(ProviderAdapter):
+class LinkedInAdapter(ProviderAdapter, Deletes, ChecksExistence):
     name = "linkedin"
 
     def __init__(self, *args, oauth_url: str = "https://www.linkedin.com", version: str = "202608", **kwargs):
@@ -101,7 +84,7 @@ class LinkedInAdapter(ProviderAdapter):
         token (not extended by use), so the old one is kept when none comes back.
         """
         return refresh_grant(self, self.oauth_url + "/oauth/v2/accessToken", refresh_token, display="LinkedIn",
-                                   translate=translate_error, client_in_body=True)
+                                   translate=translate, client_in_body=True)
 
     # -- pushes -------------------------------------------------------------
     def push(self, ctx: PushContext) -> PushOutcome:
@@ -295,7 +278,7 @@ class LinkedInAdapter(ProviderAdapter):
 
     def _check(self, resp: requests.Response, kind: str) -> None:
         if resp.status_code >= 400:
-            raise translate_error(resp, kind)
+            raise translate(resp, kind)
 
 
 def post_body(author: str, payload: dict, image: str | None) -> dict:
@@ -329,80 +312,3 @@ def post_body(author: str, payload: dict, image: str | None) -> dict:
 def _picture_failed(urn: str) -> ProcessingFailed:
     return ProcessingFailed(f"LinkedIn could not process the picture ({urn}); try another image file.",
                             reason="picture_processing_failed")
-
-
-def translate_error(resp: requests.Response, kind: str | None = None) -> ProviderError:
-    """Map LinkedIn's ``{"status","serviceErrorCode","code","message"}`` onto our tree."""
-    try:
-        body = resp.json()
-    except ValueError:
-        body = {}
-    body = body if isinstance(body, dict) else {}
-    status, code = resp.status_code, str(body.get("code") or "")
-    message = str(body.get("message") or body.get("error_description") or resp.reason or "error")
-    details = {"status": status, "code": code, "serviceErrorCode": body.get("serviceErrorCode"), "message": message}
-    if status == 429:
-        if DAILY_LIMIT.search(message):
-            return RateLimited(
-                f"LinkedIn's daily limit for this app or member is reached ({message}); the post waits until it "
-                "resets at 00:00 UTC.", retry_after=_retry_after(resp), reason="daily_limit_reached", details=details)
-        return RateLimited(f"LinkedIn is throttling requests ({message}); the post is retried with backoff.",
-                           retry_after=_header_retry_after(resp), details=details)
-    if status >= 500:
-        return TransientError(f"LinkedIn answered {status} ({message}); retrying.", details=details)
-    if status == 426 or code == "NONEXISTENT_VERSION":
-        version = resp.request.headers.get("LinkedIn-Version", "?") if resp.request is not None else "?"
-        info = (f"LinkedIn does not serve API version {version} (426 NONEXISTENT_VERSION: sunset, or a month "
-                "LinkedIn never published). The operator must set PUSHWIRE_LINKEDIN_VERSION to a live version "
-                "from LinkedIn's versioning page.")
-        report_config_error("linkedin", "linkedin_version_sunset", version, info)
-        return Misconfigured(info, reason="linkedin_version_sunset", details=details)
-    if status == 401:
-        return AuthExpired(f"LinkedIn refused the access token ({code or message}).", details=details)
-    if status == 403:
-        return _forbidden(message, kind, details)
-    if status == 404:
-        return NotFound(f"LinkedIn does not know this object: {message}", details=details)
-    if "duplicate" in message.lower() or code == "DUPLICATE_POST":
-        return InvalidInput(f"LinkedIn refused the post as a duplicate ({message}); change the text and push again.",
-                            reason="duplicate_post", details=details)
-    if code == "MEDIA_NOT_READY" or ("not yet available" in message.lower() and "PROCESSING_FAILED" not in message):
-        return InvalidInput(f"LinkedIn has not finished processing the picture ({message}).",
-                            reason="picture_not_ready", details=details)
-    if "PROCESSING_FAILED" in message:
-        return ProcessingFailed(f"LinkedIn could not process the picture: {message}. Try another image file.",
-                                reason="picture_processing_failed", details=details)
-    return InvalidInput(f"LinkedIn rejected the request: {message}", details=details)
-
-
-def _forbidden(message: str, kind: str | None, details: dict) -> PermissionDenied:
-    if "media resource" in message:
-        return PermissionDenied(f"LinkedIn refused the picture: {message}.", reason="media_forbidden", details=details)
-    if kind == "company/post":
-        return PermissionDenied(
-            f"LinkedIn refused to post for this organization ({message}). The member needs the ADMINISTRATOR "
-            "(or content poster) role on the page, and the app the w_organization_social permission.",
-            reason="not_organization_admin", details=details,
-        )
-    return PermissionDenied(
-        f"LinkedIn refused the request ({message}); reconnect the account granting the w_member_social permission.",
-        details=details,
-    )
-
-
-def _header_retry_after(resp: requests.Response) -> float | None:
-    try:
-        return max(0.0, float(resp.headers["retry-after"]))
-    except (KeyError, ValueError):
-        return None
-
-
-def _retry_after(resp: requests.Response) -> float:
-    """``Retry-After`` when sent (it rarely is), else until the daily reset at 00:00 UTC."""
-    value = resp.headers.get("retry-after")
-    if value:
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            pass
-    return seconds_until_utc_midnight()

@@ -17,24 +17,14 @@ import email.utils
 import secrets
 import time
 from typing import Iterator
-from urllib.parse import urlsplit
 
 import requests
 
 from app.providers.base import ProviderAdapter, PushContext, PushOutcome, TokenSet, publish_once, publish_started
-from app.providers.errors import (
-    AuthExpired,
-    InvalidInput,
-    Misconfigured,
-    NotFound,
-    OutcomeUnknown,
-    PermissionDenied,
-    ProcessingFailed,
-    ProviderError,
-    RateLimited,
-    TransientError,
-)
-from app.providers.tokens import refresh_grant, report_config_error
+from app.providers.capabilities import Deletes, ChecksExistence
+from app.providers.errors import InvalidInput, OutcomeUnknown, ProcessingFailed, TransientError
+from app.providers.pinterest.errors import error_body, translate
+from app.providers.tokens import refresh_grant
 
 PICTURE_CAP = 20 * 1024 * 1024
 BASE64_FORMATS = {"jpeg": "image/jpeg", "png": "image/png"}
@@ -42,7 +32,7 @@ UPLOAD_CHUNK = 1024 * 1024
 PIN_URL = "https://www.pinterest.com/pin/{}/"
 
 
-class PinterestAdapter(ProviderAdapter):
+class PinterestAdapter(ProviderAdapter, Deletes, ChecksExistence):
     name = "pinterest"
     staged_kinds = frozenset({"pin"})
     max_video_bytes = 2 * 1024**3
@@ -64,7 +54,7 @@ class PinterestAdapter(ProviderAdapter):
         """Refresh grant with Basic client auth and ``continuous_refresh=true`` (always
         sent: apps created before 2025-09-25 need it); the new refresh token replaces the old."""
         return refresh_grant(self, self.base_url + "/v5/oauth/token", refresh_token, display="Pinterest",
-                                   translate=translate_error, basic_auth=True, continuous_refresh="true")
+                                   translate=translate, basic_auth=True, continuous_refresh="true")
 
     # -- pushes -------------------------------------------------------------
     def push(self, ctx: PushContext) -> PushOutcome:
@@ -193,7 +183,7 @@ class PinterestAdapter(ProviderAdapter):
         resp = self.request("DELETE", f"/v5/pins/{pin_id}", headers={"Authorization": f"Bearer {access_token}"})
         if resp.status_code in (200, 204, 404):
             return True
-        raise translate_error(resp)
+        raise translate(resp)
 
     def exists(self, kind: str, provider_ids: dict, access_token: str) -> bool | None:
         pin_id = provider_ids.get("pin_id")
@@ -263,18 +253,6 @@ class MultipartStream:
 
 
 # -- responses --------------------------------------------------------------
-def _body(resp: requests.Response) -> dict:
-    try:
-        body = resp.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _message(resp: requests.Response) -> str:
-    return str(_body(resp).get("message") or resp.reason or f"HTTP {resp.status_code}")
-
-
 def _s3_code(resp: requests.Response) -> str:
     text = resp.text
     start, end = text.find("<Code>"), text.find("</Code>")
@@ -283,63 +261,15 @@ def _s3_code(resp: requests.Response) -> str:
 
 def _checked(resp: requests.Response, missing: str) -> requests.Response:
     if resp.status_code >= 400:
-        raise translate_error(resp, missing)
+        raise translate(resp, missing)
     return resp
-
-
-def translate_error(resp: requests.Response, missing: str = "object") -> ProviderError:
-    """Map Pinterest's ``{code, message}`` errors onto our exception tree. ``missing``
-    names what a 404 means for this call (``board`` on Pin creation)."""
-    status, message = resp.status_code, _message(resp)
-    details = {"status": status, **_body(resp)}
-    if status == 429:
-        return RateLimited(f"Pinterest rate limit reached ({message}); the push waits and retries.",
-                           retry_after=_retry_after(resp), details=details)
-    if status >= 500:
-        return TransientError(f"Pinterest answered {status} ({message}); retrying.", details=details)
-    if status == 401:
-        return AuthExpired("Pinterest refused the access token (expired or revoked).", details=details)
-    if status == 403 and _trial_access(resp):
-        info = ("This Pinterest app has Trial access, which may not create Pins on the production API "
-                f"({message}). The operator must either use the API sandbox (PUSHWIRE_PINTEREST_API_URL="
-                "https://api-sandbox.pinterest.com; Pins there are visible only to their creator) or request "
-                "Standard access for the app in Pinterest's developer portal.")
-        report_config_error("pinterest", "pinterest_trial_access", urlsplit(resp.url or "").netloc, info)
-        return Misconfigured(info, reason="pinterest_trial_access", details=details)
-    if status == 403:
-        return PermissionDenied(
-            f"Pinterest refused the request: {message} Check that the account granted the "
-            "boards:read, boards:write, pins:read and pins:write scopes.", details=details)
-    if status == 404:
-        if missing == "board":
-            return NotFound(f"Pinterest has no board with this id for this account ({message}); "
-                            "use the numeric id of one of the user's boards.", reason="board_not_found",
-                            details=details)
-        return NotFound(f"Pinterest does not know this {missing}: {message}", reason=f"{missing}_not_found",
-                        details=details)
-    return InvalidInput(f"Pinterest rejected the Pin: {message}", details=details)
-
-
-def _trial_access(resp: requests.Response) -> bool:
-    """403 ``code`` 29 also answers other refusals: only its Trial-access wording counts."""
-    body = _body(resp)
-    text = str(body.get("message", "")).lower()
-    return body.get("code") == 29 and ("trial access" in text or "api sandbox" in text)
 
 
 def _publish_unknown(resp: requests.Response) -> OutcomeUnknown:
     """A 5xx on ``POST /v5/pins``: the Pin may exist (reference §0, publish steps)."""
     return OutcomeUnknown(
         f"Pinterest answered {resp.status_code} while creating the Pin; it may or may not have been "
-        "published. Check the board before pushing again.", details={"status": resp.status_code, **_body(resp)})
-
-
-def _retry_after(resp: requests.Response) -> float | None:
-    """Pinterest documents no Retry-After; honour one if sent, else exponential backoff."""
-    try:
-        return max(0.0, float(resp.headers["retry-after"]))
-    except (KeyError, ValueError):
-        return None
+        "published. Check the board before pushing again.", details={"status": resp.status_code, **error_body(resp)})
 
 
 def _thumbnail(media: dict) -> str | None:
