@@ -1,6 +1,6 @@
 """The posting account's tier, for networks whose limits follow the account (X).
 
-An adapter that can tell answers ``account_tier(access_token)`` with the fields
+An adapter that can tell (``app.providers.capabilities.ReadsAccountTier``) answers ``account_tier(access_token)`` with the fields
 the network states (X: ``subscription_type``, ``verified_type``). The transcode
 step reads the tier for every push of such a network (the longest video follows
 it); the download step reads it only for a video larger than what every account
@@ -11,6 +11,7 @@ post up to ``ProviderAdapter.video_ceiling`` (``account_cap``).
 from __future__ import annotations
 
 from app.media.specs import video_spec
+from app.providers.capabilities import ReadsAccountTier
 from app.providers.errors import AuthExpired, ProviderError
 
 
@@ -23,7 +24,7 @@ def account_tier(rt, provider: str, identity_id: int, *, strict: bool = False) -
     of the read (a token without ``users.read``, ...) raises too when ``strict``; otherwise
     the tier is ``"default"``, the limits every account has."""
     adapter = rt.adapter(provider)
-    if not hasattr(adapter, "account_tier"):  # its limits are everyone's (or a scripted stand-in)
+    if not isinstance(adapter, ReadsAccountTier):  # its limits are everyone's
         return "default", None
     from app.identities.tokens import access_token
 

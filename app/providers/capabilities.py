@@ -9,7 +9,8 @@ implements its method::
 Callers (the DELETE endpoint, the stream's beat checks in ``app/stream/``) ask
 ``isinstance(adapter, Deletes)`` before calling, so a network without the
 capability is never called for it, and its token is not even loaded.
-``capabilities(adapter)`` names them (``{"delete", "exists", "comments"}``).
+``capabilities(adapter)`` names them (``{"delete", "exists", "comments",
+"account_tier"}``).
 """
 
 from __future__ import annotations
@@ -56,8 +57,23 @@ class ListsComments(Capability):
         raise NotImplementedError
 
 
+class ReadsAccountTier(Capability):
+    """The network's limits follow the posting account, and it can say which tier the
+    account has (X: Premium posts longer and larger videos). The transcode step reads
+    it for every push; the download step only for a video past ``max_video_bytes``
+    (``app.pipeline.account``)."""
+
+    capability = "account_tier"
+
+    def account_tier(self, access_token: str) -> dict:
+        """What the network states about the account's tier (X: ``subscription_type``,
+        ``verified_type``); raises ProviderError when it will not say."""
+        raise NotImplementedError
+
+
 #: Each mixin and the method it stands for.
-METHODS = {Deletes: "delete", ChecksExistence: "exists", ListsComments: "list_comments"}
+METHODS = {Deletes: "delete", ChecksExistence: "exists", ListsComments: "list_comments",
+           ReadsAccountTier: "account_tier"}
 
 
 def require_mixins(cls: type) -> None:

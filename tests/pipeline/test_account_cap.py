@@ -14,6 +14,7 @@ from app.media.specs import X_TIERS
 from app.pipeline.download import SizeCap, SourceRefused, run_download
 from app.pipeline.outcome import Retry
 from app.providers.errors import ReconnectRequired, TransientError
+from app.providers.capabilities import ReadsAccountTier
 from app.providers.fake import FakeAdapter
 from app.providers.twitter import TwitterAdapter
 from tests.pipeline.conftest import attempts, request
@@ -22,7 +23,7 @@ from tests.support.origin import make_video
 MB = 1024**2
 
 
-class TieredFake(FakeAdapter):
+class TieredFake(FakeAdapter, ReadsAccountTier):
     """The scripted network (as ``twitter``) with everyone's cap at 1 MiB and a premium
     account's at 2 MiB, answering the account-tier read as told and counting it."""
 

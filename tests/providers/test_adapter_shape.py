@@ -137,7 +137,7 @@ CAPABILITIES = {
     "youtube": {"delete", "exists", "comments"},
     "linkedin": {"delete", "exists"},
     "pinterest": {"delete", "exists"},
-    "twitter": {"delete"},  # posts (uploaded media expires by itself after 24 h)
+    "twitter": {"delete", "account_tier"},  # posts (uploaded media expires by itself after 24 h)
 }
 
 

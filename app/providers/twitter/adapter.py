@@ -19,7 +19,7 @@ import requests
 from twitter_text import parse_tweet
 
 from app.providers.base import ProviderAdapter, PushContext, PushOutcome, TokenSet, publish_once
-from app.providers.capabilities import Deletes
+from app.providers.capabilities import Deletes, ReadsAccountTier
 from app.providers.errors import InvalidInput, ProcessingFailed, TransientError
 from app.providers.tokens import refresh_grant
 from app.providers.twitter.errors import translate
@@ -54,7 +54,7 @@ def is_animated_gif(data: bytes) -> bool:
     return data[:6] in (b"GIF87a", b"GIF89a") and data.count(b"\x21\xf9\x04") > 1
 
 
-class TwitterAdapter(ProviderAdapter, Deletes):
+class TwitterAdapter(ProviderAdapter, Deletes, ReadsAccountTier):
     name = "twitter"
     staged_kinds = frozenset({"video"})
     max_video_bytes = VIDEO_CAP
