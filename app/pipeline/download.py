@@ -12,25 +12,24 @@ the whole download.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, TypedDict
-
-import datetime as dt
 import functools
+from typing import TYPE_CHECKING, Callable
 
 import requests
 
+from app import progress as sections
 from app.logs import bind_request
 from app.models import PushRequest, StageAttempt
 from app.net import TransferTimeout, UnsafeURLError, download_seconds, download_transfer, iter_bounded, safe_get
 from app.ops.metrics import BYTES_MOVED
 from app.pipeline.account import account_cap
 from app.pipeline.heartbeat import bytes_writer, heartbeat
-from app.pipeline.outcome import Retry, give_up_after_crashes, hold, record_failure, retry_or_fail
+from app.pipeline.outcome import hold, open_stage, record_failure, retry_or_fail
 from app.pipeline.restage import download_failure
 from app.providers.errors import ProviderError
 from app.sniff import SNIFF_BYTES, detect_video_format, video_mime_type
 from app.staging.base import StagingError
-from app.states import CANCELLED, QUEUED, STAGING, WAITING, DuplicateTask, begin_attempt, end_attempt, transition
+from app.states import CANCELLED, QUEUED, STAGING, WAITING, end_attempt
 
 if TYPE_CHECKING:
     from app.runtime import Runtime
@@ -38,28 +37,6 @@ if TYPE_CHECKING:
 DOWNLOAD_CHUNK = 1024 * 1024
 #: The step's name in ``stage_attempts.stage`` (the status API's audit), metrics and logs.
 AUDIT_NAME = "stage"
-
-
-class Downloaded(TypedDict):
-    """What is in staging: recorded by this step about the file it staged, in its own
-    namespace of ``PushRequest.progress`` (``progress["download"]``); only the
-    transcode step rewrites it, when it replaces the staged file."""
-
-    format: str  # one of app.sniff.VIDEO_FORMATS, read from the content
-    mime_type: str
-
-
-#: This step's key in ``PushRequest.progress`` (adapters and the stream keep theirs apart).
-PROGRESS_KEY = "download"
-
-
-def downloaded(progress: dict | None) -> Downloaded:
-    """The download step's record in ``progress``; rows staged before it had its own
-    namespace kept ``format`` and ``mime_type`` at the top level, and still work."""
-    progress = progress or {}
-    own = progress.get(PROGRESS_KEY) or {}
-    return Downloaded(format=own.get("format", progress.get("format", "")),
-                      mime_type=own.get("mime_type", progress.get("mime_type", "video/mp4")))
 
 
 def needs_download(payload: dict) -> bool:
@@ -84,13 +61,8 @@ def run_download(rt: Runtime, request_id: int, task_id: str | None = None) -> st
             return "skipped"
         bind_request(push)
         hold(push, "stage")  # parked (a long download backoff) and not due yet: wait (Retry)
-        try:
-            attempt, crashes = begin_attempt(session, push, AUDIT_NAME, task_id,
-                                             lease=dt.timedelta(seconds=rt.settings.attempt_lease))
-        except DuplicateTask as exc:
-            raise Retry(exc.wait + 1, "duplicate", str(exc)) from None
-        transition(session, push, STAGING, "download started")
-        if give_up_after_crashes(session, push, attempt, crashes, rt.settings.max_redeliveries):
+        attempt = open_stage(rt, session, push, AUDIT_NAME, task_id, STAGING, "download started")
+        if attempt is None:
             return "failed"
         attempt_id, number = attempt.id, attempt.attempt
         url, key = push.payload["video_url"], f"{push.token}/source"
@@ -131,8 +103,8 @@ def run_download(rt: Runtime, request_id: int, task_id: str | None = None) -> st
         cancelled = push.state == CANCELLED  # cancelled while downloading (a scheduled push, say)
         if not cancelled:
             push.staged_key, push.staged_bytes = key, size
-            push.progress = {**(push.progress or {}),
-                             PROGRESS_KEY: Downloaded(format=fmt, mime_type=video_mime_type(fmt))}
+            push.progress = sections.with_section(  # the file's record, in this step's own section
+                push.progress, sections.DOWNLOAD, sections.Downloaded(format=fmt, mime_type=video_mime_type(fmt)))
         end_attempt(session.get(StageAttempt, attempt_id), "cancelled" if cancelled else "succeeded",
                     bytes_moved=size)
     if cancelled:

@@ -29,9 +29,12 @@ from app.states import (
     SUCCEEDED,
     UNCONFIRMED,
     WAITING,
+    DuplicateTask,
+    begin_attempt,
     end_attempt,
     finish,
     move,
+    transition,
 )
 
 if TYPE_CHECKING:
@@ -192,3 +195,21 @@ def give_up_after_crashes(session: Session, push: PushRequest, attempt: StageAtt
     end_attempt(attempt, "failed", reason="worker_lost_repeatedly", info=info)
     fail(session, push, code=500, reason="worker_lost_repeatedly", info=info)
     return True
+
+
+def open_stage(rt: Runtime, session: Session, push: PushRequest, stage: str, task_id: str | None,
+               state: str | None, why: str, *, first: bool = False) -> StageAttempt | None:
+    """A stage task's opening, on the request locked in ``session``: its attempt row
+    (``begin_attempt``; another live task on it: Retry later), the move to ``state``
+    (None: stay), and the end of a push whose stage crashed its worker too often.
+    Returns the attempt, or None when the push failed that way (the task returns)."""
+    try:
+        attempt, crashes = begin_attempt(session, push, stage, task_id,
+                                         lease=dt.timedelta(seconds=rt.settings.attempt_lease), first=first)
+    except DuplicateTask as exc:
+        raise Retry(exc.wait + 1, "duplicate", str(exc)) from None
+    if state is not None:
+        transition(session, push, state, why)
+    if give_up_after_crashes(session, push, attempt, crashes, rt.settings.max_redeliveries):
+        return None
+    return attempt

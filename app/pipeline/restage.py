@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 
+from app import progress as sections
 from app.models import PushRequest, StageAttempt, utcnow
 from app.pipeline.outcome import fail
 from app.states import FINAL_STATES, WAITING, end_attempt, move
@@ -24,8 +25,8 @@ from app.states import FINAL_STATES, WAITING, end_attempt, move
 log = logging.getLogger(__name__)
 
 REASON = "staged_media_missing"
-#: ``progress`` key set when a request went back to the download step.
-MARK = "restaged"
+#: ``progress`` key set when a request went back to the download step (app.progress.Restaged).
+MARK = sections.RESTAGED
 
 
 def gone_info(rt) -> str:
@@ -36,7 +37,7 @@ def gone_info(rt) -> str:
 
 def restaged(progress: dict | None) -> bool:
     """Whether this request already went back to the download step once."""
-    return bool((progress or {}).get(MARK))
+    return sections.restaged(progress) is not None
 
 
 def download_failure(progress: dict | None, reason: str, info: str, rt) -> tuple[str, str]:
@@ -61,8 +62,7 @@ def restage(rt, request_id: int, attempt_id: int, stage: str, key: str) -> str:
         if push is None or push.outcome or push.state in FINAL_STATES:
             return "skipped"
         progress = dict(push.progress or {})
-        started = sorted(k for k, v in progress.items() if k.endswith("_publishing") and v)
-        if started:  # a publish step may have run: never again
+        if sections.publishes_started(sections.provider(progress)):  # a publish step may have run: never again
             info = (f"{gone} while the {stage} stage read it, after a publish step had started; it may or may "
                     "not have been published, so nothing was sent again. Check the account.")
             end_attempt(attempt, "unconfirmed", reason=REASON, info=info)
@@ -81,7 +81,7 @@ def restage(rt, request_id: int, attempt_id: int, stage: str, key: str) -> str:
             move(session, request_id, push.state, WAITING, f"{REASON}: {info}",
                  resume_stage="stage", resume_at=now, wait_reason=REASON, wait_info=info, enqueued_at=now,
                  staged_key=None, staged_bytes=None,
-                 progress={MARK: {"stage": stage, "key": key, "at": now.isoformat()}})
+                 progress={MARK: sections.Restaged(stage=stage, key=key, at=now.isoformat())})
             outcome = "restaged"
         callback = bool(push.callback_url)
     rt.store.delete(key)  # whatever is left of it

@@ -27,6 +27,7 @@ import logging
 
 from sqlalchemy import and_, func, or_, select, update
 
+from app import progress as sections
 from app.models import PushRequest, StageAttempt, utcnow
 from app.pipeline.download import needs_download
 from app.states import DELIVERING_CALLBACK, PROCESSING, QUEUED, STAGING, TRANSCODING, UPLOADING, WAITING
@@ -176,7 +177,7 @@ def _requeue_stalled(rt: Runtime, now: dt.datetime) -> int:
             log.warning("request %s stalled; enqueuing it again", request_id)
             # A video not yet prepared gets the whole chain: the download task skips a
             # video already staged, and the transcode task picks up where it stopped.
-            prepared = bool(((progress or {}).get("media") or {}).get("done"))
+            prepared = sections.media_done(progress)
             rt.enqueue(request_id, staged=needs_download(payload) and not prepared,
                        callback=bool(payload.get("callback_url")))
             count += 1

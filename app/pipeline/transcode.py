@@ -15,7 +15,6 @@ redelivered task, which therefore starts clean.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
 import shutil
@@ -26,6 +25,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from app import progress as sections
 from app.logs import bind_request
 from app.media import ffmpeg
 from app.media.decide import decide
@@ -34,15 +34,13 @@ from app.media.probe import ProbeFailed, probe_video
 from app.media.specs import video_spec
 from app.models import PushRequest, StageAttempt, utcnow
 from app.pipeline.account import account_tier
-from app.pipeline.download import PROGRESS_KEY as STAGED_KEY
-from app.pipeline.download import Downloaded, downloaded
 from app.pipeline.heartbeat import heartbeat
-from app.pipeline.outcome import Retry, give_up_after_crashes, hold, record_failure, retry_or_fail
+from app.pipeline.outcome import Retry, hold, open_stage, record_failure, retry_or_fail
 from app.pipeline.restage import restage, restaged
 from app.providers.errors import ProviderError
 from app.sniff import SNIFF_BYTES
 from app.staging.base import StagedObjectMissing
-from app.states import STAGING, TRANSCODING, WAITING, DuplicateTask, begin_attempt, end_attempt, transition
+from app.states import STAGING, TRANSCODING, WAITING, end_attempt
 
 log = logging.getLogger(__name__)
 
@@ -67,22 +65,18 @@ def run_transcode(rt, request_id: int, task_id: str | None = None, report=None) 
         push = session.get(PushRequest, request_id, with_for_update=True)
         if push is None or push.outcome or push.state not in (STAGING, TRANSCODING, WAITING) or not push.staged_key:
             return "skipped"
-        if ((push.progress or {}).get("media") or {}).get("done"):
+        if sections.media_done(push.progress):
             return "skipped"
         bind_request(push)
         hold(push, "transcode")  # parked (a long wait) and not due yet: wait (Retry)
         spec_provider = push.provider
-        try:
-            attempt, crashes = begin_attempt(session, push, "transcode", task_id,
-                                             lease=dt.timedelta(seconds=rt.settings.attempt_lease),
-                                             first=push.state == STAGING and not restaged(push.progress))
-        except DuplicateTask as exc:
-            raise Retry(exc.wait + 1, "duplicate", str(exc)) from None
-        transition(session, push, TRANSCODING, "preparing the video for the network")
-        if give_up_after_crashes(session, push, attempt, crashes, rt.settings.max_redeliveries):
+        attempt = open_stage(rt, session, push, "transcode", task_id, TRANSCODING,
+                             "preparing the video for the network",
+                             first=push.state == STAGING and not restaged(push.progress))
+        if attempt is None:
             return "failed"
         attempt_id, number = attempt.id, attempt.attempt
-        token, key, fmt = push.token, push.staged_key, downloaded(push.progress)["format"]
+        token, key, fmt = push.token, push.staged_key, sections.download(push.progress)["format"]
         identity_id = push.identity_id
     workdir = work_root(rt.settings) / token
     with heartbeat(rt, attempt_id), _terminate_raises():
@@ -113,7 +107,7 @@ def _prepare(rt, request_id, attempt_id, number, provider, identity_id, token, k
     source = _local_copy(rt, key, workdir)
     with open(source, "rb") as fh:
         head = fh.read(SNIFF_BYTES)
-    media: dict = {"network": provider, "spec": spec.display if spec else None}
+    media: sections.Media = {"network": provider, "spec": spec.display if spec else None}
     if tier_note:
         media["account_tier"] = tier_note
     try:
@@ -210,7 +204,7 @@ def _progress(rt, request_id: int, attempt_id: int, media: dict, duration: float
 def _save_media(rt, request_id: int, media: dict) -> None:
     with rt.db.session() as session:
         push = session.get(PushRequest, request_id)
-        push.progress = {**(push.progress or {}), "media": dict(media)}
+        push.progress = sections.with_section(push.progress, sections.MEDIA, dict(media))
 
 
 def _done(rt, request_id: int, attempt_id: int, media: dict, replaced: tuple | None) -> str:
@@ -219,12 +213,13 @@ def _done(rt, request_id: int, attempt_id: int, media: dict, replaced: tuple | N
         media["percent"] = 100.0
     with rt.db.session() as session:
         push = session.get(PushRequest, request_id)
-        progress = {**(push.progress or {}), "media": media}
+        progress = sections.with_section(push.progress, sections.MEDIA, media)
         moved = push.staged_bytes
         if replaced is not None:
             new_key, size, old_key = replaced
             push.staged_key, push.staged_bytes = new_key, size
-            progress[STAGED_KEY] = Downloaded(format="mpeg4", mime_type="video/mp4")  # the file now staged
+            progress = sections.with_section(progress, sections.DOWNLOAD,  # the file now staged
+                                             sections.Downloaded(format="mpeg4", mime_type="video/mp4"))
             moved = size
         push.progress = progress
         end_attempt(session.get(StageAttempt, attempt_id), "succeeded", bytes_moved=moved)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import datetime as dt
 import random
 import time
 from dataclasses import replace
@@ -12,6 +11,7 @@ from dataclasses import replace
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
+from app import progress as sections
 from app.events import bind_runtime, emit_upload
 from app.faults import record_patiently
 from app.identities.tokens import needs_refresh, token_holder
@@ -19,15 +19,15 @@ from app.limits import Limit
 from app.logs import bind_request
 from app.models import PushRequest, StageAttempt, utcnow
 from app.ops.metrics import BYTES_MOVED
-from app.pipeline.download import downloaded, needs_download
+from app.pipeline.download import needs_download
 from app.pipeline.heartbeat import bytes_writer, heartbeat
 from app.pipeline.media import download_image
 from app.pipeline.outcome import (
     SUCCEEDED_WHY,
     Retry,
-    give_up_after_crashes,
     hold,
     merged_ids,
+    open_stage,
     record_failure,
     retry_or_fail,
     succeed,
@@ -44,8 +44,6 @@ from app.states import (
     TRANSCODING,
     UPLOADING,
     WAITING,
-    DuplicateTask,
-    begin_attempt,
     end_attempt,
     finish,
     transition,
@@ -75,8 +73,7 @@ def run_upload(rt: Runtime, request_id: int, task_id: str | None = None) -> str:
         staged = needs_download(push.payload)
         if staged and not push.staged_key:
             return "skipped"  # a duplicate message ran ahead of staging; the real chain follows
-        if (staged and push.state in (STAGING, TRANSCODING, WAITING)
-                and not ((push.progress or {}).get("media") or {}).get("done")):
+        if staged and push.state in (STAGING, TRANSCODING, WAITING) and not sections.media_done(push.progress):
             # A duplicate ran ahead of the transcode stage (its chain follows), or a chain
             # without one (published before it existed): the sweeper republishes the whole chain.
             return "skipped"
@@ -84,28 +81,24 @@ def run_upload(rt: Runtime, request_id: int, task_id: str | None = None) -> str:
         wait = _throttle(rt, push)
         if wait:
             raise Retry(wait, "throttled", "Pushwire's own per-identity or per-provider limit was reached.")
-        try:
-            # QUEUED/STAGING: the upload stage was never entered, so it has no attempts yet.
-            attempt, crashes = begin_attempt(session, push, "upload", task_id,
-                                             lease=dt.timedelta(seconds=rt.settings.attempt_lease),
-                                             first=push.state in (QUEUED, STAGING, TRANSCODING)
-                                             and not restaged(push.progress))
-        except DuplicateTask as exc:
-            raise Retry(exc.wait + 1, "duplicate", str(exc)) from None
-        if push.state != PROCESSING:
-            transition(session, push, UPLOADING, "provider upload started")
-        if give_up_after_crashes(session, push, attempt, crashes, rt.settings.max_redeliveries):
+        # QUEUED/STAGING: the upload stage was never entered, so it has no attempts yet.
+        # PROCESSING: a redelivery resumes the provider's processing poll, where it was.
+        attempt = open_stage(rt, session, push, "upload", task_id, None if push.state == PROCESSING else UPLOADING,
+                             "provider upload started",
+                             first=push.state in (QUEUED, STAGING, TRANSCODING) and not restaged(push.progress))
+        if attempt is None:
             return "failed"
         attempt_id, number = attempt.id, attempt.attempt
         identity = push.identity
+        row = dict(push.progress or {})  # the adapter sees only its own section of it
         ctx_args = dict(
             request_token=push.token, kind=push.kind, payload=dict(push.payload),
             provider_user_id=identity.provider_user_id, profile=dict(identity.profile or {}),
-            progress=dict(push.progress or {}),
+            progress=sections.provider(row),
         )
         staged_media = None
         if staged:
-            media = downloaded(push.progress)
+            media = sections.download(row)
             staged_media = StagedMedia(rt.store, push.staged_key, push.staged_bytes, media["format"],
                                        media["mime_type"])
         identity_id = identity.id
@@ -114,9 +107,9 @@ def run_upload(rt: Runtime, request_id: int, task_id: str | None = None) -> str:
         expires_at = identity.expires_at
         known_ids, has_callback, provider = dict(push.provider_ids or {}), bool(push.callback_url), push.provider
         started_in = push.state  # uploading, or processing when a redelivery resumes a poll
+    hooks = UploadHooks(rt, request_id, attempt_id, started_in, provider, row)
     ctx = PushContext(access_token=None, staged=staged_media, tokens=token_holder(rt, identity_id, token, expires_at),
-                      **ctx_args)
-    state = _wire_hooks(rt, ctx, request_id, attempt_id, started_in, provider)
+                      hooks=hooks, **ctx_args)
     try:
         with heartbeat(rt, attempt_id):
             outcome = adapter.run(ctx)  # refreshes the token whenever it expires (TokenHolder)
@@ -148,14 +141,14 @@ def run_upload(rt: Runtime, request_id: int, task_id: str | None = None) -> str:
             with rt.db.engine.begin() as conn:
                 now = utcnow()
                 conn.execute(_END_ATTEMPT, {"_id": attempt_id, "outcome": "succeeded", "ended_at": now})
-                finish(conn, request_id, SUCCEEDED, SUCCEEDED_WHY, from_state=state["current"],
-                       callback=has_callback, result=outcome.data, progress=ctx.progress,
+                finish(conn, request_id, SUCCEEDED, SUCCEEDED_WHY, from_state=hooks.state,
+                       callback=has_callback, result=outcome.data, progress=hooks.row_with(ctx.progress),
                        provider_ids=merged_ids(known_ids, outcome.provider_ids))
         else:
             with rt.db.session() as session:
                 push = session.get(PushRequest, request_id)
                 end_attempt(session.get(StageAttempt, attempt_id), "succeeded", bytes_moved=staged_media.size)
-                push.progress = ctx.progress
+                push.progress = hooks.row_with(ctx.progress)
                 succeed(session, push, outcome.data, outcome.provider_ids)
                 emit_upload(bind_runtime(session, rt), push)
 
@@ -183,51 +176,65 @@ def _throttle(rt: Runtime, push) -> float:
     return wait + random.uniform(0, 1) if wait else 0.0
 
 
-def _wire_hooks(rt: Runtime, ctx: PushContext, request_id: int, attempt_id: int, started_in: str,
-                provider: str = "") -> dict:
-    """Let the adapter persist resumable progress and report bytes and processing;
-    returns ``{"current": state}``, the request's state as this task moved it."""
-    state = {"current": started_in}
+class UploadHooks:
+    """The upload stage's side of a push (``PushContext.hooks``, an
+    app.providers.base.PushHooks): persists the adapter's
+    section, reports bytes and processing, keeps the attempt alive while the adapter
+    waits, and downloads pictures. ``state`` is the request's state as this task
+    moved it; ``row`` the request's progress, the adapter's section aside."""
 
-    def save_progress(progress: dict) -> None:
+    def __init__(self, rt: Runtime, request_id: int, attempt_id: int, started_in: str, provider: str, row: dict):
+        self.rt, self.request_id, self.attempt_id, self.provider = rt, request_id, attempt_id, provider
+        self.state = started_in  # uploading, or processing when a redelivery resumes a poll
+        self.row = row
+        self._bytes = bytes_writer(rt, attempt_id)
+
+    def row_with(self, state: sections.ProviderState) -> dict:
+        """The progress row to write: the adapter's ``state`` under its key."""
+        return sections.with_section(self.row, sections.PROVIDER, dict(state))
+
+    def save_progress(self, progress: sections.ProviderState) -> None:
         # One UPDATE, no SELECT, no ORM session: publish_once's marker, or an id just
         # created (kept through a database outage: repeating this UPDATE is harmless).
+        row = self.row_with(progress)
+
         def write() -> None:
-            with rt.db.engine.begin() as conn:
-                conn.execute(_SAVE_PROGRESS, {"_id": request_id, "progress": dict(progress)})
+            with self.rt.db.engine.begin() as conn:
+                conn.execute(_SAVE_PROGRESS, {"_id": self.request_id, "progress": row})
 
         record_patiently(write)
 
-    report_bytes = bytes_writer(rt, attempt_id)
+    def report_bytes(self, total: int) -> None:
+        self._bytes(total)
 
-    def mark_processing() -> None:
-        with rt.db.session() as session:
-            push = session.get(PushRequest, request_id)
+    def mark_processing(self) -> None:
+        with self.rt.db.session() as session:
+            push = session.get(PushRequest, self.request_id)
             if push.state == UPLOADING:
                 transition(session, push, PROCESSING, "uploaded; the provider is processing the media")
-            state["current"] = push.state
+            self.state = push.state
 
-    ctx.save_progress, ctx.report_bytes, ctx.mark_processing = save_progress, report_bytes, mark_processing
-    def sleep(seconds: float) -> None:
-        heartbeat()
+    def sleep(self, seconds: float) -> None:
+        with self.rt.db.session() as session:
+            session.execute(update(StageAttempt).where(StageAttempt.id == self.attempt_id).values(progress_at=utcnow()))
         time.sleep(seconds)
 
-    def heartbeat() -> None:
-        with rt.db.session() as session:
-            session.execute(update(StageAttempt).where(StageAttempt.id == attempt_id).values(progress_at=utcnow()))
-
-    ctx.sleep = sleep
-    ctx.download = lambda url, max_bytes: _picture_for(rt, ctx, provider, url, max_bytes)
-    return state
+    def download(self, url: str, max_bytes: int) -> tuple[bytes, str]:
+        data, fmt, entry = _picture_for(self.rt, self.provider, url, max_bytes)
+        if entry is not None:  # kept in the audit (the media section), saved with the adapter's next save
+            media = sections.media(self.row)
+            media.setdefault("pictures", []).append(entry)
+            self.row = sections.with_section(self.row, sections.MEDIA, media)
+        return data, fmt
 
 
 #: The contract's picture limit: what a site may send, before any conversion.
 PICTURE_SOURCE_CAP = 5 * 1024 * 1024
 
 
-def _picture_for(rt: Runtime, ctx: PushContext, provider: str, url: str, max_bytes: int) -> tuple[bytes, str]:
+def _picture_for(rt: Runtime, provider: str, url: str, max_bytes: int) -> tuple[bytes, str, dict | None]:
     """Download a picture and make it one the network takes (app.media.pictures);
-    what was done is kept in the audit (``progress["media"]["pictures"]``)."""
+    returns it, its format and what was done, for the audit (``progress["media"]["pictures"]``)."""
     from app.media.pictures import inspect, prepare_picture
     from app.media.specs import picture_spec
 
@@ -237,7 +244,7 @@ def _picture_for(rt: Runtime, ctx: PushContext, provider: str, url: str, max_byt
         if len(data) > max_bytes:
             raise InvalidInput(f"The picture is larger than {max_bytes // (1024 * 1024)} MB.",
                                reason="picture_too_large")
-        return data, fmt
+        return data, fmt, None
     spec = replace(spec, max_bytes=min(spec.max_bytes, max_bytes))
     try:
         probe = inspect(data)
@@ -248,9 +255,7 @@ def _picture_for(rt: Runtime, ctx: PushContext, provider: str, url: str, max_byt
              "decision": {"action": "convert" if note else "pass", "why": [note or f"fits {spec.display}"]}}
     if note:
         entry["output"] = {"format": out_fmt, "bytes": len(out)}
-    media = ctx.progress.setdefault("media", {})
-    media.setdefault("pictures", []).append(entry)
-    return out, out_fmt
+    return out, out_fmt, entry
 
 
 def _has_outcome(rt: Runtime, request_id: int) -> bool:

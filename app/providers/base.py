@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import InitVar, dataclass, field
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Protocol, runtime_checkable
 
 import requests
 
+from app.progress import ProviderState, publish_marker
 from app.providers.capabilities import require_mixins
 from app.providers.errors import (
     AuthExpired,
@@ -138,6 +139,29 @@ class StagedMedia:
             self._reader.close()
 
 
+@runtime_checkable
+class PushHooks(Protocol):
+    """What an adapter may ask of the stage running it (the upload stage implements
+    it: app.pipeline.upload.UploadHooks; tests use app.providers.fake.RecordingHooks)."""
+
+    def save_progress(self, progress: ProviderState) -> None:
+        """Persist the adapter's own section (``ctx.progress``) before going on."""
+
+    def report_bytes(self, total: int) -> None:
+        """Bytes of the staged file sent so far (the audit's ``bytes_moved``)."""
+
+    def mark_processing(self) -> None:
+        """The upload is done and the provider is processing the media."""
+
+    def sleep(self, seconds: float) -> None:
+        """Wait between polls (the stage keeps its attempt alive meanwhile)."""
+
+    def download(self, url: str, max_bytes: int) -> tuple[bytes, str]:
+        """Fetch a small media file (a picture, a thumbnail) through the SSRF-safe
+        client and sniff its format (app.sniff.detect_image_format); raises
+        InvalidInput for a bad or oversized file."""
+
+
 @dataclass
 class PushContext:
     """Everything an adapter needs for one push; built by the upload stage."""
@@ -151,21 +175,35 @@ class PushContext:
     provider_user_id: str
     profile: dict
     staged: StagedMedia | None = None
-    progress: dict = field(default_factory=dict)
-    save_progress: Callable[[dict], None] = lambda progress: None
-    report_bytes: Callable[[int], None] = lambda total: None
-    mark_processing: Callable[[], None] = lambda: None
-    sleep: Callable[[float], None] = lambda seconds: None
-    #: ``download(url, max_bytes) -> (bytes, format)``: fetch a small media file
-    #: (a picture, a thumbnail) through the SSRF-safe client and sniff its format
-    #: (app.sniff.detect_image_format); raises InvalidInput for a bad or oversized file.
-    download: Callable[[str, int], tuple[bytes, str]] = lambda url, max_bytes: (b"", "")
+    #: The adapter's own section of the request's progress (app.progress.PROVIDER):
+    #: nothing else is in it, and ``save_progress`` saves it there.
+    progress: ProviderState = field(default_factory=dict)
     #: Keeps the access token fresh (see TokenHolder); built from ``access_token`` when not given.
     tokens: TokenHolder | None = None
+    #: The stage's side of the push (required: there is no do-nothing default).
+    hooks: PushHooks = field(kw_only=True)
 
     def __post_init__(self, access_token: str | None) -> None:
+        if not isinstance(self.hooks, PushHooks):
+            raise TypeError(f"PushContext.hooks must implement PushHooks, not {type(self.hooks).__name__}")
         if self.tokens is None:
             self.tokens = TokenHolder(access_token or None)
+
+    def save_progress(self, progress: ProviderState) -> None:
+        self.hooks.save_progress(progress)
+
+    def report_bytes(self, total: int) -> None:
+        self.hooks.report_bytes(total)
+
+    def mark_processing(self) -> None:
+        self.hooks.mark_processing()
+
+    def sleep(self, seconds: float) -> None:
+        self.hooks.sleep(seconds)
+
+    def download(self, url: str, max_bytes: int) -> tuple[bytes, str]:
+        """``(bytes, format)`` of a small media file (see ``PushHooks.download``)."""
+        return self.hooks.download(url, max_bytes)
 
 
 def _get_access_token(ctx: PushContext) -> str:
@@ -323,7 +361,7 @@ class ProviderAdapter:
 def publish_started(ctx: PushContext, id_key: str) -> bool:
     """Whether ``publish_once(ctx, id_key, ...)`` ran before (done, or interrupted):
     then it will not call ``create`` again, so its inputs need not be prepared."""
-    return bool(ctx.progress.get(id_key) or ctx.progress.get(f"{id_key}_publishing"))
+    return bool(ctx.progress.get(id_key) or ctx.progress.get(publish_marker(id_key)))
 
 
 def publish_once(ctx: PushContext, id_key: str, create, provider: str, last: bool = False) -> str:
@@ -339,24 +377,25 @@ def publish_once(ctx: PushContext, id_key: str, create, provider: str, last: boo
     """
     if ctx.progress.get(id_key):
         return ctx.progress[id_key]
-    if ctx.progress.get(f"{id_key}_publishing"):
+    marker = publish_marker(id_key)
+    if ctx.progress.get(marker):
         raise OutcomeUnknown(
             f"A previous attempt to publish on {provider} was interrupted before {provider} answered; "
             "it may or may not have been published, so it was not sent again. Check the account.",
         )
-    ctx.progress[f"{id_key}_publishing"] = True
+    ctx.progress[marker] = True
     ctx.save_progress(ctx.progress)
     try:
         created = create()
     except (RateLimited, InvalidInput, PermissionDenied, NotFound, AuthExpired):
-        ctx.progress.pop(f"{id_key}_publishing", None)
+        ctx.progress.pop(marker, None)
         ctx.save_progress(ctx.progress)
         raise
     except TransientError as exc:  # a 5xx on the publish step: outcome unknown
         raise OutcomeUnknown(f"{provider} answered with an error after the publish request ({exc.info}); "
                              "it may or may not have been published, so it was not sent again.") from exc
     ctx.progress[id_key] = created
-    ctx.progress.pop(f"{id_key}_publishing", None)
+    ctx.progress.pop(marker, None)
     if not last:
         ctx.save_progress(ctx.progress)
     return created

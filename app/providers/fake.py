@@ -10,13 +10,20 @@ exception to raise (``TransientError``, ``OutcomeUnknown``, ...), or a callable
 ``step(ctx)`` doing either. Without a step, ``push`` does what a real adapter
 does: reads the staged file (reporting bytes), marks processing, and publishes
 once through ``publish_once`` (the id saved with the success, as adapters do).
+
+``RecordingHooks`` is the stage's side for an adapter run on its own (a
+``PushContext``'s required ``hooks``): it records what the adapter saved and
+reported, and answers ``download`` and ``sleep`` as a test scripts them.
 """
 
 from __future__ import annotations
 
+import copy
 import itertools
+from dataclasses import dataclass, field
 from typing import Callable, ClassVar, Iterable, Union
 
+from app.progress import ProviderState
 from app.providers.base import ProviderAdapter, PushContext, PushOutcome, TokenSet, publish_once
 
 Step = Union[PushOutcome, BaseException, Callable[[PushContext], PushOutcome]]
@@ -66,3 +73,42 @@ class FakeAdapter(ProviderAdapter):
     def refresh(self, refresh_token: str) -> TokenSet:
         self.refreshed.append(refresh_token)
         return TokenSet(f"fresh-{len(self.refreshed)}", refresh_token)
+
+
+@dataclass
+class RecordingHooks:
+    """A ``PushHooks`` that records: each saved section (a deep copy, as it was when
+    saved), each byte count reported, each processing mark, each sleep and download.
+
+    ``fetch(url, max_bytes) -> (bytes, format)`` answers ``download`` (without one a
+    download fails the test); ``wait(seconds)`` runs after a sleep is recorded (a
+    fake clock's ``advance``, say; without one a sleep returns at once).
+    """
+
+    fetch: Callable[[str, int], tuple[bytes, str]] | None = None
+    wait: Callable[[float], object] | None = None
+    saved: list[ProviderState] = field(default_factory=list)
+    reported: list[int] = field(default_factory=list)
+    processing: int = 0  # mark_processing calls
+    slept: list[float] = field(default_factory=list)
+    fetched: list[tuple[str, int]] = field(default_factory=list)
+
+    def save_progress(self, progress: ProviderState) -> None:
+        self.saved.append(copy.deepcopy(progress))
+
+    def report_bytes(self, total: int) -> None:
+        self.reported.append(total)
+
+    def mark_processing(self) -> None:
+        self.processing += 1
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        if self.wait is not None:
+            self.wait(seconds)
+
+    def download(self, url: str, max_bytes: int) -> tuple[bytes, str]:
+        self.fetched.append((url, max_bytes))
+        if self.fetch is None:
+            raise AssertionError(f"the adapter downloaded {url}, and no fetch was given to RecordingHooks")
+        return self.fetch(url, max_bytes)

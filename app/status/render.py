@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from app import progress as sections
 from app.models import CallbackAttempt, PushRequest, RequestTransition, StageAttempt
 
 
@@ -58,7 +59,7 @@ def render_request(session, push: PushRequest) -> dict:
     moves = session.scalars(
         select(RequestTransition).where(RequestTransition.request_id == push.id).order_by(RequestTransition.id)
     )
-    media = (push.progress or {}).get("media")
+    media = (push.progress or {}).get(sections.MEDIA)  # as recorded (None before the transcode step)
     data["audit"] = {
         "media": media,
         "stages": [_stage(row) for row in stages],

@@ -13,6 +13,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, request
 from sqlalchemy import func, select
 
+from app import progress as sections
 from app.api.auth import current_site
 from app.api.envelope import success
 from app.api.errors import ApiError, bad_request, not_found
@@ -27,8 +28,6 @@ bp = Blueprint("status", __name__)
 
 #: States a push can be cancelled in: its publish step has not started.
 CANCELLABLE = (QUEUED, STAGING, WAITING)
-#: Progress keys an adapter saves once something exists at the provider.
-_CREATED_KEYS = ("video_id", "tweet_id", "pin", "post_id", "picture_id")
 
 
 def _own_request(session, site, token: str, lock: bool = False) -> PushRequest:
@@ -107,6 +106,4 @@ def cancel(token: str):
 
 def _reached_provider(push: PushRequest) -> bool:
     """Whether anything was created at the provider (a parked push's earlier steps)."""
-    progress = push.progress or {}
-    return bool(push.provider_ids) or any(key.endswith("_publishing") or key in _CREATED_KEYS
-                                          for key in progress)
+    return bool(push.provider_ids) or sections.reached_provider(sections.provider(push.progress))

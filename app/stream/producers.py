@@ -20,8 +20,12 @@ run, as a push's calls do): a token near expiry is refreshed before the call,
 and a call the provider refuses (AuthExpired: 401) gets the token refreshed and
 is sent once more. A refresh the provider refuses (a dead refresh token:
 ``reconnect_required``; a refused client: ``provider_misconfigured``), or a fresh
-token refused too (``token_expired``), is logged as a warning and kept on the push (``progress["stream_check_error"]``); the
-identity's other videos are skipped for that run, everyone else's are checked.
+token refused too (``token_expired``), is logged as a warning and kept on the push
+(``progress["stream"]["stream_check_error"]``); the identity's other videos are skipped
+for that run, everyone else's are checked.
+
+What the producers remember on a push is in its own section of ``progress``
+(``app.progress.StreamState``); they read nothing else of it.
 """
 
 from __future__ import annotations
@@ -29,10 +33,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import datetime as dt
+import email.utils
 import logging
 
 from sqlalchemy import delete, exists, select
 
+from app import progress as sections
 from app.events import bind_runtime, emit_comment, emit_delete
 from app.identities.tokens import token_holder, with_tokens
 from app.models import Event, PushRequest, utcnow
@@ -120,11 +126,21 @@ def expire_twitter_media(rt: Runtime) -> int:
 
 
 def _media_created(push: PushRequest) -> dt.datetime:
-    created = (push.progress or {}).get("created")
-    if created:
-        return dt.datetime.fromtimestamp(float(created), dt.timezone.utc)
-    value = push.finished_at or push.created_at
+    """When X created the media: the ``date_creation`` its upload reported (the push's
+    ``result``, as the callback had it); the push's end for a result without one."""
+    try:
+        value = email.utils.parsedate_to_datetime((push.result or {}).get("date_creation") or "")
+    except (TypeError, ValueError):
+        value = push.finished_at or push.created_at
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def _state(push: PushRequest) -> sections.StreamState:
+    return sections.stream(push.progress)
+
+
+def _keep(push: PushRequest, state: sections.StreamState) -> None:
+    push.progress = sections.with_section(push.progress, sections.STREAM, dict(state))
 
 
 def check_vanished(rt: Runtime) -> int:
@@ -149,21 +165,21 @@ def poll_comments(rt: Runtime) -> int:
     with rt.db.session() as session:
         bind_runtime(session, rt)
         for push in _due(session, rt.settings, "comments_checked_at", rt.settings.stream_comment_interval):
-            since = (push.progress or {}).get("comments_seen")
+            since = _state(push).get("comments_seen")
             comments = _ask(rt, holders, push, ListsComments, lambda adapter, token: adapter.list_comments(
                 push.kind, dict(push.provider_ids), token, since))
-            progress = dict(push.progress or {})  # as _ask left it (a check error recorded or cleared)
-            seen = list(progress.get("comment_ids") or [])
+            state = _state(push)  # as _ask left it (a check error recorded or cleared)
+            seen = list(state.get("comment_ids") or [])
             for comment in comments or []:
                 comment_id = str(comment.get("id"))
                 if comment_id in seen:
                     continue
                 emit_comment(session, push, comment)
                 seen.append(comment_id)
-                progress["comments_seen"] = comment_id
+                state["comments_seen"] = comment_id
                 count += 1
-            progress["comment_ids"] = seen[-SEEN_IDS_KEPT:]
-            push.progress = progress
+            state["comment_ids"] = seen[-SEEN_IDS_KEPT:]
+            _keep(push, state)
             _stamp(push, "comments_checked_at")
     return count
 
@@ -171,13 +187,13 @@ def poll_comments(rt: Runtime) -> int:
 def _due(session, settings, stamp: str, interval: float) -> list[PushRequest]:
     """Watched videos whose last ``stamp`` check is older than ``interval`` (oldest first)."""
     now = utcnow().timestamp()
-    due = [p for p in _watched(session, settings) if now - (p.progress or {}).get(stamp, 0) >= interval]
-    due.sort(key=lambda p: (p.progress or {}).get(stamp, 0))
+    due = [p for p in _watched(session, settings) if now - _state(p).get(stamp, 0) >= interval]
+    due.sort(key=lambda p: _state(p).get(stamp, 0))
     return due[:BATCH]
 
 
 def _stamp(push: PushRequest, key: str) -> None:
-    push.progress = {**(push.progress or {}), key: utcnow().timestamp()}
+    _keep(push, {**_state(push), key: utcnow().timestamp()})
 
 
 def _ask(rt: Runtime, holders: dict, push: PushRequest, capability: type, call):
@@ -212,14 +228,15 @@ def _ask(rt: Runtime, holders: dict, push: PushRequest, capability: type, call):
         log.info("stream check of request %s skipped: %s (%s)", push.id, exc.reason, exc.info)
         _record(push, exc)
         return None
-    if (push.progress or {}).get("stream_check_error"):
-        push.progress = {k: v for k, v in push.progress.items() if k != "stream_check_error"}
+    state = _state(push)
+    if state.pop("stream_check_error", None):
+        _keep(push, state)
     return answer
 
 
 def _record(push: PushRequest, exc: ProviderError) -> None:
-    push.progress = {**(push.progress or {}), "stream_check_error": {
-        "reason": exc.reason, "info": exc.info, "at": utcnow().timestamp()}}
+    _keep(push, {**_state(push), "stream_check_error": sections.CheckError(
+        reason=exc.reason, info=exc.info, at=utcnow().timestamp())})
 
 
 def prune_events(rt: Runtime) -> int:

@@ -66,7 +66,7 @@ def test_both_success_paths_end_alike(rt, make_push, origin, receiver, callback)
     for request_id in (text_id, video_id):
         push = request(rt, request_id)
         assert push.result["post_id"] == push.provider_ids["post_id"]
-        assert push.progress.get("post_id") == push.result["post_id"]
+        assert push.progress["provider"]["post_id"] == push.result["post_id"]
 
 
 def test_failures_end_alike_whatever_failed(rt, make_push, fake, origin, receiver):

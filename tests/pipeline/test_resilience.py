@@ -71,7 +71,7 @@ def test_publish_once_never_publishes_twice(rt, make_push, fake):
     fake.script.append(killed_mid_publish)
     with pytest.raises(SystemExit):
         run_upload(rt, request_id, "t1")
-    assert request(rt, request_id).progress == {"post_id_publishing": True}
+    assert request(rt, request_id).progress == {"provider": {"post_id_publishing": True}}
     _age_running_attempts(rt, request_id)  # its heartbeat stopped with the worker
     assert run_upload(rt, request_id, "t2") == "unconfirmed"
     push = request(rt, request_id)
@@ -89,7 +89,7 @@ def test_publish_once_allows_a_retry_after_a_refusal_that_created_nothing(rt, ma
     fake.script.append(refused)
     with pytest.raises(Retry):
         run_upload(rt, request_id, "t1")
-    assert request(rt, request_id).progress == {}
+    assert request(rt, request_id).progress == {"provider": {}}
     assert run_upload(rt, request_id, "t2") == "succeeded"
     assert fake.published == [request(rt, request_id).result["post_id"]]
 

@@ -132,7 +132,7 @@ def test_no_restart_once_a_publish_step_may_have_run(rt, make_push, origin, fake
         from app.models import PushRequest
 
         push = session.get(PushRequest, request_id)
-        push.progress = {**push.progress, "post_id_publishing": True}
+        push.progress = {**push.progress, "provider": {"post_id_publishing": True}}
     _vanish(rt, request_id)
 
     assert run_upload(rt, request_id, "t-upload") == "unconfirmed"

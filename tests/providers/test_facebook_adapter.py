@@ -21,6 +21,7 @@ from app.providers.errors import (
     TransientError,
 )
 from app.providers.facebook import FacebookAdapter
+from app.providers.fake import RecordingHooks
 from app.staging import open_store
 from sandbox.common import MiB
 from sandbox.facebook import create_app
@@ -65,10 +66,8 @@ def user(fake):
 def make_ctx(kind: str, payload: dict, token: str, *, staged: StagedMedia | None = None, picture: bytes = b"",
              picture_format: str = "png") -> PushContext:
     ctx = PushContext(request_token="rt", kind=kind, payload=payload, access_token=token,
-                      provider_user_id="100", profile={}, staged=staged)
-    ctx.saved = []
-    ctx.save_progress = lambda progress: ctx.saved.append(dict(progress))
-    ctx.download = lambda url, max_bytes: (picture, picture_format)
+                      provider_user_id="100", profile={}, staged=staged,
+                      hooks=RecordingHooks(fetch=lambda url, max_bytes: (picture, picture_format)))
     return ctx
 
 
@@ -134,11 +133,9 @@ def test_page_video_is_uploaded_in_server_windows_and_polled_until_ready(adapter
     page, data = user["page_id"], mp4(5 * MiB + 321)
     ctx = make_ctx("page/video", {"id": page, "video_url": "https://o/v.mp4", "title": "T", "description": "D"},
                    user["access_token"], staged=stage(tmp_path, data))
-    processing = []
-    ctx.mark_processing = lambda: processing.append(True)
     outcome = adapter.push(ctx)
     video = fake.videos[outcome.provider_ids["video_id"]]
-    assert video.finished and video.title == "T" and video.status == "ready" and processing
+    assert video.finished and video.title == "T" and video.status == "ready" and ctx.hooks.processing
     assert video["sha256"] == hashlib.sha256(data).hexdigest()
     ranges = [(s, e) for s, e, _ in video.ranges]
     assert ranges == [(0, MiB), (MiB, 4 * MiB), (4 * MiB, len(data))]
@@ -254,13 +251,16 @@ def _video_ctx(user, tmp_path, data, **payload):
 
 def _inject_after_first_window(fake, ctx, kind):
     """Queue a transfer fault once Facebook has acknowledged the first window."""
-    def save(progress):
-        up = progress.get("upload") or {}
-        if up.get("start_offset", 0) > 0 and not ctx.injected:
-            ctx.injected = True
-            fake.faults.add("video_transfer", kind)
-    ctx.injected = False
-    ctx.save_progress = save
+    class InjectOnce(RecordingHooks):
+        injected = False
+
+        def save_progress(self, progress):
+            super().save_progress(progress)
+            up = progress.get("upload") or {}
+            if up.get("start_offset", 0) > 0 and not self.injected:
+                self.injected = True
+                fake.faults.add("video_transfer", kind)
+    ctx.hooks = InjectOnce()
 
 
 @pytest.mark.parametrize("kind,expected_transfers", [("reset_after_commit", 3 + 1), ("reset", 3 + 1),
@@ -350,11 +350,11 @@ def test_publish_marker_is_saved_before_the_call_and_an_interrupted_publish_is_n
     ctx = make_ctx(kind, payload, user["access_token"], picture=png())
     adapter.push(ctx)
     key = "post_id" if kind == "page/post" else "picture_id"
-    assert ctx.saved[0].get(f"{key}_publishing") is True and key not in ctx.saved[0], "marker first, alone"
+    assert ctx.hooks.saved[0].get(f"{key}_publishing") is True and key not in ctx.hooks.saved[0], "marker first, alone"
     before = fake.creations()
 
     crashed = make_ctx(kind, payload, user["access_token"], picture=png())
-    crashed.progress = dict(ctx.saved[0])  # what the database holds after the crash
+    crashed.progress = dict(ctx.hooks.saved[0])  # what the database holds after the crash
     with pytest.raises(OutcomeUnknown) as err:
         adapter.push(crashed)
     assert "not sent again" in err.value.info
@@ -367,7 +367,7 @@ def test_a_refused_publish_clears_the_marker_so_a_retry_may_post(adapter, fake, 
     adapter.push(make_ctx("page/post", {"id": page, "message": "dup"}, user["access_token"]))
     with pytest.raises(InvalidInput):
         adapter.push(ctx)  # Facebook's duplicate check: nothing was created
-    assert "post_id_publishing" not in ctx.saved[-1]
+    assert "post_id_publishing" not in ctx.hooks.saved[-1]
 
 
 # --------------------------------------------------------------------------- second edition
@@ -420,7 +420,7 @@ def test_a_redelivery_whose_finish_never_ran_sends_it_despite_a_complete_upload_
     with pytest.raises(OutcomeUnknown):
         adapter.push(ctx)
     again = _video_ctx(user, tmp_path, data)
-    again.progress = dict(ctx.saved[-1])  # the progress a redelivered task reads back
+    again.progress = dict(ctx.hooks.saved[-1])  # the progress a redelivered task reads back
     assert again.progress["upload"]["finishing"] and not again.progress["upload"].get("finished")
     outcome = adapter.push(again)
     video = fake.videos[outcome.provider_ids["video_id"]]

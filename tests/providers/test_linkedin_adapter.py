@@ -12,6 +12,7 @@ import zlib
 import pytest
 
 from app.providers.base import PushContext
+from app.providers.fake import RecordingHooks
 from app.providers.errors import (
     AuthExpired,
     InvalidInput,
@@ -61,15 +62,11 @@ def user(fake):
 
 
 def make_ctx(user, kind="post", picture: bytes | None = None, **payload) -> PushContext:
-    saved = []
     ctx = PushContext(request_token="t", kind=kind, payload=payload, access_token=user["access_token"],
-                      provider_user_id=user["user_id"], profile={})
-    ctx.save_progress = lambda progress: saved.append(dict(progress))
-    ctx.saved = saved
-    ctx.sleep = time.sleep
+                      provider_user_id=user["user_id"], profile={}, hooks=RecordingHooks(wait=time.sleep))
     if picture is not None:
         ctx.payload.setdefault("picture", "https://cdn.example.com/p.png")
-        ctx.download = lambda url, max_bytes: (picture, detect_image_format(picture[:64]))
+        ctx.hooks.fetch = lambda url, max_bytes: (picture, detect_image_format(picture[:64]))
     return ctx
 
 
@@ -109,7 +106,7 @@ def test_picture_post_uploads_once_and_references_the_image(adapter, fake, user)
     assert calls[:2] == [("POST", "/rest/images"), ("PUT", f"/dms-uploads/sp/v2/{image.upload_id}/uploaded-image/0")]
     assert set(calls[2:-1]) == {("GET", f"/rest/images/{image_urn}")}, "polls until AVAILABLE"
     assert calls[-1] == ("POST", "/rest/posts")
-    assert any(p.get("image_urn") == image_urn and not p.get("image_uploaded") for p in ctx.saved), \
+    assert any(p.get("image_urn") == image_urn and not p.get("image_uploaded") for p in ctx.hooks.saved), \
         "the image URN is saved before the upload"
 
 

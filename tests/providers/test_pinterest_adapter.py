@@ -14,6 +14,7 @@ from app.providers.errors import (
     AuthExpired, InvalidInput, Misconfigured, NotFound, OutcomeUnknown, PermissionDenied, ProcessingFailed,
     ProviderError, RateLimited, ReconnectRequired, TransientError,
 )
+from app.providers.fake import RecordingHooks
 from app.providers.pinterest import PinterestAdapter
 from app.staging import open_store
 from sandbox.samples import padded_video
@@ -55,8 +56,9 @@ def picture_ctx(user, picture=None, **payload) -> PushContext:
     data = picture if picture is not None else png()
     ctx = PushContext(request_token="t", kind="pin", payload={"board": user["board_id"],
                       "picture": "https://origin.example/p.png", **payload},
-                      access_token=user["access_token"], provider_user_id=user["user_id"], profile={})
-    ctx.download = lambda url, max_bytes: (data, "png" if data.startswith(b"\x89PNG") else "gif")
+                      access_token=user["access_token"], provider_user_id=user["user_id"], profile={},
+                      hooks=RecordingHooks(fetch=lambda url, max_bytes: (data, "png" if data.startswith(b"\x89PNG")
+                                                                         else "gif")))
     return ctx
 
 
@@ -64,14 +66,11 @@ def video_ctx(user, tmp_path, size=300_000, **payload) -> tuple[PushContext, byt
     data = padded_video(size, seed=size)  # a real MP4 (the fake judges codecs)
     store = open_store(f"file://{tmp_path}/st")
     store.write("k", [data])
-    saved = []
     ctx = PushContext(request_token="t", kind="pin",
                       payload={"board": user["board_id"], "video_url": "https://origin.example/v.mp4",
                                "title": "Clip", **payload},
                       access_token=user["access_token"], provider_user_id=user["user_id"], profile={},
-                      staged=StagedMedia(store, "k", len(data), "mpeg4", "video/mp4"))
-    ctx.save_progress = lambda progress: saved.append(dict(progress))
-    ctx.saved = saved
+                      staged=StagedMedia(store, "k", len(data), "mpeg4", "video/mp4"), hooks=RecordingHooks())
     return ctx, data
 
 
@@ -114,7 +113,7 @@ def test_video_pin_registers_uploads_polls_and_publishes(adapter, fake, user, tm
     pin = fake.pins[outcome.provider_ids["pin_id"]]
     assert pin["received"]["media_id"] == media_id and pin["media"]["media_type"] == "video"
     assert dict(fake.created) == {"media": 1, "uploads": 1, "pins": 1}
-    assert ctx.saved[-1]["pinterest_uploaded"] is True
+    assert ctx.hooks.saved[-1]["pinterest_uploaded"] is True
 
 
 def test_delete_and_exists(adapter, fake, user):
@@ -230,9 +229,8 @@ def test_acknowledged_upload_is_not_sent_again(adapter, fake, user, tmp_path):
 
 def test_upload_sends_content_length_and_streams(adapter, fake, user, tmp_path):
     ctx, data = video_ctx(user, tmp_path, size=3 * 1024 * 1024 + 5)
-    reported = []
-    ctx.report_bytes = reported.append
     adapter.push(ctx)
+    reported = ctx.hooks.reported
     assert reported[-1] == len(data) and len(reported) == 4  # 1 MiB chunks read from staging
     assert fake.uploads()[0]["size"] == len(data)
 
@@ -281,15 +279,14 @@ def test_interrupted_pin_create_is_not_sent_again(adapter, fake, user):
     """The marker is saved before ``POST /v5/pins``; a redelivery that finds it
     (worker killed before the Pin's id was saved) reports outcome unknown."""
     ctx = picture_ctx(user, description="once")
-    saved = []
-    ctx.save_progress = lambda progress: saved.append(dict(progress))
     first = adapter.push(ctx)
+    saved = ctx.hooks.saved
     assert saved[0] == {"pin_publishing": True}
     pins = len(fake.pins)
 
     crashed = picture_ctx(user, description="once")
     crashed.progress = dict(saved[0])
-    crashed.download = lambda url, max_bytes: pytest.fail("no download for a Pin that is not sent again")
+    crashed.hooks.fetch = lambda url, max_bytes: pytest.fail("no download for a Pin that is not sent again")
     with pytest.raises(OutcomeUnknown):
         adapter.push(crashed)
     assert len(fake.pins) == pins

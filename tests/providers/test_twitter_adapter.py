@@ -12,6 +12,7 @@ from app.providers.base import PushContext, StagedMedia
 from app.providers.errors import (
     Misconfigured, PermissionDenied, ProviderError, RateLimited, ReconnectRequired, TransientError,
 )
+from app.providers.fake import RecordingHooks
 from app.providers.twitter import TwitterAdapter
 from app.staging import open_store
 from sandbox.samples import padded_video
@@ -51,15 +52,13 @@ def user(fake):
 
 def ctx_for(user, kind: str, **payload) -> PushContext:
     ctx = PushContext(request_token="t", kind=kind, payload=payload, access_token=user["access_token"],
-                      provider_user_id=user["user_id"], profile={})
-    ctx.saved = []
-    ctx.save_progress = lambda progress: ctx.saved.append(dict(progress))
+                      provider_user_id=user["user_id"], profile={}, hooks=RecordingHooks())
     return ctx
 
 
 def picture_ctx(user, data: bytes, fmt: str, **payload) -> PushContext:
     ctx = ctx_for(user, "picture", url="https://origin.example/p", **payload)
-    ctx.download = lambda url, max_bytes: (data, fmt) if len(data) <= max_bytes else pytest.fail(
+    ctx.hooks.fetch = lambda url, max_bytes: (data, fmt) if len(data) <= max_bytes else pytest.fail(
         f"download refused: {len(data)} bytes over the adapter's {max_bytes}")
     return ctx
 

@@ -26,6 +26,7 @@ from app.providers.errors import (
     ReconnectRequired,
     TransientError,
 )
+from app.providers.fake import RecordingHooks
 from app.providers.youtube import YouTubeAdapter
 from app.staging import open_store
 from sandbox.youtube import create_app
@@ -83,14 +84,11 @@ def make_ctx(tmp_path, user, adapter, fake):
             staged = StagedMedia(store, "k", len(data), "mpeg4", "video/mp4")
             payload.setdefault("title", "Holiday")
             payload.setdefault("video_url", "https://origin.example/v.mp4")
-        saved = []
         # as the worker does: the identity's refresh grant behind a TokenHolder
         tokens = TokenHolder(user["access_token"], refresh=lambda rejected: adapter.refresh(user["refresh_token"]))
         ctx = PushContext(request_token="t", kind=kind, payload=payload, access_token=None, tokens=tokens,
-                          provider_user_id=user["user_id"], profile={}, staged=staged)
-        ctx.save_progress = lambda progress: saved.append(dict(progress))
-        ctx.saved = saved
-        ctx.sleep = fake.advance  # waits pass on the fake's clock: few polls, no busy loop
+                          provider_user_id=user["user_id"], profile={}, staged=staged,
+                          hooks=RecordingHooks(wait=fake.advance))  # waits pass on the fake's clock: few polls
         return ctx
 
     return make
@@ -122,19 +120,19 @@ def test_video_upload_in_chunks_polls_processing_and_returns_the_contract_data(f
                             "url": f"https://www.youtube.com/watch?v={video_id}", "privacy_status": "unlisted"}
     assert outcome.data["thumbnail_url"].startswith("https://i.ytimg.com/")
     assert dt.datetime.strptime(outcome.data["date_creation"][:25], "%a, %d %b %Y %H:%M:%S")
-    assert ctx.saved[0]["session_uri"].startswith(adapter.base_url) and ctx.progress["video_id"] == video_id
+    assert ctx.hooks.saved[0]["session_uri"].startswith(adapter.base_url) and ctx.progress["video_id"] == video_id
 
 
 def test_thumbnail_is_set_and_its_failure_is_only_a_warning(fake, adapter, make_ctx):
     ctx = make_ctx(data=video_bytes(Q), thumbnail_url="https://origin.example/t.png")
-    ctx.download = lambda url, max_bytes: (png(), "png")
+    ctx.hooks.fetch = lambda url, max_bytes: (png(), "png")
     outcome = adapter.push(ctx)
     assert fake.videos[outcome.provider_ids["video_id"]].thumbnail == {"format": "png", "size": len(png())}
     assert "maxresdefault" in outcome.data["thumbnail_url"] and "warnings" not in outcome.data
 
     fake.faults.add("thumbnails.set", "forbidden")
     ctx = make_ctx(data=video_bytes(Q, seed=1), thumbnail_url="https://origin.example/t.png")
-    ctx.download = lambda url, max_bytes: (png(), "png")
+    ctx.hooks.fetch = lambda url, max_bytes: (png(), "png")
     outcome = adapter.push(ctx)
     assert outcome.data["warnings"][0]["reason"] == "permission_denied"
     assert "thumbnail was not set" in outcome.data["warnings"][0]["info"]
@@ -345,10 +343,10 @@ def test_comments_exists_and_delete(fake, adapter, make_ctx, user):
 def test_an_interrupted_create_is_not_sent_again(fake, adapter, make_ctx):
     ctx = make_ctx("playlist", title="Interrupted")
     adapter.push(ctx)
-    (marker, value), = ctx.saved[0].items()  # saved before the insert, alone
+    (marker, value), = ctx.hooks.saved[0].items()  # saved before the insert, alone
     assert marker.startswith("created:") and marker.endswith("/playlists_publishing") and value is True
     crashed = make_ctx("playlist", title="Interrupted")
-    crashed.progress = dict(ctx.saved[0])
+    crashed.progress = dict(ctx.hooks.saved[0])
     with pytest.raises(OutcomeUnknown):
         adapter.push(crashed)
     assert fake.created["playlists"] == 1
@@ -436,9 +434,8 @@ def test_processing_polls_back_off_so_they_fit_the_shared_quota(fake, server, ma
     fake.processing_seconds = 300
     fake.set_quota(units=12)
     ctx = make_ctx(data=video_bytes(Q))
-    waits = []
-    ctx.sleep = lambda seconds: (waits.append(seconds), fake.advance(seconds))
     outcome = adapter.push(ctx)
+    waits = ctx.hooks.slept
     assert fake.videos[outcome.provider_ids["video_id"]].outcome == "processed"
     assert waits[:5] == [5, 10, 20, 40, 60] and set(waits[5:]) == {60}
     assert fake.calls.count(endpoint="videos.list") <= 10
@@ -448,7 +445,7 @@ def test_processing_polls_back_off_so_they_fit_the_shared_quota(fake, server, ma
 def test_a_transient_or_401_thumbnail_failure_is_retried_not_dropped(fake, adapter, make_ctx, kind):
     fake.faults.add("thumbnails.set", kind)
     ctx = make_ctx(data=video_bytes(Q), thumbnail_url="https://origin.example/t.png")
-    ctx.download = lambda url, max_bytes: (png(), "png")
+    ctx.hooks.fetch = lambda url, max_bytes: (png(), "png")
     outcome = adapter.push(ctx)
     assert "warnings" not in outcome.data
     assert fake.videos[outcome.provider_ids["video_id"]].thumbnail == {"format": "png", "size": len(png())}
@@ -459,7 +456,7 @@ def test_a_thumbnail_that_keeps_failing_is_a_warning_after_the_tries(fake, adapt
     for _ in range(4):
         fake.faults.add("thumbnails.set", "503")
     ctx = make_ctx(data=video_bytes(Q), thumbnail_url="https://origin.example/t.png")
-    ctx.download = lambda url, max_bytes: (png(), "png")
+    ctx.hooks.fetch = lambda url, max_bytes: (png(), "png")
     outcome = adapter.push(ctx)
     assert outcome.data["warnings"][0]["reason"] == "provider_unavailable"
     assert "tried 4 times" in outcome.data["warnings"][0]["info"]

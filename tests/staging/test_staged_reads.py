@@ -10,7 +10,6 @@ video, contiguous committed ranges).
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import os
 import uuid
@@ -20,6 +19,7 @@ import pytest
 from app.providers.base import PushContext, StagedMedia
 from app.providers.errors import TransientError
 from app.providers.facebook import FacebookAdapter
+from app.providers.fake import RecordingHooks
 from app.providers.youtube import YouTubeAdapter
 from app.staging import open_store
 from sandbox.facebook import create_app as create_facebook
@@ -93,7 +93,7 @@ def youtube(youtube_server):
 def youtube_ctx(user, staged: StagedMedia) -> PushContext:
     return PushContext(request_token="t", kind="video", payload={"title": "T", "video_url": "https://o/v.mp4"},
                        access_token=user["access_token"], provider_user_id=user["user_id"], profile={},
-                       staged=staged)
+                       staged=staged, hooks=RecordingHooks())
 
 
 def assert_youtube_once(fake, outcome, data: bytes) -> list:
@@ -158,14 +158,12 @@ def facebook(facebook_server):
     return adapter, facebook_server.state, user
 
 
-def facebook_ctx(user, staged: StagedMedia, progress: dict | None = None) -> PushContext:
-    ctx = PushContext(request_token="rt", kind="page/video",
-                      payload={"id": user["page_id"], "video_url": "https://o/v.mp4", "title": "T"},
-                      access_token=user["access_token"], provider_user_id="100", profile={}, staged=staged,
-                      progress=progress or {})
-    ctx.saved = []
-    ctx.save_progress = lambda p: ctx.saved.append(copy.deepcopy(p))
-    return ctx
+def facebook_ctx(user, staged: StagedMedia, progress: dict | None = None,
+                 hooks: RecordingHooks | None = None) -> PushContext:
+    return PushContext(request_token="rt", kind="page/video",
+                       payload={"id": user["page_id"], "video_url": "https://o/v.mp4", "title": "T"},
+                       access_token=user["access_token"], provider_user_id="100", profile={}, staged=staged,
+                       progress=progress or {}, hooks=hooks or RecordingHooks())
 
 
 def assert_facebook_once(fake, outcome, data: bytes) -> list:
@@ -208,16 +206,17 @@ def test_facebook_resync_1363037_reopens_the_stream_where_facebook_stands(facebo
     adapter, fake, user = facebook
     data = video(8 * MIB + 7)
     staged = staged_on_s3(s3_endpoint, bucket, data)
-    first = facebook_ctx(user, staged)
 
-    def save(progress):  # windows [0,1), [1,4), [4,6) MiB acknowledged; the fourth transfer fails
-        first.saved.append(copy.deepcopy(progress))
-        if progress.get("upload", {}).get("start_offset") == 6 * MIB:
-            fake.faults.add("video_transfer", "reset")
-    first.save_progress = save
+    class FailAfterThreeWindows(RecordingHooks):
+        def save_progress(self, progress):  # windows [0,1), [1,4), [4,6) MiB acknowledged; the fourth fails
+            super().save_progress(progress)
+            if progress.get("upload", {}).get("start_offset") == 6 * MIB:
+                fake.faults.add("video_transfer", "reset")
+
+    first = facebook_ctx(user, staged, hooks=FailAfterThreeWindows())
     with pytest.raises(TransientError):
         adapter.push(first)
-    stale = next(p for p in first.saved if p["upload"]["start_offset"] == MIB)  # later saves were lost
+    stale = next(p for p in first.hooks.saved if p["upload"]["start_offset"] == MIB)  # later saves were lost
 
     staged = staged_on_s3(s3_endpoint, bucket, data)  # the redelivered task's own store and reader
     gets = GetCounter(staged.store)

@@ -90,9 +90,12 @@ def _events(rt, push_id: int, kind: str) -> list[Event]:
         return session.query(Event).filter_by(request_id=push_id, kind=kind).order_by(Event.id).all()
 
 
-def _progress(rt, push_id: int) -> dict:
+def _stream_state(rt, push_id: int) -> dict:
+    """The producers' section of the push's progress (they write nothing else of it)."""
     with rt.db.session() as session:
-        return dict(session.get(PushRequest, push_id).progress or {})
+        progress = dict(session.get(PushRequest, push_id).progress or {})
+    assert set(progress) <= {"stream"}, progress
+    return progress.get("stream", {})
 
 
 def _refreshes(fake, status: int = 200) -> int:
@@ -116,7 +119,7 @@ def test_a_token_dying_mid_run_is_refreshed_and_the_existence_check_resent(rt, f
     [event] = _events(rt, gone, "delete")
     assert event.body["delete"]["guid"] == gone_video
     assert _refreshes(fake) >= 1
-    assert "stream_check_error" not in _progress(rt, kept) and "stream_check_error" not in _progress(rt, gone)
+    assert "stream_check_error" not in _stream_state(rt, kept) and "stream_check_error" not in _stream_state(rt, gone)
 
 
 def test_comment_polls_outlive_several_tokens(rt, fake, new_site):
@@ -179,12 +182,12 @@ def test_a_dead_refresh_token_is_recorded_and_the_other_identities_are_still_che
     assert _refreshes(fake, 200) == 0 and fake.calls.count(endpoint="token") == 1
     for push in alice_pushes:
         assert _events(rt, push, "comment") == []
-        error = _progress(rt, push)["stream_check_error"]
+        error = _stream_state(rt, push)["stream_check_error"]
         assert error["reason"] == "reconnect_required", error
         assert "reconnect" in error["info"].lower()
-        assert _progress(rt, push)["comments_checked_at"]
+        assert _stream_state(rt, push)["comments_checked_at"]
     assert any("reconnect_required" in r.getMessage() and str(alice_id) in r.getMessage() for r in caplog.records)
-    assert "stream_check_error" not in _progress(rt, bob_push)
+    assert "stream_check_error" not in _stream_state(rt, bob_push)
 
 
 def test_a_recorded_check_error_is_cleared_once_the_account_works_again(rt, fake, new_site):
@@ -199,11 +202,11 @@ def test_a_recorded_check_error_is_cleared_once_the_account_works_again(rt, fake
     assert _refreshes(fake) == 1
     assert fake.calls.count(method="GET", path="/youtube/v3/videos", status=401) == 2  # the first video, twice
     for push in pushes:
-        assert _progress(rt, push)["stream_check_error"]["reason"] == "token_expired"
+        assert _stream_state(rt, push)["stream_check_error"]["reason"] == "token_expired"
     fake.token_call_limit = 30
     producers.check_vanished(rt)
     for push in pushes:
-        assert "stream_check_error" not in _progress(rt, push)
+        assert "stream_check_error" not in _stream_state(rt, push)
         assert _events(rt, push, "delete") == []
 
 
@@ -241,7 +244,7 @@ def test_a_network_without_the_capability_is_not_asked_nor_its_token_loaded(rt, 
         push_id = _pushed(local, site_id, identity_id, fake.add_video(user["channel_id"]))
         producers.check_vanished(local)
         producers.poll_comments(local)
-        progress = _progress(local, push_id)
+        progress = _stream_state(local, push_id)
         assert progress["exists_checked_at"] and progress["comments_checked_at"]
         assert "stream_check_error" not in progress
         with local.db.session() as session:

@@ -6,6 +6,7 @@ A tiny adapter registered as provider ``streamtest`` stands in for YouTube/Faceb
 
 from __future__ import annotations
 
+import email.utils
 import time
 
 import pytest
@@ -55,10 +56,10 @@ def _pushed_video(rt, site_id: int, provider: str, video_id: str, **push_fields)
                             refresh_token_enc=rt.cipher.encrypt("r"), profile={"name": "alice & bob"})
         session.add(identity)
         session.flush()
+        result = push_fields.pop("result", {"video_id": video_id, "url": f"https://example.test/{video_id}"})
         push = PushRequest(site_id=site_id, identity_id=identity.id, provider=provider, kind="video",
                            resource="r", payload={"title": "t"}, state="succeeded", outcome="succeeded",
-                           result={"video_id": video_id, "url": f"https://example.test/{video_id}"},
-                           finished_at=utcnow(), staged_bytes=1024 * 1024, **push_fields)
+                           result=result, finished_at=utcnow(), staged_bytes=1024 * 1024, **push_fields)
         push.provider_ids = push.provider_ids or {"video_id": video_id}
         session.add(push)
         session.flush()
@@ -120,19 +121,35 @@ def test_vanished_video_yields_one_delete(stream_rt, new_site, registry):
         stream_rt.settings.stream_exists_interval = 900.0
 
 
+def _x_video(rt, site_id: int, media_id: str, age: float, progress: dict | None = None, **ids) -> int:
+    """A finished X video push as the adapter reports it: its ``date_creation`` is when
+    the media was created (``age`` seconds ago)."""
+    created = email.utils.formatdate(time.time() - age, localtime=False)
+    result = {"provider": "twitter", "object": "video", "video_id": media_id, "date_creation": created}
+    return _pushed_video(rt, site_id, "twitter", media_id, provider_ids={"media_id": media_id, **ids},
+                         result=result, progress=progress or {"provider": {"media_id": media_id}})
+
+
 def test_unattached_twitter_media_expires_after_24h(stream_rt, new_site):
     site_id, _ = new_site()
-    old = _pushed_video(stream_rt, site_id, "twitter", "m-old", provider_ids={"media_id": "m-old"},
-                        progress={"created": time.time() - 86400 - 60})
-    fresh = _pushed_video(stream_rt, site_id, "twitter", "m-new", provider_ids={"media_id": "m-new"},
-                          progress={"created": time.time() - 3600})
-    tweeted = _pushed_video(stream_rt, site_id, "twitter", "m-tw",
-                            provider_ids={"media_id": "m-tw", "tweet_id": "9"},
-                            progress={"created": time.time() - 90000})
+    old = _x_video(stream_rt, site_id, "m-old", 86400 + 60)
+    fresh = _x_video(stream_rt, site_id, "m-new", 3600)
+    tweeted = _x_video(stream_rt, site_id, "m-tw", 90000, tweet_id="9")
     producers.expire_twitter_media(stream_rt)
     producers.expire_twitter_media(stream_rt)
     assert len(_events(stream_rt, old, "delete")) == 1
     assert _events(stream_rt, fresh, "delete") == [] and _events(stream_rt, tweeted, "delete") == []
+
+
+def test_twitter_media_age_is_what_x_reported_not_the_adapters_state(stream_rt, new_site):
+    """The adapter's own ``created`` (a row of the previous release kept it at the top
+    level, where the producer read it) is not the stream's to read: X's reported
+    ``date_creation`` is (failed before: this fresh media was expired)."""
+    site_id, _ = new_site()
+    push = _x_video(stream_rt, site_id, "m-legacy", 3600, progress={"media_id": "m-legacy",
+                                                                   "created": time.time() - 90000})
+    producers.expire_twitter_media(stream_rt)
+    assert _events(stream_rt, push, "delete") == []
 
 
 def test_prune_forgets_old_events(stream_rt, new_site, produce):
@@ -144,3 +161,45 @@ def test_prune_forgets_old_events(stream_rt, new_site, produce):
     with stream_rt.db.session() as session:
         assert session.get(Event, event_id) is None
         assert session.get(Site, site_id) is not None
+
+
+def test_comment_bookkeeping_stays_in_the_stream_section(stream_rt, new_site, registry):
+    """The producers keep what they remember under ``progress["stream"]`` and leave the
+    adapter's section alone (failed before: the keys were written at the top level)."""
+    site_id, _ = new_site()
+    push_id = _pushed_video(stream_rt, site_id, "streamtest", "vid-ns",
+                            progress={"provider": {"video_id": "vid-ns"}, "media": {"done": True}})
+    StreamTestAdapter.comments["vid-ns"] = [_comment("n1", "hello")]
+    stream_rt.settings.stream_comment_interval = 0
+    try:
+        producers.poll_comments(stream_rt)
+    finally:
+        stream_rt.settings.stream_comment_interval = 60.0
+    with stream_rt.db.session() as session:
+        progress = session.get(PushRequest, push_id).progress
+    assert set(progress) == {"provider", "media", "stream"}
+    assert progress["provider"] == {"video_id": "vid-ns"} and progress["media"] == {"done": True}
+    assert progress["stream"]["comments_seen"] == "n1" and progress["stream"]["comment_ids"] == ["n1"]
+    assert progress["stream"]["comments_checked_at"] > 0
+
+
+def test_a_row_of_the_previous_release_keeps_its_comment_bookkeeping(stream_rt, new_site, registry):
+    """Flat stream keys of a row written before the namespaces are read as the stream's:
+    a comment seen then is not emitted again, the poll asks from it, and the keys move
+    under ``stream`` (the adapter's flat keys stay where they are)."""
+    site_id, _ = new_site()
+    push_id = _pushed_video(stream_rt, site_id, "streamtest", "vid-old",
+                            progress={"video_id": "vid-old", "comments_seen": "o1", "comment_ids": ["o1"],
+                                      "comments_checked_at": 1.0})
+    StreamTestAdapter.comments["vid-old"] = [_comment("o1", "seen before"), _comment("o2", "new")]
+    stream_rt.settings.stream_comment_interval = 0
+    try:
+        producers.poll_comments(stream_rt)
+    finally:
+        stream_rt.settings.stream_comment_interval = 60.0
+    assert [e.body["comment"]["comment"] for e in _events(stream_rt, push_id, "comment")] == ["new"]
+    assert [call[3] for call in StreamTestAdapter.calls if call[1] == "vid-old"] == ["o1"]
+    with stream_rt.db.session() as session:
+        progress = session.get(PushRequest, push_id).progress
+    assert set(progress) == {"video_id", "stream"}
+    assert progress["stream"]["comment_ids"] == ["o1", "o2"] and progress["stream"]["comments_seen"] == "o2"

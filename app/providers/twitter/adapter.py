@@ -31,7 +31,6 @@ MAX_SEGMENT = 5 * 1024 * 1024
 MAX_SEGMENTS = 1000
 MAX_ALT_TEXT = 1000
 MAX_WEIGHTED_LENGTH = 280
-TWITTER_PROGRESS_KEYS = ("media_id", "media_key", "expires_at", "segments_done", "created", "chunk_size", "finalized")
 #: X's cap for a Post's video is the posting user's: 8 GB for every account, 16 GB
 #: with X Premium (``initialize`` takes up to 16 GiB). 8 GiB is what every account may post.
 VIDEO_CAP = 8 * 1024**3
@@ -192,8 +191,8 @@ class TwitterAdapter(ProviderAdapter, Deletes, ReadsAccountTier):
         headers = {"Authorization": f"Bearer {ctx.access_token}"}
         progress = ctx.progress
         if not self._resumable(progress):
-            for key in TWITTER_PROGRESS_KEYS:  # forget an expired media id, keep the stage's keys
-                progress.pop(key, None)
+            for key in [k for k in progress if k != "reuploaded"]:  # forget an expired media id
+                progress.pop(key)
             progress.update(self._initialize(headers, staged.size, staged.mime_type))
             progress["chunk_size"] = self._chunk_size(staged.size)
             ctx.save_progress(progress)
