@@ -17,11 +17,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from typing import TYPE_CHECKING
 
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from app.models import Event, PushRequest, utcnow
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +106,7 @@ def emit_event(session: Session, site_id: int, kind: str, body: dict, request_id
     return _add(session, Event(site_id=site_id, kind=kind, request_id=request_id, body=body))
 
 
-def bind_runtime(session: Session, rt) -> Session:
+def bind_runtime(session: Session, rt: Runtime) -> Session:
     """Publish this session's events through ``rt.publisher`` (Redis, when
     ``PUSHWIRE_REDIS_URL`` is set) after commit."""
     session.info[_RUNTIME] = rt

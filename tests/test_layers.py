@@ -58,3 +58,16 @@ def test_the_worker_serves_the_celery_app_of_a_runtime(monkeypatch, tmp_path):
         assert {"pushwire.download", "pushwire.stage", "pushwire.upload", "pushwire.callback", "pushwire.sweep"} <= set(worker.celery.tasks)
     finally:
         sys.modules.pop("workers.worker", None)
+
+
+def test_every_rt_parameter_is_typed():
+    """Functions that take the Runtime say so (``rt: Runtime``), so an editor can follow
+    ``rt.store``, ``rt.db``, ``rt.adapter(...)`` from any of them."""
+    untyped = []
+    for path in sorted([*(ROOT / "app").rglob("*.py"), *(ROOT / "workers").rglob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                for arg in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]:
+                    if arg.arg == "rt" and arg.annotation is None and not isinstance(node, ast.Lambda):
+                        untyped.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
+    assert untyped == []

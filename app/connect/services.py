@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from app.connect.flows import Account, Grant
 from app.models import Identity, utcnow
 
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
-def save_identity(session, rt, *, site_id: int, provider: str, grant: Grant, account: Account) -> Identity:
+
+def save_identity(session, rt: Runtime, *, site_id: int, provider: str, grant: Grant, account: Account) -> Identity:
     """Create the identity, or update the known one (same site, provider and account).
 
     A reconnect keeps the ``identity_token``; a stored refresh token is kept when the

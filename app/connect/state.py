@@ -68,7 +68,7 @@ def callback_registered(session, site_id: int, callback_uri: str) -> bool:
         SiteCallbackUrl.site_id == site_id, SiteCallbackUrl.url == callback_uri)) is not None
 
 
-def start_flow(session, rt, *, site_id: int, provider: str, callback_uri: str, site_state: str | None,
+def start_flow(session, rt: Runtime, *, site_id: int, provider: str, callback_uri: str, site_state: str | None,
                nonce: str, pkce: bool) -> tuple[str, str | None]:
     """Record a new flow; returns ``(state, code_verifier)`` to send to the provider."""
     from oauthlib.oauth2 import WebApplicationClient
@@ -109,7 +109,7 @@ def claim_flow(session, *, state: str | None, provider: str, nonce: str | None) 
     return flow
 
 
-def issue_connection(session, rt, site_id: int, identity_id: int) -> str:
+def issue_connection(session, rt: Runtime, site_id: int, identity_id: int) -> str:
     """A fresh one-time connection token for the identity."""
     row = Connection(site_id=site_id, identity_id=identity_id,
                      expires_at=utcnow() + dt.timedelta(seconds=rt.settings.connect_token_ttl))

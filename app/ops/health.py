@@ -38,7 +38,7 @@ def check_staging(rt: Runtime) -> None:
     rt.store.check()
 
 
-def check_redis(rt) -> None:
+def check_redis(rt: Runtime) -> None:
     """PING ``PUSHWIRE_REDIS_URL``'s Redis (a fresh connection, so a stale pool cannot hide an outage)."""
     import redis
 
@@ -97,7 +97,7 @@ def status_word(ready: bool, checks: dict) -> str:
     return "ok" if all(r["ok"] for r in checks.values()) else "degraded"
 
 
-def _timed(check, rt) -> dict:
+def _timed(check, rt: Runtime) -> dict:
     started = time.monotonic()
     try:
         check(rt)

@@ -10,12 +10,17 @@ post up to ``ProviderAdapter.video_ceiling`` (``account_cap``).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from app.media.specs import video_spec
 from app.providers.capabilities import ReadsAccountTier
 from app.providers.errors import AuthExpired, ProviderError
 
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
-def account_tier(rt, provider: str, identity_id: int, *, strict: bool = False) -> tuple[str, dict | None]:
+
+def account_tier(rt: Runtime, provider: str, identity_id: int, *, strict: bool = False) -> tuple[str, dict | None]:
     """``(tier, note)``: ``"premium"`` or ``"default"``, and what the network said
     (None: it was not asked, the adapter cannot tell).
 
@@ -49,7 +54,7 @@ def is_premium(fields: dict) -> bool:
             or fields.get("verified_type") in ("blue", "business", "government"))
 
 
-def account_cap(rt, provider: str, identity_id: int) -> tuple[int, str]:
+def account_cap(rt: Runtime, provider: str, identity_id: int) -> tuple[int, str]:
     """The posting account's own video size cap: the adapter's ``video_ceiling`` for a
     premium account, its ``max_video_bytes`` otherwise; and how a refusal names it
     ("X lets this account post"). Raises ProviderError as ``account_tier(strict=True)``:

@@ -16,11 +16,15 @@ the push fails with ``staged_media_missing`` and an ``info`` naming the store.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from app import progress as sections
 from app.models import PushRequest, StageAttempt, utcnow
 from app.pipeline.outcome import fail
 from app.states import FINAL_STATES, WAITING, end_attempt, move
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +33,7 @@ REASON = "staged_media_missing"
 MARK = sections.RESTAGED
 
 
-def gone_info(rt) -> str:
+def gone_info(rt: Runtime) -> str:
     """What happened, in words an operator can act on (no secrets: ``describe()``)."""
     return ("The staged copy of the video was removed from the staging store "
             f"({rt.store.describe()}); check lifecycle rules and clean-up jobs on PUSHWIRE_STAGING_URL")
@@ -40,7 +44,7 @@ def restaged(progress: dict | None) -> bool:
     return sections.restaged(progress) is not None
 
 
-def download_failure(progress: dict | None, reason: str, info: str, rt) -> tuple[str, str]:
+def download_failure(progress: dict | None, reason: str, info: str, rt: Runtime) -> tuple[str, str]:
     """The reason and info of a failed download: a re-download after the staged copy
     vanished fails as ``staged_media_missing``, saying both things."""
     if not restaged(progress):
@@ -48,7 +52,7 @@ def download_failure(progress: dict | None, reason: str, info: str, rt) -> tuple
     return REASON, f"{gone_info(rt)}; the source could not be downloaded again ({reason}): {info}"
 
 
-def restage(rt, request_id: int, attempt_id: int, stage: str, key: str) -> str:
+def restage(rt: Runtime, request_id: int, attempt_id: int, stage: str, key: str) -> str:
     """Handle ``StagedObjectMissing`` in ``stage`` (``transcode`` or ``upload``):
     go back to the download step, or fail when that was tried already. Returns
     ``"restaged"``, ``"failed"``, ``"unconfirmed"`` or ``"skipped"``."""

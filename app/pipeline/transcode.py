@@ -24,6 +24,7 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app import progress as sections
 from app.logs import bind_request
@@ -42,6 +43,9 @@ from app.sniff import SNIFF_BYTES
 from app.staging.base import StagedObjectMissing
 from app.states import STAGING, TRANSCODING, WAITING, end_attempt
 
+if TYPE_CHECKING:
+    from app.runtime import Runtime
+
 log = logging.getLogger(__name__)
 
 PREPARED = "prepared.mp4"
@@ -55,7 +59,7 @@ def work_root(settings) -> Path:
     return Path(settings.transcode_dir or os.path.join(tempfile.gettempdir(), "pushwire-transcode"))
 
 
-def run_transcode(rt, request_id: int, task_id: str | None = None, report=None) -> str:
+def run_transcode(rt: Runtime, request_id: int, task_id: str | None = None, report=None) -> str:
     """Prepare the request's staged video; returns what it did.
 
     ``report(percent, seconds_done)`` is called as an encode advances (the
@@ -100,7 +104,7 @@ def run_transcode(rt, request_id: int, task_id: str | None = None, report=None) 
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _prepare(rt, request_id, attempt_id, number, provider, identity_id, token, key, fmt, workdir: Path,
+def _prepare(rt: Runtime, request_id, attempt_id, number, provider, identity_id, token, key, fmt, workdir: Path,
              report) -> str:
     tier, tier_note = account_tier(rt, provider, identity_id)
     spec = video_spec(provider, tier)
@@ -166,7 +170,7 @@ def _prepare(rt, request_id, attempt_id, number, provider, identity_id, token, k
     return _done(rt, request_id, attempt_id, media, (new_key, size, key))
 
 
-def _local_copy(rt, key: str, workdir: Path) -> Path:
+def _local_copy(rt: Runtime, key: str, workdir: Path) -> Path:
     """A path FFmpeg can read: the local store's own file, or a streamed copy from S3."""
     from app.staging.local import LocalStagingStore
 
@@ -180,7 +184,7 @@ def _local_copy(rt, key: str, workdir: Path) -> Path:
     return path
 
 
-def _progress(rt, request_id: int, attempt_id: int, media: dict, duration: float, report):
+def _progress(rt: Runtime, request_id: int, attempt_id: int, media: dict, duration: float, report):
     """Percent of the duration written to the audit at most once a second."""
     last = [0.0]
 
@@ -201,13 +205,13 @@ def _progress(rt, request_id: int, attempt_id: int, media: dict, duration: float
     return update
 
 
-def _save_media(rt, request_id: int, media: dict) -> None:
+def _save_media(rt: Runtime, request_id: int, media: dict) -> None:
     with rt.db.session() as session:
         push = session.get(PushRequest, request_id)
         push.progress = sections.with_section(push.progress, sections.MEDIA, dict(media))
 
 
-def _done(rt, request_id: int, attempt_id: int, media: dict, replaced: tuple | None) -> str:
+def _done(rt: Runtime, request_id: int, attempt_id: int, media: dict, replaced: tuple | None) -> str:
     media["done"] = True
     if media.get("decision", {}).get("action") in ("remux", "transcode"):
         media["percent"] = 100.0
@@ -228,7 +232,7 @@ def _done(rt, request_id: int, attempt_id: int, media: dict, replaced: tuple | N
     return media["decision"]["action"]
 
 
-def _encode_failed(rt, request_id, attempt_id, number, key, media, spec, exc: ffmpeg.FFmpegError) -> str:
+def _encode_failed(rt: Runtime, request_id, attempt_id, number, key, media, spec, exc: ffmpeg.FFmpegError) -> str:
     media["encode"] = {"failed": exc.why, "log": exc.log[-2000:]}
     _save_media(rt, request_id, media)
     if exc.why == "size_limit":

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
-import socket
-import time
 import select as _select
+import socket
+import threading
+import time
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, current_app, request
 from redis.exceptions import RedisError
@@ -33,9 +34,12 @@ from sqlalchemy import select
 from app.crypto import hash_stream_key
 from app.models import Site
 from app.stream.hub import REPLACED, Connection, Hub
-from app.stream.services import StreamServices
 from app.stream.render import FORMATS, KEEPALIVE, content_type, error_line, error_status
 from app.stream.replay import replay
+from app.stream.services import StreamServices
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 bp = Blueprint("stream", __name__)
 log = logging.getLogger(__name__)
@@ -117,7 +121,7 @@ def _header_token() -> str | None:
     return request.headers.get("X-Stream-Key") or None
 
 
-def stream_lines(hub: Hub, conn: Connection, fmt: str, since: int | None, rt, sock=None):
+def stream_lines(hub: Hub, conn: Connection, fmt: str, since: int | None, rt: Runtime, sock=None):
     """The response body: a first keep-alive (so headers go out now), the replay,
     then live events until the client leaves or a newer connection replaces it.
     ``sock`` (gunicorn's client socket, when there is one) lets an idle stream
