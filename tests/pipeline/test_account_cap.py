@@ -88,7 +88,7 @@ def test_a_video_under_everyones_cap_never_asks(rt, make_push, origin, fake):
 
 def test_past_the_ceiling_no_account_is_asked(rt, make_push, origin, fake):
     fake.fields["subscription_type"] = "Premium"
-    request_id = make_push({"video_url": origin.add("huge.mp4", make_video(3 * MB, seed=24))}, kind="video")
+    request_id = make_push({"video_url": origin.add("past-ceiling.mp4", make_video(3 * MB, seed=24))}, kind="video")
     assert run_download(rt, request_id, "t-stage") == "failed"
     assert request(rt, request_id).error_info == "The video is 3.0 MB; this provider accepts at most 2 MB."
     assert fake.tier_reads == 0
@@ -96,7 +96,7 @@ def test_past_the_ceiling_no_account_is_asked(rt, make_push, origin, fake):
 
 def test_a_premium_accounts_own_cap_holds_while_streaming(rt, make_push, origin, fake):
     fake.fields["verified_type"] = "blue"
-    request_id = make_push({"video_url": origin.add_unsized("huge.mp4", make_video(3 * MB, seed=25))},
+    request_id = make_push({"video_url": origin.add_unsized("premium-past-own-cap.mp4", make_video(3 * MB, seed=25))},
                            kind="video")
     assert run_download(rt, request_id, "t-stage") == "failed"
     assert request(rt, request_id).error_info == ("X lets this account post videos of at most 2 MB; "

@@ -31,23 +31,35 @@ class Origin:
         self.url = self.handle.url
 
     def add(self, name: str, data: bytes) -> str:
+        self._forget(name)
         self.files[name] = data
         return f"{self.url}/{name}"
 
     def add_unsized(self, name: str, data: bytes) -> str:
         """A file served without a Content-Length: its size is known only as it streams."""
+        self._forget(name)
         self.files[name] = data
         self.unsized.add(name)
         return f"{self.url}/{name}"
 
     def add_declared(self, name: str, declared_length: int) -> str:
         """A file whose Content-Length announces more bytes than it will send."""
+        self._forget(name)
         self.fake_lengths[name] = declared_length
         return f"{self.url}/{name}"
 
     def add_status(self, name: str, status: int) -> str:
+        self._forget(name)
         self.status[name] = status
         return f"{self.url}/{name}"
+
+    def _forget(self, name: str) -> None:
+        """A name registered again serves only what it was registered with last (the
+        origin is shared by a whole session: another test may have used the name)."""
+        self.files.pop(name, None)
+        self.fake_lengths.pop(name, None)
+        self.unsized.discard(name)
+        self.status.pop(name, None)
 
     def app(self, environ, start_response):
         name = Request(environ).path.lstrip("/")
