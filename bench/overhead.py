@@ -1,6 +1,6 @@
 """Target 4: Pushwire's per-post overhead against a bare Celery three-task chain.
 
-2,000 Twitter text posts (quick: 300) against a zero-latency fake, then 2,000
+2,000 Twitter text posts (quick: 100) against a zero-latency fake, then 2,000
 bare three-task chains (``bench.bare``), on the same Redis broker, with the
 same worker options (one process, ``-P threads -c 32``), each queued before
 its worker starts and timed from the first task's start to the last finish.
@@ -22,7 +22,7 @@ POOL, CONCURRENCY = "threads", 32
 
 
 def run(quick: bool = False) -> list[Result]:
-    n = 300 if quick else 2000
+    n = 100 if quick else 2000
     with BenchEnv(providers=("twitter",)) as env:
         stack = env.stack()
         stack.start_gateway()

@@ -25,7 +25,7 @@ def run(quick: bool = False) -> list[Result]:
     if importlib.util.find_spec("bench.streams") is None:
         return [Result("streams", "1,000 streams at 200 events/s", None,
                        target=f"p99 < {P99_MS:g} ms, node < {RSS_MB:g} MB", note="not run: bench/streams.py is missing")]
-    streams, rate, seconds = (100, 2.0, 5) if quick else (1000, 0.2, 20)
+    streams, rate, seconds = (100, 2.0, 2) if quick else (1000, 0.2, 20)
     out = subprocess.run([sys.executable, "-m", "bench.streams", "--streams", str(streams), "--rate", str(rate),
                           "--seconds", str(seconds), "--commits", str(COMMITS), "--burst"],
                          cwd=ROOT, capture_output=True, text=True, timeout=600)

@@ -93,6 +93,12 @@ def stack_env(pg_url: str, broker_url: str, s3_url: str, fakes: dict, tmp: str, 
         "PUSHWIRE_HEARTBEAT_INTERVAL": "1",
         "PUSHWIRE_ATTEMPT_LEASE": "4",
         "PUSHWIRE_TRANSCODE_DIR": os.path.join(tmp, "transcode"),
+        # The fakes finish processing after a poll or two (YouTube's after 1 s): poll them
+        # at test pace instead of sparing a real project's quota (5 s, 2 s, up to 15 s).
+        "PUSHWIRE_YOUTUBE_POLL_INTERVAL": "0.5",
+        "PUSHWIRE_YOUTUBE_POLL_MAX": "0.5",
+        "PUSHWIRE_PINTEREST_POLL_INTERVAL": "0.5",
+        "PUSHWIRE_FACEBOOK_POLL_MAX": "0.5",
     }
 
 

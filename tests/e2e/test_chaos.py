@@ -4,7 +4,7 @@ on a Redis broker of the test's own and on the RabbitMQ service (restarted with
 
 At the end every push ended, each succeeded push exists exactly once at its fake
 (the fakes count creations), every callback arrived, and the audit has no gap.
-Runs in about a minute; the counts are printed (``pytest -s`` shows them).
+Runs in about half a minute; the counts are printed (``pytest -s`` shows them).
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ from tests.support.stack import Client, Stack, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.chaos]
 MB = 1024 * 1024
+#: The chaos window (s), when in it the broker restarts and a worker is replaced whole,
+#: and the spacing of the pushes (16 of them, spread over the window).
+CHAOS_SECONDS, RESTART_AT, REPLACE_AT, PUSH_EVERY = 18, 5, 10, 1.0
 
 
 class RedisServer:
@@ -113,15 +116,15 @@ def _children(pid: int) -> list[int]:
 def _chaos(stack: Stack, broker, stop: threading.Event, log: list[str]) -> None:
     started = time.monotonic()
     restarted = replaced = False
-    while not stop.is_set() and time.monotonic() - started < 30:
+    while not stop.is_set() and time.monotonic() - started < CHAOS_SECONDS:
         time.sleep(random.uniform(0.8, 2.0))
         elapsed = time.monotonic() - started
-        if not restarted and elapsed > 8:
+        if not restarted and elapsed > RESTART_AT:
             broker.restart()
             restarted = True
             log.append(f"{elapsed:.1f}s broker restarted")
             continue
-        if not replaced and elapsed > 16:
+        if not replaced and elapsed > REPLACE_AT:
             stack.kill("worker2")
             stack.start_worker("worker3")
             replaced = True
@@ -217,7 +220,7 @@ def test_chaos_every_push_once_every_callback_no_gaps(chaos_stack, fakes, origin
                            {"request": {"push": {push["node"]: push["body"]}}})
         assert resp.status_code in (200, 202), resp.text
         push["token"] = resp.json()["response"]["result"]["data"]["request_token"]
-        time.sleep(1.5)  # spread the pushes over the whole chaos window
+        time.sleep(PUSH_EVERY)  # spread the pushes over the whole chaos window
     chaos.join()
     stop.set()
 

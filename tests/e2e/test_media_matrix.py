@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import signal
 
 import pytest
 
@@ -62,7 +63,16 @@ def _picture_push(client, users, endpoint: str, url: str):
 
 
 @pytest.fixture(scope="module")
-def video_matrix(client, users, origin) -> dict:
+def second_worker(redis_stack):
+    """Another worker on the session's stack while this module runs: the 32 pushes spend
+    most of their time waiting on the fakes' processing, two at a time with one worker."""
+    redis_stack.start_worker("matrix-worker")
+    yield
+    redis_stack.kill("matrix-worker", signal.SIGTERM)
+
+
+@pytest.fixture(scope="module")
+def video_matrix(client, users, origin, second_worker) -> dict:
     """(endpoint, format) -> the request's final status; all 32 pushed at once."""
     tokens = {}
     for fmt in VIDEO_FORMATS:

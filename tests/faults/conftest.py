@@ -24,7 +24,7 @@ from tests.support.stack import Client, Stack, free_port
 from tests.support.tcpproxy import TcpProxy
 
 FAULTS_REDIS_DB = 9
-SHUTDOWN_GRACE = 5
+SHUTDOWN_GRACE = 3  # long enough for a 1 s task to finish, short of an 8 s upload
 MB = 1024 * 1024
 FINAL = ("succeeded", "failed", "cancelled", "unconfirmed")
 

@@ -40,11 +40,11 @@ def test_database_restart_and_outage_lose_nothing_and_answer_no_500(fault_stack)
     pusher = threading.Thread(target=_pusher, args=(fs, stop, "db"), daemon=True)
     pusher.start()
     try:
-        time.sleep(3)
+        time.sleep(2)  # pushes in flight (a video every third) when the server goes
         t = time.monotonic()
         fs.pg.restart()  # fast shutdown: every pooled connection of every process dies
         restarted_in = time.monotonic() - t
-        time.sleep(3)
+        time.sleep(2)  # pushes meeting the dead pooled connections
 
         fs.pg.stop()
         time.sleep(0.5)
@@ -53,7 +53,7 @@ def test_database_restart_and_outage_lose_nothing_and_answer_no_500(fault_stack)
         time.sleep(2)
         fs.pg.start()
         first_after = fs.push_post("back")  # the very next push after the server is back
-        time.sleep(4)
+        time.sleep(2.5)
     finally:
         stop.set()
         pusher.join(timeout=60)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import queue
+import socket
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -72,6 +73,16 @@ class StreamReader:
         return self.wait_for(lambda els: len(els) >= n, timeout)
 
     def close(self) -> None:
+        # Shut the socket down first: the reading thread holds the response's buffer
+        # while it waits in recv, so a bare close() would block until the next
+        # keep-alive (30 s on a stack with the default) or the read timeout.
+        conn = getattr(self.resp.raw, "connection", None)
+        sock = getattr(conn, "sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         self.resp.close()
 
 

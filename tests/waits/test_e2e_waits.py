@@ -188,7 +188,7 @@ def test_quota_wait_survives_a_broker_flush_and_a_worker_restart(wait_stack, wcl
 def test_scheduled_post_publishes_at_its_time(wait_stack, wclient, fake_x, x_identity):
     user_id, identity = x_identity
     message = f"on time {uuid.uuid4().hex[:8]}"
-    publish_at = int(time.time()) + 15  # beyond the 5 s park bound: parked, then claimed ahead by the sweeper
+    publish_at = int(time.time()) + 10  # beyond the 5 s park bound: parked, then claimed ahead by the sweeper
     token = _post(wclient, identity, message, publish_at=publish_at)
     detail = _wait_state(wclient, token, "waiting", timeout=10)
     assert detail["waiting"]["reason"] == "scheduled"
