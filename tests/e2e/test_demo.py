@@ -47,10 +47,37 @@ def test_demo_banner_curl_delivers_a_video(tmp_path):
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         try:
-            proc.wait(timeout=30)
+            proc.wait(timeout=45)  # the demo gives its children 20 s, then kills them
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+        left = _processes_of(tmp_path / "var")  # gateway, worker, beat: each in a session of its own
+        for pid in left:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         log.close()
+    assert proc.returncode is not None and proc.returncode != -signal.SIGKILL, "Ctrl-C did not stop the demo"
+    assert left == [], f"Ctrl-C left demo processes running: {left}"
+
+
+def _processes_of(data_dir) -> list[int]:
+    """Pids of live processes started with ``PUSHWIRE_DATA_DIR=data_dir``."""
+    marker = f"PUSHWIRE_DATA_DIR={data_dir}".encode() + b"\0"
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                environ = f.read() + b"\0"
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                zombie = f.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+        except OSError:
+            continue
+        if marker in environ and not zombie:
+            found.append(int(entry))
+    return found
 
 
 def _free_run(count: int) -> int:
