@@ -164,6 +164,7 @@ def test_a_push_publishes_its_chain_under_the_current_names(worker):
 
     with worker.celery.connection_for_write() as conn:
         queue = conn.SimpleQueue("staging")
+        queue.clear()  # kombu's memory:// queues are per process: earlier tests may have left messages
         publish_chain(rt.celery, 42, staged=True, callback=True)
         message = queue.get(timeout=5)
         message.ack()
