@@ -154,10 +154,8 @@ def size_cap(rt: Runtime, provider: str, identity_id: int) -> SizeCap:
                    ask=functools.partial(account_cap, rt, provider, identity_id))
 
 
-def download(rt: Runtime, url: str, key: str, cap: int | SizeCap, attempt_id: int) -> tuple[int, str]:
+def download(rt: Runtime, url: str, key: str, cap: SizeCap, attempt_id: int) -> tuple[int, str]:
     """Stream ``url`` into the store under ``key``; returns (bytes, format)."""
-    if not isinstance(cap, SizeCap):
-        cap = SizeCap(cap)
     with download_transfer(rt.settings, cap.limit) as transfer:  # bounded in time and rate
         cap.on_raise = lambda extra: transfer.extend(download_seconds(rt.settings, extra))
         resp = safe_get(url, policy=rt.policy, stream=True, transfer=transfer,
