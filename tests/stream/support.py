@@ -99,3 +99,11 @@ def video(guid: str, text: str = "hello", **extra) -> dict:
                      "profile_background_image_url": None, "description": None, "num_followers": 3}}
     node.update(extra)
     return {"video": node}
+
+
+def events_of(rt, push_id: int, kind: str) -> list:
+    """The stream events of one push and kind, oldest first, as stored."""
+    from app.models import Event
+
+    with rt.db.session() as session:
+        return session.query(Event).filter_by(request_id=push_id, kind=kind).order_by(Event.id).all()

@@ -16,10 +16,11 @@ import logging
 import pytest
 
 from app.events import bind_runtime, emit_upload
-from app.models import Event, Identity, PushRequest, utcnow
+from app.models import Identity, PushRequest, utcnow
 from app.runtime import Runtime
 from app.stream import producers
 from sandbox.youtube import create_app
+from tests.stream.support import events_of
 from tests.support.fakes import served
 
 pytestmark = pytest.mark.timeout(60)
@@ -85,11 +86,6 @@ def _pushed(rt, site_id: int, identity_id: int, video_id: str) -> int:
         return push.id
 
 
-def _events(rt, push_id: int, kind: str) -> list[Event]:
-    with rt.db.session() as session:
-        return session.query(Event).filter_by(request_id=push_id, kind=kind).order_by(Event.id).all()
-
-
 def _stream_state(rt, push_id: int) -> dict:
     """The producers' section of the push's progress (they write nothing else of it)."""
     with rt.db.session() as session:
@@ -115,8 +111,8 @@ def test_a_token_dying_mid_run_is_refreshed_and_the_existence_check_resent(rt, f
     del fake.videos[gone_video]
     fake.token_call_limit = 1
     producers.check_vanished(rt)
-    assert _events(rt, kept, "delete") == []
-    [event] = _events(rt, gone, "delete")
+    assert events_of(rt, kept, "delete") == []
+    [event] = events_of(rt, gone, "delete")
     assert event.body["delete"]["guid"] == gone_video
     assert _refreshes(fake) >= 1
     assert "stream_check_error" not in _stream_state(rt, kept) and "stream_check_error" not in _stream_state(rt, gone)
@@ -135,7 +131,7 @@ def test_comment_polls_outlive_several_tokens(rt, fake, new_site):
         pushes.append(_pushed(rt, site_id, identity_id, video_id))
     fake.token_call_limit = 1
     producers.poll_comments(rt)
-    texts = [[e.body["comment"]["comment"] for e in _events(rt, p, "comment")] for p in pushes]
+    texts = [[e.body["comment"]["comment"] for e in events_of(rt, p, "comment")] for p in pushes]
     assert texts == [["comment 0"], ["comment 1"], ["comment 2"]]
     assert _refreshes(fake) >= 2
 
@@ -148,7 +144,7 @@ def test_a_token_near_expiry_is_refreshed_before_the_poll(rt, fake, new_site):
     fake.add_comment(video_id, "carol", "hello")
     push = _pushed(rt, site_id, identity_id, video_id)
     producers.poll_comments(rt)
-    assert [e.body["comment"]["comment"] for e in _events(rt, push, "comment")] == ["hello"]
+    assert [e.body["comment"]["comment"] for e in events_of(rt, push, "comment")] == ["hello"]
     assert _refreshes(fake) == 1
     assert fake.calls.count(endpoint="commentThreads", status=401) == 0
     with rt.db.session() as session:
@@ -178,10 +174,10 @@ def test_a_dead_refresh_token_is_recorded_and_the_other_identities_are_still_che
     fake.revoke_refresh(alice["refresh_token"])
     with caplog.at_level(logging.WARNING, logger="app.stream.producers"):
         producers.poll_comments(rt)
-    assert [e.body["comment"]["comment"] for e in _events(rt, bob_push, "comment")] == ["to bob"]
+    assert [e.body["comment"]["comment"] for e in events_of(rt, bob_push, "comment")] == ["to bob"]
     assert _refreshes(fake, 200) == 0 and fake.calls.count(endpoint="token") == 1
     for push in alice_pushes:
-        assert _events(rt, push, "comment") == []
+        assert events_of(rt, push, "comment") == []
         error = _stream_state(rt, push)["stream_check_error"]
         assert error["reason"] == "reconnect_required", error
         assert "reconnect" in error["info"].lower()
@@ -207,7 +203,7 @@ def test_a_recorded_check_error_is_cleared_once_the_account_works_again(rt, fake
     producers.check_vanished(rt)
     for push in pushes:
         assert "stream_check_error" not in _stream_state(rt, push)
-        assert _events(rt, push, "delete") == []
+        assert events_of(rt, push, "delete") == []
 
 
 def test_the_delete_endpoint_refreshes_a_refused_token(rt, fake, new_site):
@@ -250,6 +246,6 @@ def test_a_network_without_the_capability_is_not_asked_nor_its_token_loaded(rt, 
         with local.db.session() as session:
             assert producers.delete_pushed_video(local, session, session.get(PushRequest, push_id)) is False
         assert adapter.refreshed == [] and _refreshes(fake) == 0
-        [event] = _events(local, push_id, "delete")  # the endpoint's delete event, as before
+        [event] = events_of(local, push_id, "delete")  # the endpoint's delete event, as before
     finally:
         local.db.engine.dispose()

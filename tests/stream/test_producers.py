@@ -16,7 +16,7 @@ from app.models import Event, Identity, PushRequest, Site, utcnow
 from app.providers.base import ProviderAdapter
 from app.providers.capabilities import ChecksExistence, ListsComments
 from app.stream import producers
-from tests.stream.support import StreamReader
+from tests.stream.support import StreamReader, events_of
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -68,11 +68,6 @@ def _pushed_video(rt, site_id: int, provider: str, video_id: str, **push_fields)
         return push.id
 
 
-def _events(rt, push_id: int, kind: str) -> list[Event]:
-    with rt.db.session() as session:
-        return session.query(Event).filter_by(request_id=push_id, kind=kind).order_by(Event.id).all()
-
-
 def _comment(cid: str, text: str) -> dict:
     return {"id": cid, "text": text, "created_at": "2025-01-01T00:00:00Z",
             "author": {"name": "carol", "profile_image_url": "https://img.test/c.jpg"}}
@@ -88,10 +83,10 @@ def test_comments_are_emitted_once_and_streamed(gateways, stream_rt, new_site, r
         stream_rt.settings.stream_comment_interval = 0
         producers.poll_comments(stream_rt)
         producers.poll_comments(stream_rt)  # nothing new: nothing emitted
-        assert len(_events(stream_rt, push_id, "comment")) == 2
+        assert len(events_of(stream_rt, push_id, "comment")) == 2
         StreamTestAdapter.comments["vid-c"].append(_comment("c3", "third"))
         producers.poll_comments(stream_rt)
-        texts = [e.body["comment"]["comment"] for e in _events(stream_rt, push_id, "comment")]
+        texts = [e.body["comment"]["comment"] for e in events_of(stream_rt, push_id, "comment")]
         assert texts == ["first <3", "second & last", "third"]
         assert StreamTestAdapter.calls[-1][2:] == ("tok-vid-c", "c2")  # fresh token, last seen comment
         elements = reader.wait_count(3)
@@ -109,11 +104,11 @@ def test_vanished_video_yields_one_delete(stream_rt, new_site, registry):
     stream_rt.settings.stream_exists_interval = 0
     try:
         producers.check_vanished(stream_rt)
-        assert _events(stream_rt, push_id, "delete") == []
+        assert events_of(stream_rt, push_id, "delete") == []
         StreamTestAdapter.gone.add("vid-gone")
         producers.check_vanished(stream_rt)
         producers.check_vanished(stream_rt)
-        [event] = _events(stream_rt, push_id, "delete")
+        [event] = events_of(stream_rt, push_id, "delete")
         assert event.body == {"delete": {"guid": "vid-gone", "username": "alice & bob"}}
         with stream_rt.db.session() as session:
             assert session.get(PushRequest, push_id).result["deleted_reason"] == "vanished"
@@ -137,8 +132,8 @@ def test_unattached_twitter_media_expires_after_24h(stream_rt, new_site):
     tweeted = _x_video(stream_rt, site_id, "m-tw", 90000, tweet_id="9")
     producers.expire_twitter_media(stream_rt)
     producers.expire_twitter_media(stream_rt)
-    assert len(_events(stream_rt, old, "delete")) == 1
-    assert _events(stream_rt, fresh, "delete") == [] and _events(stream_rt, tweeted, "delete") == []
+    assert len(events_of(stream_rt, old, "delete")) == 1
+    assert events_of(stream_rt, fresh, "delete") == [] and events_of(stream_rt, tweeted, "delete") == []
 
 
 def test_twitter_media_age_is_what_x_reported_not_the_adapters_state(stream_rt, new_site):
@@ -149,7 +144,7 @@ def test_twitter_media_age_is_what_x_reported_not_the_adapters_state(stream_rt, 
     push = _x_video(stream_rt, site_id, "m-legacy", 3600, progress={"media_id": "m-legacy",
                                                                    "created": time.time() - 90000})
     producers.expire_twitter_media(stream_rt)
-    assert _events(stream_rt, push, "delete") == []
+    assert events_of(stream_rt, push, "delete") == []
 
 
 def test_prune_forgets_old_events(stream_rt, new_site, produce):
@@ -197,7 +192,7 @@ def test_a_row_of_the_previous_release_keeps_its_comment_bookkeeping(stream_rt, 
         producers.poll_comments(stream_rt)
     finally:
         stream_rt.settings.stream_comment_interval = 60.0
-    assert [e.body["comment"]["comment"] for e in _events(stream_rt, push_id, "comment")] == ["new"]
+    assert [e.body["comment"]["comment"] for e in events_of(stream_rt, push_id, "comment")] == ["new"]
     assert [call[3] for call in StreamTestAdapter.calls if call[1] == "vid-old"] == ["o1"]
     with stream_rt.db.session() as session:
         progress = session.get(PushRequest, push_id).progress
