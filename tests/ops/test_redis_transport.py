@@ -132,23 +132,7 @@ def test_unacked_messages_are_restored_when_the_broker_restarts_under_a_consumer
     queue = Queue("tasks", Exchange("tasks"), "tasks")
     conn = Connection(own_redis.url)
     assert isinstance(conn.transport, Transport)
-    Producer(conn.default_channel).publish({"task": 1}, exchange=queue.exchange, routing_key="tasks",
-                                           declare=[queue])
-    delivered = []
-    tasks = Consumer(conn, [queue], callbacks=[lambda body, message: delivered.append(message)],
-                     prefetch_count=4)
-    tasks.consume()
-    control = Consumer(conn.channel(), [Queue("pidbox", Exchange("control", type="fanout"), auto_delete=True)],
-                       no_ack=True)
-    control.consume()
-    channel = tasks.channel
-    for _ in range(20):  # until the message is delivered and the next BRPOP is in flight
-        if delivered and channel._in_poll:
-            break
-        try:
-            conn.drain_events(timeout=0.2)
-        except socket.timeout:
-            pass
+    delivered, channel = _consuming_as_a_worker(conn, queue, {"task": 1})
     assert len(delivered) == 1 and channel._in_poll and channel is conn.default_channel
 
     own_redis.kill()
@@ -170,7 +154,22 @@ def test_close_after_collect_with_the_broker_still_down_completes(own_redis):
     fix it raised AttributeError."""
     queue = Queue("tasks", Exchange("tasks"), "tasks")
     conn = Connection(own_redis.url)
-    Producer(conn.default_channel).publish({"task": 2}, exchange=queue.exchange, routing_key="tasks",
+    delivered, channel = _consuming_as_a_worker(conn, queue, {"task": 2})
+    assert len(delivered) == 1 and channel._in_poll
+
+    own_redis.kill()
+    conn.collect(socket_timeout=2)
+    assert not channel.closed and channel.connection.client is None
+    conn.close()  # raised AttributeError before the fix
+    assert channel.closed
+    own_redis.start()  # for the fixture's teardown
+
+
+def _consuming_as_a_worker(conn, queue, payload: dict) -> tuple[list, Channel]:
+    """Publish ``payload`` to ``queue`` and consume it as a Celery worker does (the task
+    queue with prefetch, and a fanout control queue on a second channel), until the message
+    is delivered and the next BRPOP is in flight; returns (delivered, the tasks' channel)."""
+    Producer(conn.default_channel).publish(payload, exchange=queue.exchange, routing_key=queue.routing_key,
                                            declare=[queue])
     delivered = []
     tasks = Consumer(conn, [queue], callbacks=[lambda body, message: delivered.append(message)],
@@ -187,11 +186,4 @@ def test_close_after_collect_with_the_broker_still_down_completes(own_redis):
             conn.drain_events(timeout=0.2)
         except socket.timeout:
             pass
-    assert len(delivered) == 1 and channel._in_poll
-
-    own_redis.kill()
-    conn.collect(socket_timeout=2)
-    assert not channel.closed and channel.connection.client is None
-    conn.close()  # raised AttributeError before the fix
-    assert channel.closed
-    own_redis.start()  # for the fixture's teardown
+    return delivered, channel
