@@ -95,18 +95,28 @@ def heartbeat(rt: Runtime, attempt_id: int) -> Iterator[None]:
         beats.discard(attempt_id)
 
 
-def bytes_writer(rt: Runtime, attempt_id: int):
-    """``write(total)``: record the bytes an attempt has moved in its audit row, at most
-    once a second (progress on long downloads and uploads)."""
+def at_most_once_a_second(record):
+    """``record`` wrapped so that calls within a second of the last one that ran are
+    dropped (progress reports arrive far more often than the audit needs them)."""
     last = [0.0]
 
-    def write(total: int) -> None:
+    def throttled(*args) -> None:
         now = time.monotonic()
         if now - last[0] < 1.0:
             return
         last[0] = now
+        record(*args)
+
+    return throttled
+
+
+def bytes_writer(rt: Runtime, attempt_id: int):
+    """``write(total)``: record the bytes an attempt has moved in its audit row, at most
+    once a second (progress on long downloads and uploads)."""
+
+    def write(total: int) -> None:
         with rt.db.session() as session:
             row = session.get(StageAttempt, attempt_id)
             row.bytes_moved, row.progress_at = total, utcnow()
 
-    return write
+    return at_most_once_a_second(write)

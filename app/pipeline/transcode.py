@@ -35,7 +35,7 @@ from app.media.probe import ProbeFailed, probe_video
 from app.media.specs import video_spec
 from app.models import PushRequest, StageAttempt, utcnow
 from app.pipeline.account import account_tier
-from app.pipeline.heartbeat import heartbeat
+from app.pipeline.heartbeat import at_most_once_a_second, heartbeat
 from app.pipeline.outcome import Retry, hold, open_stage, record_failure, retry_or_fail
 from app.pipeline.restage import restage, restaged
 from app.providers.errors import ProviderError
@@ -185,30 +185,29 @@ def _local_copy(rt: Runtime, key: str, workdir: Path) -> Path:
 
 
 def _progress(rt: Runtime, request_id: int, attempt_id: int, media: dict, duration: float, report):
-    """Percent of the duration written to the audit at most once a second."""
-    last = [0.0]
+    """Percent of the duration written to the audit (the media section and the attempt's
+    proof of life, in one transaction) at most once a second."""
 
     def update(seconds: float) -> None:
-        now = time.monotonic()
-        if now - last[0] < 1.0:
-            return
-        last[0] = now
         percent = max(0.0, min(100.0, round(100.0 * seconds / duration, 1)))
         media["percent"] = percent
-        _save_media(rt, request_id, media)
         with rt.db.session() as session:
-            row = session.get(StageAttempt, attempt_id)
-            row.progress_at = utcnow()
+            _save_media_in(session, request_id, media)
+            session.get(StageAttempt, attempt_id).progress_at = utcnow()
         if report is not None:
             report(percent, seconds)
 
-    return update
+    return at_most_once_a_second(update)
 
 
 def _save_media(rt: Runtime, request_id: int, media: dict) -> None:
     with rt.db.session() as session:
-        push = session.get(PushRequest, request_id)
-        push.progress = sections.with_section(push.progress, sections.MEDIA, dict(media))
+        _save_media_in(session, request_id, media)
+
+
+def _save_media_in(session, request_id: int, media: dict) -> None:
+    push = session.get(PushRequest, request_id)
+    push.progress = sections.with_section(push.progress, sections.MEDIA, dict(media))
 
 
 def _done(rt: Runtime, request_id: int, attempt_id: int, media: dict, replaced: tuple | None) -> str:
